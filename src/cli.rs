@@ -1,0 +1,183 @@
+//! The command line (clap derive). Each subcommand maps to one `lib` entry point.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// tokenomics: declarative benchmarks of OpenAI-compatible LLM inference servers.
+#[derive(Debug, Parser)]
+#[command(name = "tokenomics", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log filter (also RUST_LOG), e.g. `debug` or `tokenomics=trace`.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment manifest and write its results directory.
+    Run(RunArgs),
+    /// Check manifests without sending anything.
+    Validate(ValidateArgs),
+    /// Print the run matrix of a manifest without sending anything.
+    Plan(PlanArgs),
+    /// Re-render the report (and JSON) of a results directory from stored data.
+    Report(ReportArgs),
+    /// Compare results directories or reference files side by side.
+    Compare(CompareArgs),
+    /// Run the embedded OpenAI-compatible simulator.
+    Simulate(SimulateArgs),
+    /// Download every dataset and tokenizer a manifest needs into the Hugging Face cache.
+    Fetch(FetchArgs),
+    /// Recover a crashed or interrupted run from its spool and finish it.
+    Resume(ResumeArgs),
+    /// Merge the results of `--shard` runs into one results directory.
+    Merge(MergeArgs),
+    /// Benchmark the client itself against a simulator in another process.
+    BenchClient(BenchClientArgs),
+}
+
+/// Options shared by commands that load a manifest.
+#[derive(Debug, Args, Clone)]
+pub struct ManifestArgs {
+    /// The experiment manifest (TOML).
+    pub manifest: PathBuf,
+    /// Override a key: `--set experiment.runs=1` (TOML value syntax; repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Allow run matrices above the size guard.
+    #[arg(long)]
+    pub allow_large: bool,
+    /// Run only slice `i` of `n` (1-based), e.g. `--shard 2/4`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Results root (default: `experiment.output_dir`, else `results/` beside the manifest).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Name of the run directory (default: a UTC timestamp).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// No progress bars or tables.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the endpoint preflight checks.
+    #[arg(long)]
+    pub no_preflight: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Manifests to check.
+    #[arg(required = true)]
+    pub manifests: Vec<PathBuf>,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A results directory (`results/<experiment>/<run-id>`).
+    pub results: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Two or more results directories, experiments or reference files; the first is the baseline.
+    #[arg(required = true, num_args = 2..)]
+    pub inputs: Vec<PathBuf>,
+    /// Exit 7 when `metric` got worse by more than `percent` (and outside the CI), e.g. `ttft_ms.p50:10`.
+    #[arg(long, value_name = "METRIC:PERCENT")]
+    pub fail_if_regression: Vec<String>,
+    /// Write an HTML comparison page here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Port on 127.0.0.1 (0 = any free port; the chosen one is printed).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Model name served.
+    #[arg(long, default_value = "sim-model")]
+    pub model: String,
+    /// Time to first token (ms).
+    #[arg(long, default_value_t = 50.0)]
+    pub ttft_ms: f64,
+    /// Time between tokens (ms).
+    #[arg(long, default_value_t = 10.0)]
+    pub itl_ms: f64,
+    /// Batching model: extra ms per decode step per additional active sequence.
+    #[arg(long)]
+    pub itl_per_seq_ms: Option<f64>,
+    /// Batching model: prefill ms per prompt token.
+    #[arg(long, default_value_t = 0.0)]
+    pub prefill_per_token_ms: f64,
+    /// Batching model: most sequences decoded at once.
+    #[arg(long, default_value_t = 256)]
+    pub max_batch: u32,
+    /// Write the per-request timing log (JSON lines) here on exit.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The results directory of the interrupted run.
+    pub results: PathBuf,
+    /// Only finalise what was spooled; do not run the missing points.
+    #[arg(long)]
+    pub finalize_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Results directories of the shards.
+    #[arg(required = true, num_args = 2..)]
+    pub inputs: Vec<PathBuf>,
+    /// The merged results directory to create.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchClientArgs {
+    /// Concurrent streams to test, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "256,1024,2048,4096")]
+    pub streams: Vec<u32>,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Also run the fidelity benchmark (client vs simulator timestamps).
+    #[arg(long)]
+    pub fidelity: bool,
+}

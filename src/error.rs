@@ -1,0 +1,61 @@
+//! The top-level error and the documented exit codes.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | internal error |
+//! | 2 | command-line usage error |
+//! | 3 | invalid manifest, dataset config or plan |
+//! | 4 | preflight failed (endpoint unreachable, model missing, API key unset, dataset or tokenizer unavailable) |
+//! | 5 | run finished but the failure rate exceeded `max_failure_rate` |
+//! | 6 | writing or reading results failed |
+//! | 7 | `compare --fail-if-regression` found a regression |
+//! | 130 | interrupted (Ctrl-C); partial results were written |
+
+/// Exit codes (see the module docs and the README).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const INTERNAL: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const INVALID_INPUT: i32 = 3;
+    pub const PREFLIGHT: i32 = 4;
+    pub const FAILURE_THRESHOLD: i32 = 5;
+    pub const OUTPUT: i32 = 6;
+    pub const REGRESSION: i32 = 7;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// Any error that ends a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error(transparent)]
+    Dataset(#[from] crate::dataset::DatasetError),
+    #[error("preflight failed: {message}")]
+    Preflight {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error(transparent)]
+    Sink(#[from] crate::sink::SinkError),
+    #[error("{message}")]
+    Results { message: String },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Manifest(_) | Error::Plan(_) => exit::INVALID_INPUT,
+            Error::Dataset(_) | Error::Preflight { .. } => exit::PREFLIGHT,
+            Error::Sink(_) | Error::Results { .. } => exit::OUTPUT,
+            Error::Internal(_) => exit::INTERNAL,
+        }
+    }
+}

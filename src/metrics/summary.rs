@@ -1,0 +1,162 @@
+//! Summary types: what the sinks write and the report draws.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Descriptive statistics of a list of values.
+///
+/// `std` is the population standard deviation (ddof = 0), as the original's
+/// current outputs; percentiles use linear interpolation between closest ranks.
+/// All fields are 0 for an empty list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stat {
+    pub n: u64,
+    pub mean: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+/// One run of one point.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_index: u32,
+    /// Wall-clock anchor of the run's t0 (ns since the Unix epoch).
+    pub t0_wall_ns: u64,
+    /// From just before the first request to after the last one ended, all outcomes included (s).
+    pub wall_time_s: f64,
+    pub requests: u64,
+    pub ok: u64,
+    /// Σ output tokens of successful requests / wall time.
+    pub e2e_output_tps: f64,
+    /// Σ (input + output) tokens of successful requests / wall time.
+    pub e2e_total_tps: f64,
+    /// Successful requests / wall time.
+    pub requests_per_s: f64,
+    /// Median of steady-state bucket rates (tokens/s), None when no bucket qualifies.
+    pub steady_state_tps: Option<f64>,
+    /// Largest number of requests active at once (bucketed).
+    pub peak_active: u32,
+    /// Output tokens (content events) per bucket.
+    pub tokens_per_bucket: Vec<u32>,
+    /// Active requests per bucket.
+    pub active_per_bucket: Vec<u32>,
+    /// Embeddings or documents per second (pooling APIs).
+    pub items_per_s: f64,
+    /// Goodput: requests/s meeting every per-request SLO.
+    pub goodput_rps: Option<f64>,
+    /// Goodput in output tokens/s.
+    pub goodput_tps: Option<f64>,
+    /// Client self-check of this run.
+    pub client: ClientCheck,
+}
+
+/// What the client measured about itself during a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientCheck {
+    /// Actual minus scheduled send time (ms), open-loop modes.
+    pub send_lag_ms: Stat,
+    /// Time requests waited for a free client slot (ms).
+    pub queue_ms: Stat,
+    /// CPU time used by the client process during the run / wall time (1.0 = one core).
+    pub cpu_utilisation: f64,
+    /// Warnings when the client, not the server, may be limiting the numbers.
+    pub warnings: Vec<String>,
+}
+
+/// Counts of requests per outcome.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reliability {
+    pub total: u64,
+    pub ok: u64,
+    pub failed: u64,
+    /// Percentage of failed requests (0–100).
+    pub failure_rate_pct: f64,
+    /// Count per outcome name (`ok`, `http_error`, …).
+    pub outcomes: BTreeMap<String, u64>,
+}
+
+/// Token provenance and agreement between counts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenAccounting {
+    /// Requests whose output count came from each source.
+    pub output_sources: BTreeMap<String, u64>,
+    pub input_sources: BTreeMap<String, u64>,
+    /// Requests whose server input count differs from the built prompt's count.
+    pub input_mismatches: u64,
+    /// Requests whose server output count differs from the client's count.
+    pub output_mismatches: u64,
+    /// Requests whose output differs from the target (the server stopped early or ran over).
+    pub output_target_misses: u64,
+}
+
+/// Everything about one point (pooled over its runs).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PointSummary {
+    pub point_index: u32,
+    pub point_id: String,
+    pub endpoint: String,
+    pub scenario: String,
+    pub mode: String,
+    /// Batch size, concurrency or rate.
+    pub load_value: f64,
+    pub runs: u32,
+    // ---- per request, pooled over runs (successful measured requests) ------
+    pub input_tokens: Stat,
+    pub output_tokens: Stat,
+    pub ttft_ms: Stat,
+    pub ttfo_ms: Stat,
+    pub tpot_ms: Stat,
+    /// Gaps between consecutive content events, pooled over requests.
+    pub itl_ms: Stat,
+    pub e2e_ms: Stat,
+    pub decode_ms: Stat,
+    /// Per-request input tokens / TTFT.
+    pub input_tps_per_request: Stat,
+    /// Per-request (output − 1) / decode time.
+    pub output_tps_per_request: Stat,
+    // ---- per run (one value per run) ----------------------------------------
+    pub e2e_output_tps: Stat,
+    pub e2e_total_tps: Stat,
+    pub requests_per_s: Stat,
+    pub wall_time_s: Stat,
+    pub items_per_s: Stat,
+    /// Mean and population std of the per-run steady-state medians.
+    pub steady_state_tps: Option<f64>,
+    pub steady_state_tps_std: f64,
+    pub peak_active: u32,
+    // ---- reliability, tokens, goodput ----------------------------------------
+    pub reliability: Reliability,
+    pub tokens: TokenAccounting,
+    pub goodput_rps: Option<Stat>,
+    pub goodput_tps: Option<Stat>,
+    /// Fraction of measured requests meeting every per-request SLO (0–1).
+    pub slo_attainment: Option<f64>,
+    /// Percentile SLOs and whether this point met them.
+    pub slo_results: Vec<SloResult>,
+    pub usage: UsageExtras,
+    pub client_warnings: Vec<String>,
+}
+
+/// Server-reported extras, summed over successful requests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageExtras {
+    pub reasoning_tokens_total: u64,
+    pub cached_tokens_total: u64,
+    /// Σ cached / Σ input tokens.
+    pub cache_hit_rate: f64,
+    pub finish_reasons: BTreeMap<String, u64>,
+}
+
+/// One SLO evaluated at one point.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SloResult {
+    pub slo: String,
+    pub value: f64,
+    pub met: bool,
+}

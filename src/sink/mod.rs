@@ -1,0 +1,151 @@
+//! STAGE 7: outputs. One [`Sink`] per format, all fed the same [`ExperimentResults`].
+//!
+//! Layout of a results directory (`results/<experiment>/<run-id>/`):
+//! `requests.parquet`, `summary.json`, `manifest.resolved.toml`,
+//! `environment.json`, `report.html`, `original/` (the original tool's per-point
+//! JSON files) and `records.spool.jsonl` (the crash-safe spool).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{PointSummary, RunSummary};
+use crate::plan::{Plan, PointSpec};
+use crate::record::RequestRecord;
+
+/// Everything a run produced.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExperimentResults {
+    pub plan: Plan,
+    pub environment: Environment,
+    pub points: Vec<PointResult>,
+    /// Every record, measured and warmup, in completion order per run.
+    pub records: Vec<RequestRecord>,
+    /// True when the run was interrupted (Ctrl-C) before the plan finished.
+    pub interrupted: bool,
+}
+
+/// One point with its summaries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PointResult {
+    pub spec: PointSpec,
+    pub summary: PointSummary,
+    pub runs: Vec<RunSummary>,
+}
+
+/// Where and on what the experiment ran.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Environment {
+    pub tool_version: String,
+    /// Git commit of the repository holding the manifest, when it is in one.
+    pub git_commit: Option<String>,
+    pub git_dirty: Option<bool>,
+    pub os: String,
+    pub arch: String,
+    pub cpu_count: usize,
+    pub hostname: Option<String>,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// The command line (API keys are never on it).
+    pub command: Vec<String>,
+    /// Each endpoint's `/v1/models` answer (or the error getting it).
+    pub server_models: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// A results directory.
+#[derive(Clone, Debug)]
+pub struct ResultsDir {
+    pub path: PathBuf,
+}
+
+impl ResultsDir {
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        ResultsDir { path: path.into() }
+    }
+
+    #[must_use]
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+}
+
+/// Errors writing outputs. Always names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("failed to write `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("failed to encode `{path}`: {message}")]
+    Encode { path: PathBuf, message: String },
+}
+
+/// One output format.
+pub trait Sink {
+    /// Short name (`parquet`, `json`, `html`, …).
+    fn name(&self) -> &'static str;
+    /// Writes this format into `dir`.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    fn write(&self, dir: &ResultsDir, results: &ExperimentResults) -> Result<(), SinkError>;
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory,
+/// fsync, then rename. The directory never holds a half-written file.
+///
+/// # Errors
+/// When any step fails; the error names `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
+    use std::io::Write;
+    let io = |source| SinkError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn atomic_write_error_names_path() {
+        let err = write_atomic(Path::new("/nonexistent-dir-xyz/a.json"), b"x").unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent-dir-xyz/a.json"),
+            "{err}"
+        );
+    }
+}
