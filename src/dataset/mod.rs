@@ -5,6 +5,7 @@
 //! derived from the experiment seed and the point's identity, so the same
 //! manifest gives byte-identical bodies every time.
 
+pub mod compat;
 pub mod scenario;
 
 use bytes::Bytes;
