@@ -75,7 +75,11 @@ pub const BUILTIN_DATASETS: [&str; 2] = ["aime", "synthetic"];
 /// `base` joined with `p` (unless absolute), with `.` and `..` folded lexically.
 #[must_use]
 pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
-    let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
     let mut out: Vec<Component> = Vec::new();
     for c in joined.components() {
         match c {
@@ -121,8 +125,9 @@ pub(crate) fn load_all(
     let mut out = BTreeMap::new();
     for (name, ds) in &raw.datasets {
         let key = format!("datasets.{}", super::diagnostic::toml_key(name));
-        check_name("dataset", name)
-            .map_err(|(m, h)| layered.annotate(ManifestError::new(manifest, Some(key.clone()), m, Some(h))))?;
+        check_name("dataset", name).map_err(|(m, h)| {
+            layered.annotate(ManifestError::new(manifest, Some(key.clone()), m, Some(h)))
+        })?;
         let config = match &ds.path {
             Some(p) => {
                 reject_with_path(manifest, &key, ds).map_err(|e| layered.annotate(e))?;
@@ -131,7 +136,11 @@ pub(crate) fn load_all(
                     return Err(layered.annotate(ManifestError::new(
                         manifest,
                         Some(format!("{key}.path")),
-                        format!("dataset config `{}` not found (looked for {})", p.display(), file.display()),
+                        format!(
+                            "dataset config `{}` not found (looked for {})",
+                            p.display(),
+                            file.display()
+                        ),
                         Some("paths are relative to the manifest's directory".into()),
                     )));
                 }
@@ -166,7 +175,10 @@ fn reject_with_path(file: &Path, key: &str, ds: &RawDataset) -> Result<(), Manif
             file,
             Some(format!("{key}.{other}")),
             format!("`{other}` cannot be combined with `path`"),
-            Some("put it in the dataset config file, or drop `path` and define the dataset inline".into()),
+            Some(
+                "put it in the dataset config file, or drop `path` and define the dataset inline"
+                    .into(),
+            ),
         )),
         None => Ok(()),
     }
@@ -202,12 +214,21 @@ fn load_file(name: &str, path: &Path) -> Result<DatasetConfig, ManifestError> {
                 ManifestError::new(
                     path,
                     None,
-                    format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()),
+                    format!(
+                        "invalid JSON at line {}, column {}: {e}",
+                        e.line(),
+                        e.column()
+                    ),
                     None,
                 )
             })?;
             let doc = Value::serialize(&json).map_err(|e| {
-                ManifestError::new(path, None, format!("cannot read the JSON: {}", e.kind), None)
+                ManifestError::new(
+                    path,
+                    None,
+                    format!("cannot read the JSON: {}", e.kind),
+                    None,
+                )
             })?;
             let original: OriginalConfig = layers::extract_value(path, &doc)?;
             from_original(path, name, original, &base, json)
@@ -216,7 +237,10 @@ fn load_file(name: &str, path: &Path) -> Result<DatasetConfig, ManifestError> {
             path,
             None,
             "unsupported dataset config format",
-            Some("dataset configs are .toml (manifest syntax) or .json (the original tool's format)".into()),
+            Some(
+                "dataset configs are .toml (manifest syntax) or .json (the original tool's format)"
+                    .into(),
+            ),
         )),
     }
 }
@@ -256,13 +280,26 @@ fn from_raw(
         ("messages_column", &ds.messages_column),
     ] {
         if v.as_deref().is_some_and(|c| c.trim().is_empty()) {
-            return Err(err(k, format!("`{k}` is empty"), "name a column of the dataset"));
+            return Err(err(
+                k,
+                format!("`{k}` is empty"),
+                "name a column of the dataset",
+            ));
         }
     }
     if ds.max_rows == Some(0) {
-        return Err(err("max_rows", "`max_rows` must be at least 1".into(), "remove it to read every row"));
+        return Err(err(
+            "max_rows",
+            "`max_rows` must be at least 1".into(),
+            "remove it to read every row",
+        ));
     }
-    if ds.image_column.is_some() && !matches!(source, SourceValue::HuggingFace { .. } | SourceValue::File { .. }) {
+    if ds.image_column.is_some()
+        && !matches!(
+            source,
+            SourceValue::HuggingFace { .. } | SourceValue::File { .. }
+        )
+    {
         return Err(err(
             "image_column",
             "`image_column` needs a dataset with rows (a Hugging Face or file source)".into(),
@@ -333,7 +370,9 @@ fn from_original(
                 format!("a `{kind}` source needs `path`"),
                 Some(match kind {
                     "huggingface" => "set \"path\" to the dataset id, e.g. \"openai/gsm8k\"".into(),
-                    _ => "set \"path\" to the data file, relative to this config's directory".into(),
+                    _ => {
+                        "set \"path\" to the data file, relative to this config's directory".into()
+                    }
                 }),
             )
         })
@@ -365,7 +404,10 @@ fn from_original(
                 return Err(ManifestError::new(
                     file,
                     Some("source.path".into()),
-                    format!("cannot tell the format of `{}` from its extension", path.display()),
+                    format!(
+                        "cannot tell the format of `{}` from its extension",
+                        path.display()
+                    ),
                     Some("use a .csv, .json, .jsonl, .txt or .parquet file".into()),
                 ));
             }

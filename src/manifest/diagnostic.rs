@@ -11,14 +11,24 @@ use super::ManifestError;
 
 /// The closest candidate to `word`, when close enough to be a plausible typo.
 #[must_use]
-pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let word_lc = word.to_ascii_lowercase();
     candidates
         .into_iter()
         .map(|c| {
             let score = strsim::normalized_damerau_levenshtein(&word_lc, &c.to_ascii_lowercase());
             let prefix = c.starts_with(word) || word.starts_with(c);
-            (c, if prefix && !word.is_empty() { score.max(0.7) } else { score })
+            (
+                c,
+                if prefix && !word.is_empty() {
+                    score.max(0.7)
+                } else {
+                    score
+                },
+            )
         })
         .filter(|(_, score)| *score >= 0.6)
         .max_by(|a, b| a.1.total_cmp(&b.1))
@@ -116,7 +126,17 @@ fn actual(a: &Actual) -> String {
 fn type_hint(found: &Actual, exp: &str) -> String {
     let numeric = matches!(
         exp,
-        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" | "f32" | "f64"
+        "u8" | "u16"
+            | "u32"
+            | "u64"
+            | "usize"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "isize"
+            | "f32"
+            | "f64"
     );
     match found {
         Actual::Str(s) if numeric && s.trim().parse::<f64>().is_ok() => {
@@ -131,7 +151,10 @@ fn type_hint(found: &Actual, exp: &str) -> String {
 
 /// A key path segment in TOML syntax: bare when possible, else quoted.
 pub(crate) fn toml_key(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         s.to_owned()
     } else {
         format!("{s:?}")
@@ -226,7 +249,11 @@ pub(crate) fn from_figment(file: &Path, err: &figment::Error, doc: &Value) -> Ma
             ManifestError::new(
                 file,
                 key_of(path),
-                format!("invalid value {}: expected {}", actual(found), expected(exp)),
+                format!(
+                    "invalid value {}: expected {}",
+                    actual(found),
+                    expected(exp)
+                ),
                 hint,
             )
         }

@@ -302,8 +302,18 @@ impl Layered {
         let Some(dict) = self.merged.as_dict() else {
             return out;
         };
-        let order = ["schema", "experiment", "endpoints", "datasets", "scenarios", "grid"];
-        let mut keys: Vec<&String> = dict.keys().filter(|k| order.contains(&k.as_str())).collect();
+        let order = [
+            "schema",
+            "experiment",
+            "endpoints",
+            "datasets",
+            "scenarios",
+            "grid",
+        ];
+        let mut keys: Vec<&String> = dict
+            .keys()
+            .filter(|k| order.contains(&k.as_str()))
+            .collect();
         keys.sort_by_key(|k| order.iter().position(|o| o == k));
         keys.extend(dict.keys().filter(|k| !order.contains(&k.as_str())));
         for key in keys {
@@ -448,7 +458,9 @@ fn apply(path: &Path, figment: Figment, ov: &mut Override) -> Result<Figment, Ma
             }
             (_, Segment::Number(n)) => {
                 keys.push(n.to_string());
-                current = current.and_then(|v| v.as_dict()).and_then(|d| d.get(&n.to_string()));
+                current = current
+                    .and_then(|v| v.as_dict())
+                    .and_then(|d| d.get(&n.to_string()));
             }
         }
     }
@@ -462,7 +474,9 @@ fn apply(path: &Path, figment: Figment, ov: &mut Override) -> Result<Figment, Ma
             }
         }
         Some(k) => {
-            let mut array = current.cloned().unwrap_or_else(|| Value::from(Vec::<Value>::new()));
+            let mut array = current
+                .cloned()
+                .unwrap_or_else(|| Value::from(Vec::<Value>::new()));
             shown.push_str(&display_keys(&keys));
             set_in(&mut array, &ov.path[k..], ov.value.clone(), &mut shown).map_err(fail)?;
             if keys.is_empty() {
@@ -484,7 +498,12 @@ fn display_keys(keys: &[String]) -> String {
 }
 
 /// Sets `value` at `path` inside `target`, creating tables as needed.
-fn set_in(target: &mut Value, path: &[Segment], value: Value, shown: &mut String) -> Result<(), String> {
+fn set_in(
+    target: &mut Value,
+    path: &[Segment],
+    value: Value,
+    shown: &mut String,
+) -> Result<(), String> {
     let Some((seg, rest)) = path.split_first() else {
         *target = value;
         return Ok(());
@@ -492,9 +511,9 @@ fn set_in(target: &mut Value, path: &[Segment], value: Value, shown: &mut String
     match (target, seg) {
         (Value::Array(_, items), Segment::Index(n) | Segment::Number(n)) => {
             let len = items.len();
-            let item = items
-                .get_mut(*n)
-                .ok_or_else(|| format!("`{shown}[{n}]` does not exist (the array has {len} items)"))?;
+            let item = items.get_mut(*n).ok_or_else(|| {
+                format!("`{shown}[{n}]` does not exist (the array has {len} items)")
+            })?;
             let _ = write!(shown, "[{n}]");
             set_in(item, rest, value, shown)
         }
@@ -513,7 +532,9 @@ fn set_in(target: &mut Value, path: &[Segment], value: Value, shown: &mut String
             let entry = dict.entry(key).or_insert_with(|| Value::from(Dict::new()));
             set_in(entry, rest, value, shown)
         }
-        (_, Segment::Index(n)) => Err(format!("`{shown}` is not an array, so [{n}] cannot index it")),
+        (_, Segment::Index(n)) => Err(format!(
+            "`{shown}` is not an array, so [{n}] cannot index it"
+        )),
         (other, Segment::Key(_) | Segment::Number(_)) => {
             *other = Value::from(Dict::new());
             set_in(other, path, value, shown)
@@ -523,7 +544,10 @@ fn set_in(target: &mut Value, path: &[Segment], value: Value, shown: &mut String
 
 /// Deserializes a standalone document (a dataset config file) with the same
 /// error reporting as the manifest.
-pub(crate) fn extract_value<T: DeserializeOwned>(file: &Path, doc: &Value) -> Result<T, ManifestError> {
+pub(crate) fn extract_value<T: DeserializeOwned>(
+    file: &Path,
+    doc: &Value,
+) -> Result<T, ManifestError> {
     Figment::new()
         .merge(Layer {
             name: file.display().to_string(),

@@ -271,14 +271,24 @@ mod tests {
     #[test]
     fn error_names_the_expected_form() {
         let err = parse_workload("N(1,2)").unwrap_err();
-        assert!(err.contains("N(mean_in,std_in)/(mean_out,std_out)"), "{err}");
+        assert!(
+            err.contains("N(mean_in,std_in)/(mean_out,std_out)"),
+            "{err}"
+        );
         let err = parse_workload("Q(1)").unwrap_err();
         assert!(err.contains("unknown scenario kind `Q`"), "{err}");
     }
 
     #[test]
     fn round_trips_through_the_canonical_string() {
-        for s in ["D(512,128)", "N(100,50)/(50,25)", "U(1,10)/(2,5)", "I(64,32,3)", "E(9)", "R(4,2)"] {
+        for s in [
+            "D(512,128)",
+            "N(100,50)/(50,25)",
+            "U(1,10)/(2,5)",
+            "I(64,32,3)",
+            "E(9)",
+            "R(4,2)",
+        ] {
             let w = parse_workload(s).unwrap();
             assert_eq!(w.to_spec_string(), s);
         }

@@ -82,7 +82,11 @@ fn every_invalid_fixture_fails_with_a_snapshotted_message() {
     let files = invalid_fixtures();
     assert!(files.len() >= 20, "only {} fixtures", files.len());
     for file in files {
-        let stem = file.file_stem().and_then(|s| s.to_str()).expect("stem").to_owned();
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("stem")
+            .to_owned();
         let err = match load_with_env(&file, &LoadOptions::default(), no_env()) {
             Ok(_) => panic!("{} loaded without error", file.display()),
             Err(e) => e,
@@ -98,12 +102,18 @@ fn unknown_key_suggests_the_closest_valid_key() {
     assert_eq!(err.key.as_deref(), Some("grid[0].batch_size"));
     let hint = err.hint.expect("hint");
     assert!(hint.starts_with("did you mean `batch_sizes`?"), "{hint}");
-    assert!(hint.contains("`concurrency`"), "lists the valid keys: {hint}");
+    assert!(
+        hint.contains("`concurrency`"),
+        "lists the valid keys: {hint}"
+    );
 }
 
 #[test]
 fn unknown_endpoint_name_suggests_a_defined_one() {
-    let err = err_of(&valid_with("endpoints = [\"vllm\"]", "endpoints = [\"vlm\"]"));
+    let err = err_of(&valid_with(
+        "endpoints = [\"vllm\"]",
+        "endpoints = [\"vlm\"]",
+    ));
     assert_eq!(err.key.as_deref(), Some("grid[0].endpoints[0]"));
     assert_eq!(err.message, "unknown endpoint `vlm`");
     assert!(err.hint.expect("hint").starts_with("did you mean `vllm`?"));
@@ -186,7 +196,10 @@ fn env_prefix_matching_and_lowercasing() {
     let (_d, m) = load_str_with(
         VALID,
         &[
-            ("TOKENOMICS_ENDPOINTS__VLLM__BASE_URL", "http://gpu-box:9000/v1"),
+            (
+                "TOKENOMICS_ENDPOINTS__VLLM__BASE_URL",
+                "http://gpu-box:9000/v1",
+            ),
             ("tokenomics_experiment__seed", "7"),
             // No `__`: not a manifest key, ignored (and never copied into the manifest).
             ("TOKENOMICS_API_KEY", "sk-secret"),
@@ -225,7 +238,10 @@ fn override_values_fall_back_to_strings() {
     let (_d, m) = load_str_with(
         VALID,
         &[],
-        &["endpoints.vllm.base_url=http://10.0.0.2:8000/v1", "endpoints.vllm.model=\"x\""],
+        &[
+            "endpoints.vllm.base_url=http://10.0.0.2:8000/v1",
+            "endpoints.vllm.model=\"x\"",
+        ],
     );
     let m = m.expect("loads");
     assert_eq!(
@@ -241,7 +257,9 @@ fn override_errors_name_their_source() {
     let err = r.expect_err("runs = 0");
     assert_eq!(err.key.as_deref(), Some("experiment.runs"));
     assert!(
-        err.hint.as_deref().is_some_and(|h| h.contains("--set experiment.runs=0")),
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("--set experiment.runs=0")),
         "{err}"
     );
     let (_d, r) = load_str_with(VALID, &[("TOKENOMICS_EXPERIMENT__RUNZ", "1")], &[]);
@@ -249,7 +267,10 @@ fn override_errors_name_their_source() {
     assert_eq!(err.key.as_deref(), Some("experiment.runz"));
     let hint = err.hint.expect("hint");
     assert!(hint.contains("did you mean `runs`?"), "{hint}");
-    assert!(hint.contains("environment variable TOKENOMICS_EXPERIMENT__RUNZ"), "{hint}");
+    assert!(
+        hint.contains("environment variable TOKENOMICS_EXPERIMENT__RUNZ"),
+        "{hint}"
+    );
 }
 
 #[test]
@@ -279,7 +300,11 @@ fn resolved_toml_reloads_to_the_same_manifest() {
     let m2 = load_with_env(&again, &LoadOptions::default(), no_env()).expect("resolved loads");
     assert_eq!(m2.resolved_toml, m.resolved_toml);
     assert_eq!(m2.raw.grid.len(), m.raw.grid.len());
-    assert!(m.resolved_toml.starts_with("schema = 1\n"), "{}", m.resolved_toml);
+    assert!(
+        m.resolved_toml.starts_with("schema = 1\n"),
+        "{}",
+        m.resolved_toml
+    );
 }
 
 #[test]
@@ -321,18 +346,33 @@ fn spec_accepts_strings_and_tables() {
         ),
     ];
     for (spec, want) in cases {
-        let m = load_str(&valid_with("spec = \"D(128,64)\"", &format!("spec = {spec}")))
-            .unwrap_or_else(|e| panic!("{spec}: {e}"));
+        let m = load_str(&valid_with(
+            "spec = \"D(128,64)\"",
+            &format!("spec = {spec}"),
+        ))
+        .unwrap_or_else(|e| panic!("{spec}: {e}"));
         assert_eq!(m.raw.scenarios["short"].spec.0, want, "{spec}");
     }
     for (spec, needle) in [
-        ("{ kind = \"uniform\", input_min = 5, input_max = 2, output_min = 3, output_max = 4 }", "empty"),
+        (
+            "{ kind = \"uniform\", input_min = 5, input_max = 2, output_min = 3, output_max = 4 }",
+            "empty",
+        ),
         ("{ kind = \"deterministic\", input = 10 }", "missing"),
         ("{ kind = \"gaussian\", input = 10 }", "unknown"),
         ("42", "expected"),
     ] {
-        let err = err_of(&valid_with("spec = \"D(128,64)\"", &format!("spec = {spec}")));
-        assert_eq!(err.key.as_deref().map(|k| k.starts_with("scenarios.short.spec")), Some(true), "{err}");
+        let err = err_of(&valid_with(
+            "spec = \"D(128,64)\"",
+            &format!("spec = {spec}"),
+        ));
+        assert_eq!(
+            err.key
+                .as_deref()
+                .map(|k| k.starts_with("scenarios.short.spec")),
+            Some(true),
+            "{err}"
+        );
         assert!(err.to_string().contains(needle), "{spec}: {err}");
     }
 }
@@ -425,10 +465,26 @@ arrival = "constant"
             format: Some(FileFormat::Csv)
         }
     );
-    let images = m.raw.scenarios["s"].images.as_ref().expect("images").0.clone();
-    assert_eq!((images.width, images.height, images.count, images.format), (64, 32, 2, ImageFormat::Jpeg));
-    let images = m.raw.scenarios["t"].images.as_ref().expect("images").0.clone();
-    assert_eq!((images.width, images.height, images.count, images.format), (8, 8, 1, ImageFormat::Png));
+    let images = m.raw.scenarios["s"]
+        .images
+        .as_ref()
+        .expect("images")
+        .0
+        .clone();
+    assert_eq!(
+        (images.width, images.height, images.count, images.format),
+        (64, 32, 2, ImageFormat::Jpeg)
+    );
+    let images = m.raw.scenarios["t"]
+        .images
+        .as_ref()
+        .expect("images")
+        .0
+        .clone();
+    assert_eq!(
+        (images.width, images.height, images.count, images.format),
+        (8, 8, 1, ImageFormat::Png)
+    );
     assert_eq!(
         m.raw.grid[0].arrival.map(|a| a.0),
         Some(Arrival::Gamma { burstiness: 0.5 })
@@ -440,9 +496,24 @@ arrival = "constant"
 fn shorthand_errors() {
     let ep = "model = \"m\"";
     for (from, to, key, needle) in [
-        (ep, "model = \"m\"\ntokenizer = \"tok/tokenizer.json\"", "endpoints.vllm.tokenizer", "looks like a file"),
-        (ep, "model = \"m\"\ntokenizer = { repo = \"a/b\", path = \"x.json\" }", "endpoints.vllm.tokenizer", "exactly one"),
-        (ep, "model = \"m\"\ntokenizer = { repos = \"a/b\" }", "endpoints.vllm.tokenizer.repos", "unknown key"),
+        (
+            ep,
+            "model = \"m\"\ntokenizer = \"tok/tokenizer.json\"",
+            "endpoints.vllm.tokenizer",
+            "looks like a file",
+        ),
+        (
+            ep,
+            "model = \"m\"\ntokenizer = { repo = \"a/b\", path = \"x.json\" }",
+            "endpoints.vllm.tokenizer",
+            "exactly one",
+        ),
+        (
+            ep,
+            "model = \"m\"\ntokenizer = { repos = \"a/b\" }",
+            "endpoints.vllm.tokenizer.repos",
+            "unknown key",
+        ),
     ] {
         let err = err_of(&valid_with(from, to));
         assert_eq!(err.key.as_deref(), Some(key), "{err}");
@@ -456,9 +527,21 @@ fn shorthand_errors() {
     };
     for (source, key, needle) in [
         ("\"org/data\"", "datasets.d.source", "unknown source"),
-        ("{ huggingface = \"a/b\", file = \"x.csv\" }", "datasets.d.source", "exactly one"),
-        ("{ file = \"x.csv\", split = \"test\" }", "datasets.d.source", "apply only"),
-        ("{ file = \"rows.xyz\" }", "datasets.d.source", "cannot tell the format"),
+        (
+            "{ huggingface = \"a/b\", file = \"x.csv\" }",
+            "datasets.d.source",
+            "exactly one",
+        ),
+        (
+            "{ file = \"x.csv\", split = \"test\" }",
+            "datasets.d.source",
+            "apply only",
+        ),
+        (
+            "{ file = \"rows.xyz\" }",
+            "datasets.d.source",
+            "cannot tell the format",
+        ),
         ("{ hf = \"a/b\" }", "datasets.d.source.hf", "unknown key"),
     ] {
         let err = err_of(&with_ds(source));
@@ -466,23 +549,43 @@ fn shorthand_errors() {
         assert!(err.message.contains(needle), "{source}: {err}");
     }
     let err = err_of(&with_ds("\"org/data\""));
-    assert!(err.hint.as_deref().is_some_and(|h| h.contains("huggingface = \"org/data\"")), "{err}");
+    assert!(
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("huggingface = \"org/data\"")),
+        "{err}"
+    );
 }
 
 #[test]
 fn api_specific_keys_are_checked() {
     for (extra, key) in [
-        ("api = \"embeddings\"\nignore_eos = true", "endpoints.vllm.ignore_eos"),
+        (
+            "api = \"embeddings\"\nignore_eos = true",
+            "endpoints.vllm.ignore_eos",
+        ),
         ("api = \"rerank\"\nn = 2", "endpoints.vllm.n"),
-        ("encoding_format = \"base64\"", "endpoints.vllm.encoding_format"),
+        (
+            "encoding_format = \"base64\"",
+            "endpoints.vllm.encoding_format",
+        ),
         ("path = \"/score\"", "endpoints.vllm.path"),
-        ("extra_body = { model = \"other\" }", "endpoints.vllm.extra_body.model"),
+        (
+            "extra_body = { model = \"other\" }",
+            "endpoints.vllm.extra_body.model",
+        ),
         ("api_key_env = \"sk-abc123\"", "endpoints.vllm.api_key_env"),
         ("timeout_s = 0", "endpoints.vllm.timeout_s"),
-        ("timeout_s = 5\nidle_timeout_s = 10", "endpoints.vllm.idle_timeout_s"),
+        (
+            "timeout_s = 5\nidle_timeout_s = 10",
+            "endpoints.vllm.idle_timeout_s",
+        ),
         ("health_path = \"v1/models\"", "endpoints.vllm.health_path"),
     ] {
-        let err = err_of(&valid_with("model = \"m\"", &format!("model = \"m\"\n{extra}")));
+        let err = err_of(&valid_with(
+            "model = \"m\"",
+            &format!("model = \"m\"\n{extra}"),
+        ));
         assert_eq!(err.key.as_deref(), Some(key), "{extra}: {err}");
         assert!(err.hint.is_some(), "{extra}");
     }
@@ -492,14 +595,32 @@ fn api_specific_keys_are_checked() {
 fn mode_specific_keys_are_checked() {
     let grid = "mode = \"burst\"\nbatch_sizes = [1, 2]";
     for (to, key) in [
-        ("mode = \"burst\"\nbatch_sizes = [1]\nrequests = 10", "grid[0].requests"),
-        ("mode = \"concurrency\"\nconcurrency = [1]\narrival = \"poisson\"", "grid[0].arrival"),
-        ("mode = \"rate\"\nrates = [1.0]\nstages = []", "grid[0].stages"),
+        (
+            "mode = \"burst\"\nbatch_sizes = [1]\nrequests = 10",
+            "grid[0].requests",
+        ),
+        (
+            "mode = \"concurrency\"\nconcurrency = [1]\narrival = \"poisson\"",
+            "grid[0].arrival",
+        ),
+        (
+            "mode = \"rate\"\nrates = [1.0]\nstages = []",
+            "grid[0].stages",
+        ),
         ("mode = \"ramp\"", "grid[0].stages"),
         ("mode = \"rate\"\nrates = [0.0]", "grid[0].rates[0]"),
-        ("mode = \"concurrency\"\nconcurrency = []", "grid[0].concurrency"),
-        ("mode = \"ramp\"\nstages = [{ rate = 1, duration_s = 0 }]", "grid[0].stages[0].duration_s"),
-        ("mode = \"rate\"\nrates = [1.0]\narrival = { gamma = 0 }", "grid[0].arrival"),
+        (
+            "mode = \"concurrency\"\nconcurrency = []",
+            "grid[0].concurrency",
+        ),
+        (
+            "mode = \"ramp\"\nstages = [{ rate = 1, duration_s = 0 }]",
+            "grid[0].stages[0].duration_s",
+        ),
+        (
+            "mode = \"rate\"\nrates = [1.0]\narrival = { gamma = 0 }",
+            "grid[0].arrival",
+        ),
     ] {
         let err = err_of(&valid_with(grid, to));
         assert_eq!(err.key.as_deref(), Some(key), "{to}: {err}");
@@ -544,7 +665,9 @@ fn dataset_configs_load_from_toml_and_original_json() {
     );
     assert_eq!(
         local.file.as_deref(),
-        Some(Path::new("tests/fixtures/manifests/valid/dataset_configs/local.toml"))
+        Some(Path::new(
+            "tests/fixtures/manifests/valid/dataset_configs/local.toml"
+        ))
     );
     let short = &m.datasets["short_txt"];
     assert_eq!(
@@ -558,9 +681,16 @@ fn dataset_configs_load_from_toml_and_original_json() {
 
 #[test]
 fn builtin_datasets_need_no_table() {
-    let m = load_str(&valid_with("spec = \"D(128,64)\"", "spec = \"D(128,64)\"\ndataset = \"aime\"")).expect("loads");
+    let m = load_str(&valid_with(
+        "spec = \"D(128,64)\"",
+        "spec = \"D(128,64)\"\ndataset = \"aime\"",
+    ))
+    .expect("loads");
     assert_eq!(m.dataset("aime").map(|d| d.source), Some(SourceValue::Aime));
-    assert_eq!(m.dataset("synthetic").map(|d| d.source), Some(SourceValue::Synthetic));
+    assert_eq!(
+        m.dataset("synthetic").map(|d| d.source),
+        Some(SourceValue::Synthetic)
+    );
     assert_eq!(m.dataset("other"), None);
     let err = err_of(&valid_with(
         "spec = \"D(128,64)\"",

@@ -230,7 +230,9 @@ fn workload_from_table<E: de::Error>(t: WorkloadTable) -> Result<Workload, E> {
         } => {
             let count = count.unwrap_or(1);
             if width == 0 || height == 0 || count == 0 {
-                return Err(E::custom("image width, height and count must be at least 1"));
+                return Err(E::custom(
+                    "image width, height and count must be at least 1",
+                ));
             }
             Workload::Image {
                 width,
@@ -384,7 +386,9 @@ impl<'de> Deserialize<'de> for ArrivalValue {
         impl<'de> Visitor<'de> for V {
             type Value = ArrivalValue;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an arrival process: \"constant\", \"poisson\" or { gamma = <burstiness> }")
+                f.write_str(
+                    "an arrival process: \"constant\", \"poisson\" or { gamma = <burstiness> }",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ArrivalValue, E> {
                 match v {
@@ -538,7 +542,9 @@ impl<'de> Deserialize<'de> for SloValue {
         impl<'de> Visitor<'de> for V {
             type Value = SloValue;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an SLO bound: a number (every request) or a table such as { p99 = 500 }")
+                f.write_str(
+                    "an SLO bound: a number (every request) or a table such as { p99 = 500 }",
+                )
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<SloValue, E> {
                 #[allow(clippy::cast_precision_loss)]

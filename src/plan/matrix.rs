@@ -75,7 +75,8 @@ pub fn default_rate_requests(rate: f64, duration_s: Option<f64>) -> u32 {
     // Float → int casts saturate; inputs are validated positive and finite.
     match duration_s {
         Some(d) => ((rate * d).ceil() as u32).max(1),
-        None => ((rate * f64::from(defaults::REQUESTS_PER_SLOT)).ceil() as u32).max(defaults::MIN_REQUESTS),
+        None => ((rate * f64::from(defaults::REQUESTS_PER_SLOT)).ceil() as u32)
+            .max(defaults::MIN_REQUESTS),
     }
 }
 
@@ -94,7 +95,9 @@ fn loads(g: &RawGrid) -> Vec<LoadSpec> {
             .flatten()
             .map(|&c| LoadSpec::Concurrency {
                 concurrency: c,
-                requests: g.requests.unwrap_or_else(|| default_concurrency_requests(c)),
+                requests: g
+                    .requests
+                    .unwrap_or_else(|| default_concurrency_requests(c)),
                 duration: g.duration_s.map(secs),
             })
             .collect(),

@@ -12,8 +12,8 @@ use crate::manifest::{resolve_path, DatasetConfig, Manifest};
 use crate::simulator::{FaultSpec, SimConfig, SimTiming};
 
 use super::{
-    ApiKind, DatasetSource, DatasetSpec, EndpointSpec, EndpointTarget, ExperimentSpec, LoraSpec, PlanError,
-    PrefixSpec, RetryPolicy, ScenarioSpec, ScrapeSpec, Slo, Timeouts, TokenizerSource,
+    ApiKind, DatasetSource, DatasetSpec, EndpointSpec, EndpointTarget, ExperimentSpec, LoraSpec,
+    PlanError, PrefixSpec, RetryPolicy, ScenarioSpec, ScrapeSpec, Slo, Timeouts, TokenizerSource,
 };
 use crate::manifest::format_from_extension;
 
@@ -34,7 +34,8 @@ pub(crate) fn experiment(m: &Manifest) -> ExperimentSpec {
         .output_dir
         .clone()
         .unwrap_or_else(|| defaults::OUTPUT_DIR.into());
-    let slos = e
+    // Ordered by metric name, then percentile (ascending), then the every-request bound.
+    let mut slos: Vec<Slo> = e
         .slo
         .iter()
         .flatten()
@@ -46,6 +47,13 @@ pub(crate) fn experiment(m: &Manifest) -> ExperimentSpec {
             })
         })
         .collect();
+    slos.sort_by(|a, b| {
+        a.metric.cmp(&b.metric).then_with(|| {
+            a.percentile
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.percentile.unwrap_or(f64::INFINITY))
+        })
+    });
     ExperimentSpec {
         name: e.name.clone(),
         description: e.description.clone().unwrap_or_default(),
@@ -93,17 +101,20 @@ fn simulator(sim: &RawSimulator, endpoint_model: Option<&String>) -> SimConfig {
         },
         None => SimTiming::Fixed,
     };
-    let faults = sim.faults.as_ref().map_or_else(FaultSpec::default, |f| FaultSpec {
-        seed: f.seed.unwrap_or(0),
-        http_500: f.http_500.unwrap_or(0.0),
-        http_429: f.http_429.unwrap_or(0.0),
-        retry_after_s: f.retry_after_s.unwrap_or(defaults::SIM_RETRY_AFTER_S),
-        stream_cut: f.stream_cut.unwrap_or(0.0),
-        malformed_event: f.malformed_event.unwrap_or(0.0),
-        stall: f.stall.unwrap_or(0.0),
-        stall_for: ms(f.stall_ms.unwrap_or(defaults::SIM_STALL_MS)),
-        refuse: f.refuse.unwrap_or(0.0),
-    });
+    let faults = sim
+        .faults
+        .as_ref()
+        .map_or_else(FaultSpec::default, |f| FaultSpec {
+            seed: f.seed.unwrap_or(0),
+            http_500: f.http_500.unwrap_or(0.0),
+            http_429: f.http_429.unwrap_or(0.0),
+            retry_after_s: f.retry_after_s.unwrap_or(defaults::SIM_RETRY_AFTER_S),
+            stream_cut: f.stream_cut.unwrap_or(0.0),
+            malformed_event: f.malformed_event.unwrap_or(0.0),
+            stall: f.stall.unwrap_or(0.0),
+            stall_for: ms(f.stall_ms.unwrap_or(defaults::SIM_STALL_MS)),
+            refuse: f.refuse.unwrap_or(0.0),
+        });
     SimConfig {
         model: sim
             .model
@@ -140,7 +151,12 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
         (None, sim) => {
             let sim = simulator(&sim.clone().unwrap_or_default(), ep.model.as_ref());
             let model = sim.model.clone();
-            (EndpointTarget::Simulator(sim), model, "/v1/models".to_owned(), None)
+            (
+                EndpointTarget::Simulator(sim),
+                model,
+                "/v1/models".to_owned(),
+                None,
+            )
         }
     };
     let total = secs(ep.timeout_s.unwrap_or(defaults::TIMEOUT_S));
@@ -178,7 +194,9 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
         health_path: ep.health_path.clone().unwrap_or(health_default),
         retry: RetryPolicy {
             max_retries: retries.max.unwrap_or(0),
-            backoff: Duration::from_millis(retries.backoff_ms.unwrap_or(defaults::RETRY_BACKOFF_MS)),
+            backoff: Duration::from_millis(
+                retries.backoff_ms.unwrap_or(defaults::RETRY_BACKOFF_MS),
+            ),
             on_rate_limit: retries.on_429.unwrap_or(true),
             on_server_error: retries.on_5xx.unwrap_or(true),
         },
@@ -206,7 +224,9 @@ pub(crate) fn dataset(d: &DatasetConfig) -> DatasetSpec {
         } => DatasetSource::HuggingFace {
             repo: repo.clone(),
             config: config.clone(),
-            split: split.clone().unwrap_or_else(|| defaults::HF_SPLIT.to_owned()),
+            split: split
+                .clone()
+                .unwrap_or_else(|| defaults::HF_SPLIT.to_owned()),
             revision: revision.clone(),
         },
         SourceValue::File { path, format } => DatasetSource::File {
@@ -233,7 +253,11 @@ pub(crate) fn dataset(d: &DatasetConfig) -> DatasetSpec {
 }
 
 /// `[scenarios.<name>]` with defaults and its dataset.
-pub(crate) fn scenario(m: &Manifest, name: &str, sc: &RawScenario) -> Result<ScenarioSpec, PlanError> {
+pub(crate) fn scenario(
+    m: &Manifest,
+    name: &str,
+    sc: &RawScenario,
+) -> Result<ScenarioSpec, PlanError> {
     let dataset_name = sc.dataset.as_deref().unwrap_or(defaults::DATASET);
     let ds = m.dataset(dataset_name).ok_or_else(|| PlanError {
         file: m.path.clone(),
@@ -264,10 +288,14 @@ pub(crate) fn scenario(m: &Manifest, name: &str, sc: &RawScenario) -> Result<Sce
     })
 }
 
+/// Resolved endpoints and scenarios, by name.
+pub(crate) type Resolved = (
+    BTreeMap<String, EndpointSpec>,
+    BTreeMap<String, ScenarioSpec>,
+);
+
 /// Every endpoint and scenario of the manifest, resolved, by name.
-pub(crate) fn all(
-    m: &Manifest,
-) -> Result<(BTreeMap<String, EndpointSpec>, BTreeMap<String, ScenarioSpec>), PlanError> {
+pub(crate) fn all(m: &Manifest) -> Result<Resolved, PlanError> {
     let endpoints = m
         .raw
         .endpoints

@@ -9,7 +9,9 @@ const HEADERS: [&str; 11] = [
     "#", "id", "endpoint", "api", "scenario", "mode", "load", "runs", "warmup", "req/run", "total",
 ];
 /// Columns aligned to the right (numbers).
-const RIGHT: [bool; 11] = [true, false, false, false, false, false, true, true, true, true, true];
+const RIGHT: [bool; 11] = [
+    true, false, false, false, false, false, true, true, true, true, true,
+];
 
 /// The load column: the batch, concurrency, rate (`/s`) or the number of ramp stages.
 fn load_cell(load: &LoadSpec) -> String {
@@ -25,7 +27,9 @@ fn load_cell(load: &LoadSpec) -> String {
 fn open_ended(p: &PointSpec) -> bool {
     match &p.load {
         LoadSpec::Burst { .. } => false,
-        LoadSpec::Concurrency { duration, .. } | LoadSpec::Rate { duration, .. } => duration.is_some(),
+        LoadSpec::Concurrency { duration, .. } | LoadSpec::Rate { duration, .. } => {
+            duration.is_some()
+        }
         LoadSpec::Ramp { stages } => stages.iter().any(|s| s.kind == StageKind::Concurrency),
     }
 }
@@ -102,7 +106,9 @@ pub fn render_table(plan: &Plan) -> String {
         if total == 1 { "" } else { "s" },
     );
     if marked {
-        out.push_str("* a duration can end these runs early, or closed-loop ramp stages add requests\n");
+        out.push_str(
+            "* a duration can end these runs early, or closed-loop ramp stages add requests\n",
+        );
     }
     out
 }
