@@ -25,11 +25,17 @@ use super::ManifestError;
 pub struct DatasetConfig {
     /// The name under `[datasets]` (or `aime` / `synthetic` for the built-ins).
     pub name: String,
+    /// Where rows come from.
     pub source: SourceValue,
+    /// Column with the prompt (`text` when unset).
     pub prompt_column: Option<String>,
+    /// Column with images.
     pub image_column: Option<String>,
+    /// System message before every request.
     pub system_prompt: Option<String>,
+    /// Column with a chat-message list.
     pub messages_column: Option<String>,
+    /// Most rows read.
     pub max_rows: Option<u64>,
     /// Relative data paths resolve against this directory.
     pub base_dir: PathBuf,

@@ -35,14 +35,20 @@ pub enum SourceValue {
     Synthetic,
     /// A Hugging Face dataset.
     HuggingFace {
+        /// Dataset id, e.g. `openai/gsm8k`.
         repo: String,
+        /// Dataset config (subset) name.
         config: Option<String>,
+        /// Split (`train` when unset).
         split: Option<String>,
+        /// Git revision.
         revision: Option<String>,
     },
     /// A local file; the format comes from `format` or the extension.
     File {
+        /// The data file, relative to the config's directory.
         path: PathBuf,
+        /// Its format (from the extension when unset).
         format: Option<FileFormat>,
     },
 }

@@ -36,9 +36,13 @@ pub struct PlanOptions {
 /// Displayed as `file: key: message`, then `  hint: ...` on the next line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
+    /// The manifest the plan came from.
     pub file: std::path::PathBuf,
+    /// Dotted key path at fault, when one is.
     pub key: Option<String>,
+    /// What is wrong.
     pub message: String,
+    /// How to fix it.
     pub hint: Option<String>,
 }
 
