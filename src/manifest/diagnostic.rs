@@ -123,7 +123,7 @@ fn actual(a: &Actual) -> String {
 }
 
 /// The fix for a value of the wrong type.
-fn type_hint(found: &Actual, exp: &str) -> String {
+fn type_hint(found: &Actual, exp: &str, key: &str) -> String {
     let numeric = matches!(
         exp,
         "u8" | "u16"
@@ -144,6 +144,21 @@ fn type_hint(found: &Actual, exp: &str) -> String {
         }
         Actual::Str(s) if exp == "a boolean" && matches!(s.trim(), "true" | "false") => {
             format!("write the boolean without quotes: {}", s.trim())
+        }
+        Actual::Map if exp == "a sequence" && key == "grid" => {
+            "write every grid as its own [[grid]] table (double brackets)".to_owned()
+        }
+        Actual::Signed(v) if exp == "a sequence" => {
+            format!("write a list, even of one value: [{v}]")
+        }
+        Actual::Unsigned(v) if exp == "a sequence" => {
+            format!("write a list, even of one value: [{v}]")
+        }
+        Actual::Float(v) if exp == "a sequence" => {
+            format!("write a list, even of one value: [{v}]")
+        }
+        Actual::Str(v) if exp == "a sequence" => {
+            format!("write a list, even of one value: [{v:?}]")
         }
         _ => "experiments/reference.toml shows every key with a value of the right type".to_owned(),
     }
@@ -237,12 +252,16 @@ pub(crate) fn from_figment(file: &Path, err: &figment::Error, doc: &Value) -> Ma
             format!("key `{field}` is given twice"),
             Some("keep one of them".into()),
         ),
-        Kind::InvalidType(found, exp) => ManifestError::new(
-            file,
-            key_of(path),
-            format!("expected {}, found {}", expected(exp), actual(found)),
-            Some(type_hint(found, exp)),
-        ),
+        Kind::InvalidType(found, exp) => {
+            let key = key_of(path);
+            let hint = type_hint(found, exp, key.as_deref().unwrap_or(""));
+            ManifestError::new(
+                file,
+                key,
+                format!("expected {}, found {}", expected(exp), actual(found)),
+                Some(hint),
+            )
+        }
         Kind::InvalidValue(found, exp) => {
             let hint = matches!(found, Actual::Signed(v) if *v < 0)
                 .then(|| "this value cannot be negative".to_owned());
