@@ -708,3 +708,56 @@ fn closest_matches_typos_only() {
     assert_eq!(closest("rate", keys), Some("rates"));
     assert_eq!(closest("xyzzy", keys), None);
 }
+
+#[test]
+fn dataset_config_errors_point_into_the_config_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("d.json"),
+        r#"{ "source": { "type": "huggingface", "path": "a/b", "huggingface_kwargs": { "nmae": "x" } } }"#,
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("t.toml"),
+        "source = \"aime\"\nprompt_colum = \"q\"\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("broken.json"), "{ \"source\": ").expect("write");
+    for (config, key, needle) in [
+        (
+            "d.json",
+            Some("source.huggingface_kwargs.nmae"),
+            "did you mean `name`?",
+        ),
+        (
+            "t.toml",
+            Some("prompt_colum"),
+            "did you mean `prompt_column`?",
+        ),
+        ("broken.json", None, "invalid JSON at line 1"),
+    ] {
+        let text = valid_with(
+            "[scenarios.short]\nspec = \"D(128,64)\"",
+            &format!("[datasets.d]\npath = \"{config}\"\n\n[scenarios.short]\nspec = \"D(128,64)\"\ndataset = \"d\""),
+        );
+        let path = dir.path().join("m.toml");
+        std::fs::write(&path, text).expect("write");
+        let err = load_with_env(&path, &LoadOptions::default(), no_env()).expect_err(config);
+        assert_eq!(err.file, dir.path().join(config), "{err}");
+        assert_eq!(err.key.as_deref(), key, "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+}
+
+#[test]
+fn path_datasets_take_no_other_keys() {
+    let err = err_of(&valid_with(
+        "[scenarios.short]",
+        "[datasets.d]\npath = \"x.toml\"\nprompt_column = \"q\"\n\n[scenarios.short]",
+    ));
+    assert_eq!(err.key.as_deref(), Some("datasets.d.prompt_column"));
+    assert!(
+        err.message.contains("cannot be combined with `path`"),
+        "{err}"
+    );
+}
