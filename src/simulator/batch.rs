@@ -229,8 +229,11 @@ impl<T: SeqSink> BatchScheduler<T> {
 /// One request of a workload given to [`simulate`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SimArrival {
+    /// Arrival on the virtual clock (ns).
     pub arrival_ns: u64,
+    /// Prompt tokens (prefill cost).
     pub prompt_tokens: u32,
+    /// Tokens to generate (at least 1).
     pub max_tokens: u32,
 }
 

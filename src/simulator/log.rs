@@ -22,7 +22,8 @@ pub struct SimRequestLog {
     pub request_id: Option<String>,
     /// The request path, e.g. `/v1/chat/completions`.
     pub path: String,
-    /// The request asked for an SSE stream.
+    /// The request asked for an SSE stream (false when its body was never
+    /// parsed: refuse, 500 and 429 faults, 400 answers).
     pub stream: bool,
     /// When the request's headers were parsed (the timing model's origin).
     pub arrival_ns: u64,

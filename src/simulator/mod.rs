@@ -68,6 +68,8 @@
 //!   its client goes away).
 //! * With one request alone, Batching equals Fixed plus `prefill_per_token · p`:
 //!   token k at `arrival + prefill(p) + k · itl`.
+//! * A request with `n` choices is one sequence (its `n` tokens per step cost
+//!   the same as one).
 //!
 //! Steady state with `c` concurrent requests, all decoding (`a = min(c, max_batch)`):
 //!
@@ -162,8 +164,11 @@ pub enum SimTiming {
     /// `prefill_per_token × prompt tokens` on top of `ttft`; at most `max_batch`
     /// sequences are active, the rest wait in a queue.
     Batching {
+        /// Extra decode-step time per active sequence beyond the first.
         itl_per_seq: Duration,
+        /// Extra prefill time per prompt token.
         prefill_per_token: Duration,
+        /// Most sequences holding a slot (prefilling or decoding) at once.
         max_batch: u32,
     },
 }
@@ -171,11 +176,13 @@ pub enum SimTiming {
 /// Faults injected per request, from a seed (rates are probabilities in 0..=1).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpec {
+    /// Seed of the per-request draw (see [`faults::fault_for`]).
     pub seed: u64,
     /// HTTP 500 with a JSON error body.
     pub http_500: f64,
     /// HTTP 429 with `Retry-After: retry_after_s`.
     pub http_429: f64,
+    /// The `Retry-After` value (seconds) of injected 429s.
     pub retry_after_s: u32,
     /// The stream stops half-way (connection closed without `[DONE]`).
     pub stream_cut: f64,
@@ -183,6 +190,7 @@ pub struct FaultSpec {
     pub malformed_event: f64,
     /// The stream stalls for `stall` half-way.
     pub stall: f64,
+    /// How long a stall lasts (make it longer than the client's idle timeout).
     pub stall_for: Duration,
     /// The connection is closed without any response.
     pub refuse: f64,
@@ -193,14 +201,19 @@ pub struct FaultSpec {
 pub struct SimConfig {
     /// Model name served (and listed by `/v1/models`).
     pub model: String,
+    /// Time to first token (Fixed), or base prefill time (Batching).
     pub ttft: Duration,
+    /// Time between tokens (Fixed), or one decode step with one sequence (Batching).
     pub itl: Duration,
+    /// Which timing model generations follow.
     pub timing: SimTiming,
     /// Dimension of the embeddings returned.
     pub embedding_dim: u32,
     /// Latency of an embeddings / rerank / score request, plus per input token.
     pub pooling_latency: Duration,
+    /// Extra pooling latency per input token.
     pub pooling_per_token: Duration,
+    /// Injected faults (none by default).
     pub faults: FaultSpec,
     /// Keep the per-request timing log ([`SimHandle::log`]); default true.
     #[serde(default = "default_log_requests")]
@@ -246,7 +259,9 @@ impl SimConfig {
 
 /// A running simulator. Dropping it (or [`SimHandle::shutdown`]) stops
 /// accepting connections; requests in flight finish.
+#[derive(Debug)]
 pub struct SimHandle {
+    /// The bound address (127.0.0.1 and the actual port).
     pub addr: std::net::SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     log: Option<Arc<log::LogStore>>,

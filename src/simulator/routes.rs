@@ -34,12 +34,15 @@ pub const MAX_MODEL_LEN: u32 = 1 << 20;
 
 /// State shared by every handler.
 pub struct Shared {
+    /// The configuration the simulator was started with.
     pub config: SimConfig,
     /// The model name, JSON-encoded (with quotes), for pre-serialised chunks.
     pub model_json: String,
     /// Next inference-request sequence number.
     pub seq: AtomicU64,
+    /// The request log (None when logging is off).
     pub log: Option<Arc<LogStore>>,
+    /// Live Prometheus counters and gauges.
     pub metrics: Arc<SimMetrics>,
     /// The batching engine (None with Fixed timing).
     pub engine: Option<UnboundedSender<EngineJob>>,
@@ -117,9 +120,11 @@ async fn not_found() -> Response {
 
 /// The start of every inference request.
 pub struct Begun {
+    /// Arrival order among inference requests.
     pub seq: u64,
     /// The fault decided for `seq` (not yet recorded: see [`Begun::apply`]).
     pub fault: Option<FaultKind>,
+    /// The request's log entry.
     pub recorder: Recorder,
     /// Unix seconds, for `created`.
     pub created: u64,

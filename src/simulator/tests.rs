@@ -579,6 +579,48 @@ async fn batching_frees_the_slot_of_a_client_that_left() {
     assert!(log[1].completed);
 }
 
+#[tokio::test]
+async fn batching_gauges_show_running_and_waiting() {
+    let config = SimConfig {
+        ttft: Duration::from_millis(1),
+        itl: Duration::from_millis(5),
+        timing: SimTiming::Batching {
+            itl_per_seq: Duration::ZERO,
+            prefill_per_token: Duration::ZERO,
+            max_batch: 1,
+        },
+        ..fast()
+    };
+    let sim = start(config).await;
+    let c = client();
+    let url = format!("{}/completions", sim.base_url());
+    let long = json!({"prompt": "x", "max_tokens": 100_000, "stream": true});
+    let mut first = post(&c, &url, "a", &long).await.bytes_stream();
+    let _ = first.next().await.expect("a first chunk").expect("bytes");
+    // Two more wait behind it (their headers come back at once).
+    let b = post(&c, &url, "b", &long).await;
+    let d = post(&c, &url, "c", &long).await;
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = c
+            .get(format!("{}/metrics", sim.root_url()))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if metric(&text, "vllm:num_requests_waiting") == 2.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(metric(&text, "vllm:num_requests_waiting"), 2.0, "{text}");
+    assert_eq!(metric(&text, "vllm:num_requests_running"), 1.0);
+    assert_eq!(metric(&text, "vllm:gpu_cache_usage_perc"), 1.0);
+    drop((first, b, d));
+}
+
 /// What the client saw of one request.
 #[derive(Debug, PartialEq, Eq)]
 enum Seen {
@@ -892,7 +934,7 @@ async fn invalid_configurations_are_refused() {
         },
         ..fast()
     };
-    let err = spawn(bad_rates, 0).await.err().expect("invalid");
+    let err = spawn(bad_rates, 0).await.expect_err("invalid");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("Refuse"), "{err}");
     let zero_batch = SimConfig {
@@ -904,6 +946,27 @@ async fn invalid_configurations_are_refused() {
         ..fast()
     };
     assert!(spawn(zero_batch, 0).await.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_connections() {
+    let sim = start(fast()).await;
+    let health = format!("{}/health", sim.root_url());
+    assert_eq!(
+        client().get(&health).send().await.expect("up").status(),
+        200
+    );
+    sim.shutdown();
+    // The server task stops accepting as soon as it sees the signal.
+    let mut refused = false;
+    for _ in 0..200 {
+        if client().get(&health).send().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "still accepting 2 s after shutdown");
 }
 
 #[test]
