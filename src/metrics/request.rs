@@ -14,7 +14,7 @@
 //! | `tpot_ms` | decode / (out/n − 1) | out/n > 1 and decode > 0 |
 //! | `output_tps` | (out/n − 1) / decode_s | out/n > 1 and decode > 0 |
 //! | `input_tps` | input / ttft_s | ttft > 0 |
-//! | `itl_ms` | chunk[i+1] − chunk[i] for consecutive content events | ≥ 2 content events |
+//! | `itl_ms` | `chunk[i+1] − chunk[i]` for consecutive content events | ≥ 2 content events |
 //! | `queue_ms` | start − dispatch (waiting for a client slot) | always |
 //! | `send_lag_ms` | dispatch − scheduled (signed; late sends are positive) | open-loop schedules |
 //!
@@ -188,7 +188,7 @@ mod tests {
         // queue = 5 − 2 = 3 ms; send lag = 2 − 0 = 2 ms
         assert!(close(m.queue_ms, 3.0));
         assert!(close(m.send_lag_ms.unwrap(), 2.0));
-        assert!(close(window_end_ns(&streamed()) as f64, 205e6));
+        assert_eq!(window_end_ns(&streamed()), 205 * MS);
     }
 
     #[test]

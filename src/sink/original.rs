@@ -58,7 +58,7 @@
 //! escaped as `\uXXXX`. A non-finite float (never produced by the metrics) is
 //! written as `null`. Files are written atomically.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -320,8 +320,6 @@ fn series_key(spec: &PointSpec) -> SeriesKey {
 
 /// Where each point's file goes, and each series' sweep values.
 struct Layout {
-    /// Directory of each series (None: flat, one series).
-    dirs: HashMap<SeriesKey, Option<String>>,
     /// File path (relative to `original/`) by point id.
     files: HashMap<String, PathBuf>,
     /// Load values of each series, in plan order.
@@ -357,7 +355,7 @@ impl Layout {
             }
             parts.join("__")
         };
-        let mut dirs = HashMap::new();
+        let mut dirs: HashMap<SeriesKey, String> = HashMap::new();
         if order.len() > 1 {
             for level in 0..=2 {
                 let mut count: BTreeMap<String, usize> = BTreeMap::new();
@@ -366,34 +364,28 @@ impl Layout {
                 }
                 if level == 2 || count.values().all(|&c| c == 1) {
                     for k in &order {
-                        dirs.insert(k.clone(), Some(names(level, k)));
+                        dirs.insert(k.clone(), names(level, k));
                     }
                     break;
                 }
             }
-        } else {
-            for k in &order {
-                dirs.insert(k.clone(), None);
-            }
         }
         // File names, disambiguating repeated values within a series.
         let mut files = HashMap::new();
-        let mut taken: HashMap<PathBuf, ()> = HashMap::new();
+        let mut taken: HashSet<PathBuf> = HashSet::new();
         for s in &specs {
-            let dir = dirs.get(&series_key(s)).cloned().flatten();
-            let base = dir.map_or_else(PathBuf::new, PathBuf::from);
+            // One series: flat; several: one directory per series.
+            let base = dirs
+                .get(&series_key(s))
+                .map_or_else(PathBuf::new, PathBuf::from);
             let mut file = base.join(format!("{}.json", value_stem(s.load.value())));
-            if taken.contains_key(&file) {
+            if taken.contains(&file) {
                 file = base.join(format!("{}__{}.json", value_stem(s.load.value()), s.index));
             }
-            taken.insert(file.clone(), ());
+            taken.insert(file.clone());
             files.insert(s.id.clone(), file);
         }
-        Layout {
-            dirs,
-            files,
-            values,
-        }
+        Layout { files, values }
     }
 
     fn path_of(&self, spec: &PointSpec) -> PathBuf {
@@ -404,9 +396,10 @@ impl Layout {
     }
 
     fn series_values(&self, spec: &PointSpec) -> Vec<f64> {
-        let key = series_key(spec);
-        debug_assert!(self.dirs.contains_key(&key));
-        self.values.get(&key).cloned().unwrap_or_default()
+        self.values
+            .get(&series_key(spec))
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -447,9 +440,7 @@ fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[f64]) -> Va
     let scenario = plan.scenarios.get(&spec.scenario);
     let replay = scenario.is_some_and(|s| s.replay);
     let images = scenario.and_then(|s| s.images.as_ref());
-    let dataset_config = scenario
-        .map(|s| s.dataset.raw_config.clone())
-        .unwrap_or(Value::Null);
+    let dataset_config = scenario.map_or(Value::Null, |s| s.dataset.raw_config.clone());
     let lora = scenario
         .and_then(|s| s.lora.as_ref())
         .map_or(Value::Null, |l| {

@@ -30,7 +30,7 @@
 //! | `first_output_ns` | UInt64 | yes | first output (non-reasoning) event (TTFO) |
 //! | `last_token_ns` | UInt64 | yes | last content event |
 //! | `end_ns` | UInt64 | no | request finished |
-//! | `chunk_ms` | List<Float64> | no | every content event's arrival, ms after `start_ns` |
+//! | `chunk_ms` | `List<Float64>` | no | every content event's arrival, ms after `start_ns` |
 //! | `events` | UInt32 | no | SSE events received |
 //! | `outcome` | Utf8 | no | `ok`, `http_error`, `rate_limited`, `timeout`, … |
 //! | `timeout_kind` | Utf8 | yes | `connect`, `first_byte`, `idle`, `total` |
@@ -66,7 +66,7 @@
 //! | `send_lag_ms` | Float64 | yes | dispatch − scheduled (signed) |
 //! | `input_tps` | Float64 | yes | input / ttft |
 //! | `output_tps` | Float64 | yes | (output/n − 1) / decode |
-//! | `itl_ms` | List<Float64> | no | gaps between consecutive content events |
+//! | `itl_ms` | `List<Float64>` | no | gaps between consecutive content events |
 //!
 //! [`read_records`] rebuilds the records from the record columns (the derived
 //! ones are ignored); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
