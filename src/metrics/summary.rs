@@ -20,6 +20,10 @@ pub struct Stat {
     pub p90: f64,
     pub p95: f64,
     pub p99: f64,
+    /// Extra percentiles requested by the experiment (`percentiles` in the
+    /// manifest), keyed `p<value>` (`p99.9`, `p75`); empty unless requested.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub percentiles: BTreeMap<String, f64>,
 }
 
 /// One run of one point.
@@ -79,6 +83,10 @@ pub struct Reliability {
     pub failure_rate_pct: f64,
     /// Count per outcome name (`ok`, `http_error`, …).
     pub outcomes: BTreeMap<String, u64>,
+    /// Extra attempts recorded by the retry policy (records with `attempt > 1`);
+    /// the counts above use each request's final attempt only.
+    #[serde(default)]
+    pub retries: u64,
 }
 
 /// Token provenance and agreement between counts.
@@ -151,6 +159,12 @@ pub struct UsageExtras {
     /// Σ cached / Σ input tokens.
     pub cache_hit_rate: f64,
     pub finish_reasons: BTreeMap<String, u64>,
+    /// Reasoning tokens per successful request that reported them.
+    #[serde(default)]
+    pub reasoning_tokens: Stat,
+    /// Cached prompt tokens per successful request that reported them.
+    #[serde(default)]
+    pub cached_tokens: Stat,
 }
 
 /// One SLO evaluated at one point.
@@ -159,4 +173,7 @@ pub struct SloResult {
     pub slo: String,
     pub value: f64,
     pub met: bool,
+    /// Values the percentile was computed from (0: no data, `value` is 0 and `met` false).
+    #[serde(default)]
+    pub samples: u64,
 }

@@ -5,6 +5,12 @@
 //! `environment.json`, `report.html`, `original/` (the original tool's per-point
 //! JSON files) and `records.spool.jsonl` (the crash-safe spool).
 
+pub mod json;
+pub mod original;
+pub mod parquet;
+pub mod read;
+pub mod spool;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +87,9 @@ pub enum SinkError {
     },
     #[error("failed to encode `{path}`: {message}")]
     Encode { path: PathBuf, message: String },
+    /// A results file exists but could not be read back (corrupt, wrong format, missing field).
+    #[error("failed to read `{path}`: {message}")]
+    Decode { path: PathBuf, message: String },
 }
 
 /// One output format.

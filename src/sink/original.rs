@@ -1,0 +1,806 @@
+//! `original/`: one JSON file per point in the original tool's v0.5+ layout, so
+//! its plotting scripts and existing comparisons read tokenomics results as-is.
+//!
+//! **Files.** `original/<sweep_value>.json`, where the sweep value is the point's
+//! load value (batch size, concurrency, or rate) written as an integer when it is
+//! one (`8.json`) and as a decimal otherwise (`2.5.json`). When the plan holds
+//! more than one series (points differing in endpoint, scenario, mode or grid),
+//! each series gets its own directory, so every directory is a valid results
+//! directory of the original: `original/<endpoint>__<scenario>/<value>.json`,
+//! extended to `<endpoint>__<scenario>__<mode>` and then
+//! `<endpoint>__<scenario>__<mode>__<grid>` only when the shorter name would be
+//! shared by two series. Names keep `[A-Za-z0-9._-]` and replace anything else
+//! with `_`. Two points of one series with the same value (which a plan should
+//! not contain) get `<value>__<point index>.json` for the later one.
+//!
+//! **Layout** (keys in this order; times in **seconds** and rates in tokens/s, as
+//! the original):
+//!
+//! ```text
+//! { "metadata": { timestamp, model, scenario, prompt_source, max_tokens, num_images,
+//!                 image_size, input_tokens, dataset_config, api_base, execution_mode,
+//!                 num_runs, warmup_runs, temperature, num_completions, stream, description,
+//!                 seed, lora_config, steady_state_threshold, bucket_size_seconds,
+//!                 + burst: batch_sizes | concurrency: concurrency_levels, num_prompts
+//!                 | rate: rates, num_prompts },
+//!   "sweep_value": 8,
+//!   "result": {
+//!     "tokens": {"input_per_request": {mean, std}, "output_per_request": {mean, std}},
+//!     "prefill_metrics": {"ttft": {mean, std}, "ttfo": {mean, std}, "input_throughput": {mean, std}},
+//!     "decode_metrics": {"output_throughput": {mean, std}, "tpot": {mean, std}, "decode_time": {mean, std}},
+//!     "batch_metrics": {"e2e_tps": {mean, std}, "wall_time": {mean, std}},
+//!     "reliability": {"total_requests", "successful", "failed"},
+//!     "usage_extras": {reasoning_tokens{mean, std, total}, cached_tokens{mean, total,
+//!                      cache_hit_rate}, finish_reasons{…}}   (each key only when there is data),
+//!     "phased_metrics": {"steady_state_tps": {"median", "median_std"}, "peak_active_requests",
+//!                        "time_series": {"output_tokens_per_bucket", "active_requests_per_bucket"}}
+//!                       ({} when no run had a successful request; the time series is the last run's)
+//! } }
+//! ```
+//!
+//! Mapping of tokenomics values: `execution_mode` is `burst`, `sustained`
+//! (concurrency), `rate` or `ramp` (the last two have no equivalent in the
+//! original); `scenario` is the workload string (null when replaying a
+//! dataset); `prompt_source` is `scenario` or `dataset_replay`; `max_tokens` the
+//! scenario's cap; `api_base` the endpoint URL (`simulator` for the embedded
+//! simulator); `timestamp` the run's start in local time without an offset
+//! (`2026-01-02T03:04:05.000000`); `input_tokens` is always null (the original
+//! sets it only for its fixed-filler prompts); `usage_extras` has no `cost` or
+//! `providers` (the records do not carry them). Points of the embeddings,
+//! rerank and score APIs are not written (the original's completion layout
+//! does not describe them).
+//!
+//! **Numbers.** Every float is rounded to 4 significant digits,
+//! `round(x, −floor(log10|x|) + 3)` (0 stays 0.0), with ties to even on the
+//! exact binary value, as Python's `round`; integers are left alone. The text
+//! matches Python's `json.dump(indent=2)`: two-space indent, `": "` and `","`
+//! separators, floats in `repr` form (`16660.0`, `1e-05`, `1e+16`), non-ASCII
+//! escaped as `\uXXXX`. A non-finite float (never produced by the metrics) is
+//! written as `null`. Files are written atomically.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::{json, Map, Value};
+
+use super::{write_atomic, ExperimentResults, PointResult, ResultsDir, Sink, SinkError};
+use crate::metrics::Stat;
+use crate::plan::{EndpointTarget, LoadSpec, LoraStrategy, Plan, PointSpec};
+
+/// Directory (inside the results directory) holding the files.
+pub const DIR_NAME: &str = "original";
+
+/// Writes the original tool's per-point files (module docs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OriginalJsonSink;
+
+impl Sink for OriginalJsonSink {
+    fn name(&self) -> &'static str {
+        "original"
+    }
+
+    fn write(&self, dir: &ResultsDir, results: &ExperimentResults) -> Result<(), SinkError> {
+        let layout = Layout::new(&results.plan, &results.points);
+        for point in &results.points {
+            if !generates(&results.plan, &point.spec) {
+                continue;
+            }
+            let rel = layout.path_of(&point.spec);
+            let path = dir.path.join(DIR_NAME).join(&rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| SinkError::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            let doc = point_document(results, point, &layout.series_values(&point.spec));
+            write_atomic(&path, &to_python_json(&doc, &path)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// True when the point's endpoint generates text (unknown endpoints are assumed to).
+fn generates(plan: &Plan, spec: &PointSpec) -> bool {
+    plan.endpoints
+        .get(&spec.endpoint)
+        .is_none_or(|e| e.api.generates())
+}
+
+// ---- rounding and number formatting ----------------------------------------------
+
+/// Rounds `x` to 4 significant digits: `round(x, −floor(log10|x|) + 3)`, 0 stays 0.
+///
+/// Formatting with 3 decimals in scientific notation rounds the exact binary
+/// value half-to-even, as Python's `round` does; parsing gives the nearest double.
+#[must_use]
+pub fn round_sig4(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    format!("{x:.3e}").parse().unwrap_or(x)
+}
+
+/// Rounds every float in `v` with [`round_sig4`]; integers are left alone.
+pub fn round_floats(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(x) = n.as_f64() {
+                *v = serde_json::Number::from_f64(round_sig4(x)).map_or(Value::Null, Value::Number);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(round_floats),
+        Value::Object(map) => map.values_mut().for_each(round_floats),
+        _ => {}
+    }
+}
+
+/// A float in Python's `repr` form: shortest round-trip digits, fixed notation
+/// for decimal exponents −4..16 (always with a fraction, `16660.0`), otherwise
+/// scientific with a signed, at least two-digit exponent (`1e-05`, `1.5e+16`).
+#[must_use]
+pub fn python_float_repr(x: f64) -> String {
+    if !x.is_finite() {
+        return "null".into();
+    }
+    let sci = format!("{x:e}"); // shortest digits: "-1.666e4", "1e-5"
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = mantissa
+        .strip_prefix('-')
+        .map_or(("", mantissa), |m| ("-", m));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let k = i32::try_from(digits.len()).unwrap_or(i32::MAX);
+    let body = if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp + 1;
+            if k <= int_len {
+                format!(
+                    "{digits}{}.0",
+                    "0".repeat((int_len - k).unsigned_abs() as usize)
+                )
+            } else {
+                let (a, b) = digits.split_at(int_len.unsigned_abs() as usize);
+                format!("{a}.{b}")
+            }
+        } else {
+            format!(
+                "0.{}{digits}",
+                "0".repeat((-exp - 1).unsigned_abs() as usize)
+            )
+        }
+    } else {
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{first}{frac}e{esign}{:02}", exp.unsigned_abs())
+    };
+    format!("{sign}{body}")
+}
+
+/// serde_json formatter producing Python's `json.dump(indent=2)` text (module docs).
+struct PythonFormatter {
+    pretty: PrettyFormatter<'static>,
+}
+
+impl Formatter for PythonFormatter {
+    fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
+        w.write_all(python_float_repr(value).as_bytes())
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // ensure_ascii: every non-ASCII character as \uXXXX (UTF-16, surrogate pairs beyond the BMP).
+        for c in fragment.chars() {
+            if c.is_ascii() {
+                w.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{u:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.pretty.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.pretty.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.pretty.end_object_value(w)
+    }
+}
+
+/// Serialises `doc` as Python's `json.dump(doc, f, indent=2)` would (module docs).
+///
+/// # Errors
+/// When serialization fails (the error names `path`).
+pub fn to_python_json(doc: &Value, path: &Path) -> Result<Vec<u8>, SinkError> {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        PythonFormatter {
+            pretty: PrettyFormatter::with_indent(b"  "),
+        },
+    );
+    doc.serialize(&mut ser).map_err(|e| SinkError::Encode {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(out)
+}
+
+// ---- file layout ------------------------------------------------------------------
+
+/// Keeps `[A-Za-z0-9._-]`, replacing anything else with `_`.
+fn path_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The sweep value as the original writes it: an integer when it is one.
+fn sweep_value(v: f64) -> Value {
+    #[allow(clippy::cast_possible_truncation)]
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::from(v as i64)
+    } else {
+        serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+    }
+}
+
+/// The sweep value as a file stem: `8`, `2.5`.
+fn value_stem(v: f64) -> String {
+    match sweep_value(v) {
+        Value::Number(n) => n.to_string(),
+        _ => path_safe(&v.to_string()),
+    }
+}
+
+/// A series: the points that one run of the original would have swept.
+type SeriesKey = (String, String, &'static str, String);
+
+fn series_key(spec: &PointSpec) -> SeriesKey {
+    (
+        spec.endpoint.clone(),
+        spec.scenario.clone(),
+        spec.load.mode_name(),
+        spec.grid.clone(),
+    )
+}
+
+/// Where each point's file goes, and each series' sweep values.
+struct Layout {
+    /// File path (relative to `original/`) by point id.
+    files: HashMap<String, PathBuf>,
+    /// Load values of each series, in plan order.
+    values: HashMap<SeriesKey, Vec<f64>>,
+}
+
+impl Layout {
+    fn new(plan: &Plan, points: &[PointResult]) -> Layout {
+        // All points, planned first (stable layout across partial writes), then any extra.
+        let mut specs: Vec<&PointSpec> = plan.points.iter().collect();
+        for p in points {
+            if !specs.iter().any(|s| s.id == p.spec.id) {
+                specs.push(&p.spec);
+            }
+        }
+        let mut values: HashMap<SeriesKey, Vec<f64>> = HashMap::new();
+        let mut order: Vec<SeriesKey> = Vec::new();
+        for s in &specs {
+            let key = series_key(s);
+            if !values.contains_key(&key) {
+                order.push(key.clone());
+            }
+            values.entry(key).or_default().push(s.load.value());
+        }
+        // Shortest unambiguous directory name per series.
+        let names = |level: usize, k: &SeriesKey| {
+            let mut parts = vec![path_safe(&k.0), path_safe(&k.1)];
+            if level >= 1 {
+                parts.push(k.2.to_string());
+            }
+            if level >= 2 {
+                parts.push(path_safe(&k.3));
+            }
+            parts.join("__")
+        };
+        let mut dirs: HashMap<SeriesKey, String> = HashMap::new();
+        if order.len() > 1 {
+            for level in 0..=2 {
+                let mut count: BTreeMap<String, usize> = BTreeMap::new();
+                for k in &order {
+                    *count.entry(names(level, k)).or_default() += 1;
+                }
+                if level == 2 || count.values().all(|&c| c == 1) {
+                    for k in &order {
+                        dirs.insert(k.clone(), names(level, k));
+                    }
+                    break;
+                }
+            }
+        }
+        // File names, disambiguating repeated values within a series.
+        let mut files = HashMap::new();
+        let mut taken: HashSet<PathBuf> = HashSet::new();
+        for s in &specs {
+            // One series: flat; several: one directory per series.
+            let base = dirs
+                .get(&series_key(s))
+                .map_or_else(PathBuf::new, PathBuf::from);
+            let mut file = base.join(format!("{}.json", value_stem(s.load.value())));
+            if taken.contains(&file) {
+                file = base.join(format!("{}__{}.json", value_stem(s.load.value()), s.index));
+            }
+            taken.insert(file.clone());
+            files.insert(s.id.clone(), file);
+        }
+        Layout { files, values }
+    }
+
+    fn path_of(&self, spec: &PointSpec) -> PathBuf {
+        self.files
+            .get(&spec.id)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(format!("{}.json", value_stem(spec.load.value()))))
+    }
+
+    fn series_values(&self, spec: &PointSpec) -> Vec<f64> {
+        self.values
+            .get(&series_key(spec))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+// ---- the document -----------------------------------------------------------------
+
+/// `{mean, std}` of a Stat, scaled (1e-3 turns ms into s).
+fn mean_std(s: &Stat, scale: f64) -> Value {
+    json!({ "mean": s.mean * scale, "std": s.std * scale })
+}
+
+/// The run's start as the original's `datetime.now().isoformat()` (local, no offset).
+fn local_timestamp(started_at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(started_at).map_or_else(
+        |_| started_at.to_string(),
+        |t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%dT%H:%M:%S%.6f")
+                .to_string()
+        },
+    )
+}
+
+fn lora_strategy_name(s: LoraStrategy) -> &'static str {
+    match s {
+        LoraStrategy::Single => "single",
+        LoraStrategy::Uniform => "uniform",
+        LoraStrategy::RoundRobin => "round_robin",
+        LoraStrategy::Weighted => "weighted",
+        LoraStrategy::Zipf => "zipf",
+    }
+}
+
+/// The `metadata` object of one point.
+fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[f64]) -> Value {
+    let plan = &results.plan;
+    let exp = &plan.experiment;
+    let endpoint = plan.endpoints.get(&spec.endpoint);
+    let scenario = plan.scenarios.get(&spec.scenario);
+    let replay = scenario.is_some_and(|s| s.replay);
+    let images = scenario.and_then(|s| s.images.as_ref());
+    let dataset_config = scenario.map_or(Value::Null, |s| s.dataset.raw_config.clone());
+    let lora = scenario
+        .and_then(|s| s.lora.as_ref())
+        .map_or(Value::Null, |l| {
+            json!({
+                "strategy": lora_strategy_name(l.strategy),
+                "lora_names": l.adapters,
+                "base_model_ratio": l.base_model_ratio,
+            })
+        });
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
+    put(
+        "timestamp",
+        json!(local_timestamp(&results.environment.started_at)),
+    );
+    put("model", json!(endpoint.map(|e| e.model.clone())));
+    put(
+        "scenario",
+        json!(scenario
+            .filter(|_| !replay)
+            .map(|s| s.workload.to_spec_string())),
+    );
+    put(
+        "prompt_source",
+        json!(if replay { "dataset_replay" } else { "scenario" }),
+    );
+    put("max_tokens", json!(scenario.map(|s| s.max_tokens_cap)));
+    put("num_images", json!(images.map_or(0, |i| i.count)));
+    put(
+        "image_size",
+        json!(images.map(|i| format!("{}x{}", i.width, i.height))),
+    );
+    put("input_tokens", Value::Null);
+    put("dataset_config", dataset_config);
+    put(
+        "api_base",
+        json!(endpoint.map(|e| match &e.target {
+            EndpointTarget::Url(u) => u.clone(),
+            EndpointTarget::Simulator(_) => "simulator".to_string(),
+        })),
+    );
+    let mode = match spec.load {
+        LoadSpec::Burst { .. } => "burst",
+        LoadSpec::Concurrency { .. } => "sustained",
+        LoadSpec::Rate { .. } => "rate",
+        LoadSpec::Ramp { .. } => "ramp",
+    };
+    put("execution_mode", json!(mode));
+    put("num_runs", json!(spec.runs));
+    put("warmup_runs", json!(spec.warmup));
+    put("temperature", json!(endpoint.and_then(|e| e.temperature)));
+    put("num_completions", json!(endpoint.map_or(1, |e| e.n)));
+    put("stream", json!(endpoint.is_some_and(|e| e.stream)));
+    put("description", json!(exp.description));
+    put("seed", json!(exp.seed));
+    put("lora_config", lora);
+    put("steady_state_threshold", json!(exp.steady_state_threshold));
+    put("bucket_size_seconds", json!(exp.bucket.as_secs_f64()));
+    let values: Vec<Value> = series.iter().map(|&v| sweep_value(v)).collect();
+    match &spec.load {
+        LoadSpec::Burst { .. } => put("batch_sizes", json!(values)),
+        LoadSpec::Concurrency { requests, .. } => {
+            put("concurrency_levels", json!(values));
+            put("num_prompts", json!(requests));
+        }
+        LoadSpec::Rate { requests, .. } => {
+            put("rates", json!(values));
+            put("num_prompts", json!(requests));
+        }
+        LoadSpec::Ramp { .. } => {}
+    }
+    Value::Object(m)
+}
+
+/// The `result` object of one point.
+fn result(point: &PointResult) -> Value {
+    let s = &point.summary;
+    let mut usage = Map::new();
+    if s.usage.reasoning_tokens.n > 0 {
+        usage.insert(
+            "reasoning_tokens".into(),
+            json!({
+                "mean": s.usage.reasoning_tokens.mean,
+                "std": s.usage.reasoning_tokens.std,
+                "total": s.usage.reasoning_tokens_total,
+            }),
+        );
+    }
+    if s.usage.cached_tokens.n > 0 {
+        usage.insert(
+            "cached_tokens".into(),
+            json!({
+                "mean": s.usage.cached_tokens.mean,
+                "total": s.usage.cached_tokens_total,
+                "cache_hit_rate": s.usage.cache_hit_rate,
+            }),
+        );
+    }
+    if !s.usage.finish_reasons.is_empty() {
+        usage.insert("finish_reasons".into(), json!(s.usage.finish_reasons));
+    }
+    let phased = if point.runs.iter().any(|r| r.ok > 0) {
+        let last = point.runs.iter().max_by_key(|r| r.run_index);
+        json!({
+            "steady_state_tps": {
+                "median": s.steady_state_tps,
+                "median_std": s.steady_state_tps_std,
+            },
+            "peak_active_requests": s.peak_active,
+            "time_series": {
+                "output_tokens_per_bucket": last.map(|r| r.tokens_per_bucket.clone()).unwrap_or_default(),
+                "active_requests_per_bucket": last.map(|r| r.active_per_bucket.clone()).unwrap_or_default(),
+            },
+        })
+    } else {
+        json!({})
+    };
+    json!({
+        "tokens": {
+            "input_per_request": mean_std(&s.input_tokens, 1.0),
+            "output_per_request": mean_std(&s.output_tokens, 1.0),
+        },
+        "prefill_metrics": {
+            "ttft": mean_std(&s.ttft_ms, 1e-3),
+            "ttfo": mean_std(&s.ttfo_ms, 1e-3),
+            "input_throughput": mean_std(&s.input_tps_per_request, 1.0),
+        },
+        "decode_metrics": {
+            "output_throughput": mean_std(&s.output_tps_per_request, 1.0),
+            "tpot": mean_std(&s.tpot_ms, 1e-3),
+            "decode_time": mean_std(&s.decode_ms, 1e-3),
+        },
+        "batch_metrics": {
+            "e2e_tps": mean_std(&s.e2e_output_tps, 1.0),
+            "wall_time": mean_std(&s.wall_time_s, 1.0),
+        },
+        "reliability": {
+            "total_requests": s.reliability.total,
+            "successful": s.reliability.ok,
+            "failed": s.reliability.failed,
+        },
+        "usage_extras": usage,
+        "phased_metrics": phased,
+    })
+}
+
+/// The whole document of one point, floats rounded.
+fn point_document(results: &ExperimentResults, point: &PointResult, series: &[f64]) -> Value {
+    let mut doc = json!({
+        "metadata": metadata(results, &point.spec, series),
+        "sweep_value": sweep_value(point.spec.load.value()),
+        "result": result(point),
+    });
+    round_floats(&mut doc);
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::json::tests::sample_results;
+
+    #[test]
+    fn rounding_matches_the_spec_examples() {
+        // §7.4: 16657.4 → 16660.0, 0.0123456 → 0.01235, 599.4321 → 599.4; 0 stays 0.0
+        assert_eq!(round_sig4(16657.4), 16660.0);
+        assert_eq!(round_sig4(0.0123456), 0.01235);
+        assert_eq!(round_sig4(599.4321), 599.4);
+        assert_eq!(round_sig4(0.0), 0.0);
+        assert_eq!(round_sig4(-599.4321), -599.4);
+        // carry into the next power of ten: round(9999.6, 0) = 10000.0
+        assert_eq!(round_sig4(9999.6), 10000.0);
+        // exact binary tie 1.0625 → half to even at 3 decimals: 1.062 (Python: round(1.0625, 3))
+        assert_eq!(round_sig4(1.0625), 1.062);
+    }
+
+    #[test]
+    fn python_float_text() {
+        assert_eq!(python_float_repr(16660.0), "16660.0");
+        assert_eq!(python_float_repr(0.01235), "0.01235");
+        assert_eq!(python_float_repr(0.0), "0.0");
+        assert_eq!(python_float_repr(1e-5), "1e-05");
+        assert_eq!(python_float_repr(0.0001), "0.0001");
+        assert_eq!(python_float_repr(1.5e-7), "1.5e-07");
+        assert_eq!(python_float_repr(1e16), "1e+16");
+        assert_eq!(python_float_repr(123_500_000.0), "123500000.0");
+        assert_eq!(python_float_repr(-2.5), "-2.5");
+    }
+
+    #[test]
+    fn python_json_text() {
+        // json.dumps({"a": 1, "b": [1.5, {}], "c": "é", "d": []}, indent=2)
+        let v = json!({"a": 1, "b": [1.5, {}], "c": "é", "d": []});
+        let text = String::from_utf8(to_python_json(&v, Path::new("x.json")).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"a\": 1,\n  \"b\": [\n    1.5,\n    {}\n  ],\n  \"c\": \"\\u00e9\",\n  \"d\": []\n}"
+        );
+    }
+
+    #[test]
+    fn rounds_floats_and_leaves_integers() {
+        let mut v = json!({"f": 16657.4, "i": 16657, "list": [0.0123456, 3], "n": null});
+        round_floats(&mut v);
+        assert_eq!(
+            v,
+            json!({"f": 16660.0, "i": 16657, "list": [0.01235, 3], "n": null})
+        );
+        assert!(v["i"].is_u64());
+    }
+
+    #[test]
+    fn writes_the_original_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let rd = ResultsDir::new(dir.path());
+        let mut results = sample_results();
+        results.points[0].summary.ttft_ms = Stat::from_values(&[52.34567]);
+        results.points[0].summary.reliability.total = 16;
+        results.points[0].summary.reliability.ok = 15;
+        results.points[0].summary.reliability.failed = 1;
+        OriginalJsonSink.write(&rd, &results).unwrap();
+        // one series → flat: original/8.json
+        let path = dir.path().join("original/8.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(top, ["metadata", "sweep_value", "result"]);
+        assert!(v["sweep_value"].is_u64());
+        assert_eq!(v["sweep_value"], 8);
+        let meta: Vec<&str> = v["metadata"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            meta,
+            [
+                "timestamp",
+                "model",
+                "scenario",
+                "prompt_source",
+                "max_tokens",
+                "num_images",
+                "image_size",
+                "input_tokens",
+                "dataset_config",
+                "api_base",
+                "execution_mode",
+                "num_runs",
+                "warmup_runs",
+                "temperature",
+                "num_completions",
+                "stream",
+                "description",
+                "seed",
+                "lora_config",
+                "steady_state_threshold",
+                "bucket_size_seconds",
+                "batch_sizes"
+            ]
+        );
+        assert_eq!(v["metadata"]["execution_mode"], "burst");
+        assert_eq!(v["metadata"]["batch_sizes"], json!([8]));
+        assert_eq!(v["metadata"]["bucket_size_seconds"], 0.05);
+        let result: Vec<&str> = v["result"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            result,
+            [
+                "tokens",
+                "prefill_metrics",
+                "decode_metrics",
+                "batch_metrics",
+                "reliability",
+                "usage_extras",
+                "phased_metrics"
+            ]
+        );
+        // ttft in seconds, 4 significant digits: 52.34567 ms → 0.05234567 s → 0.05235
+        assert_eq!(v["result"]["prefill_metrics"]["ttft"]["mean"], 0.05235);
+        assert_eq!(v["result"]["prefill_metrics"]["ttft"]["std"], 0.0);
+        // e2e_tps per run 100 and 120 → mean 110, population std 10
+        assert_eq!(v["result"]["batch_metrics"]["e2e_tps"]["mean"], 110.0);
+        assert_eq!(v["result"]["batch_metrics"]["e2e_tps"]["std"], 10.0);
+        assert_eq!(
+            v["result"]["reliability"],
+            json!({"total_requests": 16, "successful": 15, "failed": 1})
+        );
+        let phased = &v["result"]["phased_metrics"];
+        assert_eq!(phased["steady_state_tps"]["median"], 121.0);
+        assert_eq!(phased["peak_active_requests"], 8);
+        assert_eq!(
+            phased["time_series"]["output_tokens_per_bucket"],
+            json!([0, 3, 8, 8, 2])
+        );
+        assert_eq!(v["result"]["usage_extras"], json!({}));
+        // indent 2, Python float text
+        assert!(
+            text.starts_with("{\n  \"metadata\": {\n    \"timestamp\": "),
+            "{text}"
+        );
+        assert!(text.contains("\"bucket_size_seconds\": 0.05,"));
+    }
+
+    #[test]
+    fn several_series_get_subdirectories_and_empty_phased_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let rd = ResultsDir::new(dir.path());
+        let mut results = sample_results();
+        let mut other = results.points[0].clone();
+        other.spec.id = "sim.long.burst-8".into();
+        other.spec.index = 1;
+        other.spec.scenario = "long/x".into();
+        for r in &mut other.runs {
+            r.ok = 0;
+        }
+        results.plan.points.push(other.spec.clone());
+        results.points.push(other);
+        OriginalJsonSink.write(&rd, &results).unwrap();
+        assert!(dir.path().join("original/sim__short/8.json").is_file());
+        let p = dir.path().join("original/sim__long_x/8.json");
+        let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        assert_eq!(v["result"]["phased_metrics"], json!({}));
+    }
+
+    #[test]
+    fn colliding_series_names_add_the_mode_and_rates_keep_decimals() {
+        let mut results = sample_results();
+        let mut rate = results.points[0].clone();
+        rate.spec.id = "sim.short.rate-2.5".into();
+        rate.spec.index = 1;
+        rate.spec.load = LoadSpec::Rate {
+            rate: 2.5,
+            arrival: crate::plan::Arrival::Poisson,
+            requests: 20,
+            duration: None,
+            max_concurrency: None,
+        };
+        results.plan.points.push(rate.spec.clone());
+        results.points.push(rate);
+        let dir = tempfile::tempdir().unwrap();
+        OriginalJsonSink
+            .write(&ResultsDir::new(dir.path()), &results)
+            .unwrap();
+        assert!(dir
+            .path()
+            .join("original/sim__short__burst/8.json")
+            .is_file());
+        let p = dir.path().join("original/sim__short__rate/2.5.json");
+        let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        assert_eq!(v["sweep_value"], 2.5);
+        assert_eq!(v["metadata"]["execution_mode"], "rate");
+        assert_eq!(v["metadata"]["rates"], json!([2.5]));
+        assert_eq!(v["metadata"]["num_prompts"], 20);
+    }
+}

@@ -1,0 +1,810 @@
+//! `requests.parquet`: one row per [`RequestRecord`], measured and warmup.
+//!
+//! Conventions: **timestamps** are `*_ns` UInt64 columns, nanoseconds since the
+//! run's `t0` on the monotonic clock, exactly as in the record (lossless);
+//! **durations** and derived metrics are `*_ms` Float64 columns; rates are
+//! tokens per second (`*_tps`). Enumerations are snake_case strings. A
+//! nullable column is null where the record has `None` (or the metric is
+//! undefined, see [`crate::metrics::request`]). Zstd compression.
+//!
+//! | column | type | null? | meaning |
+//! |---|---|---|---|
+//! | `point_index` | UInt32 | no | index of the point in the plan |
+//! | `point_id` | Utf8 | no | stable id of the point |
+//! | `run_index` | UInt32 | no | repetition (warmups: the run they precede) |
+//! | `request_index` | UInt32 | no | index within the run (schedule order) |
+//! | `attempt` | UInt32 | no | 1, then retries count up |
+//! | `request_id` | Utf8 | no | `x-request-id` sent |
+//! | `warmup` | Boolean | no | warmup requests are excluded from every metric |
+//! | `turn` | UInt32 | no | turn within a conversation (0 single-turn) |
+//! | `conversation` | UInt32 | yes | conversation id |
+//! | `prefix_group` | UInt32 | yes | shared-prefix group |
+//! | `model` | Utf8 | no | `model` field sent |
+//! | `lora` | Utf8 | yes | LoRA adapter |
+//! | `scheduled_ns` | UInt64 | yes | scheduled send time (open loop) |
+//! | `dispatch_ns` | UInt64 | no | due and waiting for a client slot |
+//! | `start_ns` | UInt64 | no | handed to the HTTP stack |
+//! | `first_byte_ns` | UInt64 | yes | response headers |
+//! | `first_chunk_ns` | UInt64 | yes | first SSE event of any kind |
+//! | `first_token_ns` | UInt64 | yes | first content event (TTFT) |
+//! | `first_output_ns` | UInt64 | yes | first output (non-reasoning) event (TTFO) |
+//! | `last_token_ns` | UInt64 | yes | last content event |
+//! | `end_ns` | UInt64 | no | request finished |
+//! | `chunk_ms` | `List<Float64>` | no | every content event's arrival, ms after `start_ns` |
+//! | `events` | UInt32 | no | SSE events received |
+//! | `outcome` | Utf8 | no | `ok`, `http_error`, `rate_limited`, `timeout`, … |
+//! | `timeout_kind` | Utf8 | yes | `connect`, `first_byte`, `idle`, `total` |
+//! | `http_status` | UInt16 | yes | HTTP status |
+//! | `error` | Utf8 | yes | cause of a failure |
+//! | `retry_after_s` | Float64 | yes | Retry-After of a 429 (s) |
+//! | `malformed_events` | UInt32 | no | events that were not valid JSON |
+//! | `target_input_tokens` | UInt32 | yes | scenario's target input length |
+//! | `built_input_tokens` | UInt32 | yes | built prompt's length |
+//! | `target_output_tokens` | UInt32 | yes | scenario's target output length |
+//! | `max_tokens` | UInt32 | yes | `max_tokens` sent |
+//! | `server_input_tokens` | UInt32 | yes | `usage.prompt_tokens` |
+//! | `server_output_tokens` | UInt32 | yes | `usage.completion_tokens` |
+//! | `client_output_tokens` | UInt32 | yes | client tokenizer's count |
+//! | `input_tokens` | UInt32 | no | headline input count |
+//! | `output_tokens` | UInt32 | no | headline output count |
+//! | `input_token_source` | Utf8 | no | `usage`, `tokenizer`, `chunk_count`, `estimate`, `target`, `none` |
+//! | `output_token_source` | Utf8 | no | as above |
+//! | `reasoning_tokens` | UInt32 | yes | server-reported reasoning tokens |
+//! | `cached_tokens` | UInt32 | yes | server-reported cached prompt tokens |
+//! | `finish_reason` | Utf8 | yes | finish reason |
+//! | `n` | UInt32 | no | completions per request |
+//! | `output_chars` | UInt32 | no | characters of generated text |
+//! | `items` | UInt32 | no | inputs sent (1 for generation) |
+//! | `items_returned` | UInt32 | no | embeddings / scores received |
+//! | `embedding_dim` | UInt32 | yes | embedding dimension |
+//! | `ttft_ms` | Float64 | yes | first_token − start |
+//! | `ttfo_ms` | Float64 | yes | first_output − start |
+//! | `e2e_ms` | Float64 | no | (last_token, else end) − start |
+//! | `decode_ms` | Float64 | no | e2e − ttft (e2e without TTFT) |
+//! | `tpot_ms` | Float64 | yes | decode / (output/n − 1) |
+//! | `queue_ms` | Float64 | no | start − dispatch |
+//! | `send_lag_ms` | Float64 | yes | dispatch − scheduled (signed) |
+//! | `input_tps` | Float64 | yes | input / ttft |
+//! | `output_tps` | Float64 | yes | (output/n − 1) / decode |
+//! | `itl_ms` | `List<Float64>` | no | gaps between consecutive content events |
+//!
+//! [`read_records`] rebuilds the records from the record columns (the derived
+//! ones are ignored); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
+//! exact for offsets below about 26 days.
+//!
+//! The file is written to a temporary name in the same directory, synced and
+//! renamed, so the directory never holds a half-written `requests.parquet`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{Float64Builder, ListBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, UInt16Type, UInt32Type, UInt64Type};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, ListArray, PrimitiveArray, RecordBatch,
+    StringArray, UInt16Array, UInt32Array, UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::{ExperimentResults, ResultsDir, Sink, SinkError};
+use crate::metrics::{request_metrics, RequestMetrics};
+use crate::record::{Outcome, RequestRecord, TimeoutKind, TokenSource};
+
+/// File name inside a results directory.
+pub const FILE_NAME: &str = "requests.parquet";
+
+/// Rows per Arrow record batch handed to the writer.
+const BATCH_ROWS: usize = 8192;
+
+/// Writes `requests.parquet` (see the module docs for the columns).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ParquetSink;
+
+impl Sink for ParquetSink {
+    fn name(&self) -> &'static str {
+        "parquet"
+    }
+
+    fn write(&self, dir: &ResultsDir, results: &ExperimentResults) -> Result<(), SinkError> {
+        write_records(&dir.file(FILE_NAME), &results.records)
+    }
+}
+
+/// The columns of one batch, built side by side with their schema fields.
+struct Columns {
+    fields: Vec<Field>,
+    arrays: Vec<ArrayRef>,
+}
+
+impl Columns {
+    fn push(&mut self, name: &str, nullable: bool, array: ArrayRef) {
+        self.fields
+            .push(Field::new(name, array.data_type().clone(), nullable));
+        self.arrays.push(array);
+    }
+
+    fn u32(&mut self, name: &str, rs: &[RequestRecord], f: impl Fn(&RequestRecord) -> u32) {
+        self.push(
+            name,
+            false,
+            Arc::new(UInt32Array::from_iter_values(rs.iter().map(f))),
+        );
+    }
+
+    fn opt_u32(
+        &mut self,
+        name: &str,
+        rs: &[RequestRecord],
+        f: impl Fn(&RequestRecord) -> Option<u32>,
+    ) {
+        self.push(
+            name,
+            true,
+            Arc::new(rs.iter().map(f).collect::<UInt32Array>()),
+        );
+    }
+
+    fn u64(&mut self, name: &str, rs: &[RequestRecord], f: impl Fn(&RequestRecord) -> u64) {
+        self.push(
+            name,
+            false,
+            Arc::new(UInt64Array::from_iter_values(rs.iter().map(f))),
+        );
+    }
+
+    fn opt_u64(
+        &mut self,
+        name: &str,
+        rs: &[RequestRecord],
+        f: impl Fn(&RequestRecord) -> Option<u64>,
+    ) {
+        self.push(
+            name,
+            true,
+            Arc::new(rs.iter().map(f).collect::<UInt64Array>()),
+        );
+    }
+
+    fn string(&mut self, name: &str, rs: &[RequestRecord], f: impl Fn(&RequestRecord) -> &str) {
+        self.push(
+            name,
+            false,
+            Arc::new(rs.iter().map(|r| Some(f(r))).collect::<StringArray>()),
+        );
+    }
+
+    fn opt_string(
+        &mut self,
+        name: &str,
+        rs: &[RequestRecord],
+        f: impl Fn(&RequestRecord) -> Option<&str>,
+    ) {
+        self.push(
+            name,
+            true,
+            Arc::new(rs.iter().map(f).collect::<StringArray>()),
+        );
+    }
+
+    fn f64(&mut self, name: &str, values: impl Iterator<Item = f64>) {
+        self.push(
+            name,
+            false,
+            Arc::new(Float64Array::from_iter_values(values)),
+        );
+    }
+
+    fn opt_f64(&mut self, name: &str, values: impl Iterator<Item = Option<f64>>) {
+        self.push(name, true, Arc::new(values.collect::<Float64Array>()));
+    }
+
+    fn list_f64<'a>(&mut self, name: &str, lists: impl Iterator<Item = &'a [f64]>) {
+        let mut b = ListBuilder::new(Float64Builder::new())
+            .with_field(Arc::new(Field::new_list_field(DataType::Float64, false)));
+        for list in lists {
+            b.values().append_slice(list);
+            b.append(true);
+        }
+        self.push(name, false, Arc::new(b.finish()));
+    }
+}
+
+/// Builds one Arrow batch from `rs`.
+fn build_batch(rs: &[RequestRecord]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let ms: Vec<RequestMetrics> = rs.iter().map(request_metrics).collect();
+    let mut c = Columns {
+        fields: Vec::new(),
+        arrays: Vec::new(),
+    };
+    // identity
+    c.u32("point_index", rs, |r| r.point_index);
+    c.string("point_id", rs, |r| &r.point_id);
+    c.u32("run_index", rs, |r| r.run_index);
+    c.u32("request_index", rs, |r| r.request_index);
+    c.u32("attempt", rs, |r| r.attempt);
+    c.string("request_id", rs, |r| &r.request_id);
+    c.push(
+        "warmup",
+        false,
+        Arc::new(rs.iter().map(|r| Some(r.warmup)).collect::<BooleanArray>()),
+    );
+    c.u32("turn", rs, |r| r.turn);
+    c.opt_u32("conversation", rs, |r| r.conversation);
+    c.opt_u32("prefix_group", rs, |r| r.prefix_group);
+    c.string("model", rs, |r| &r.model);
+    c.opt_string("lora", rs, |r| r.lora.as_deref());
+    // timing
+    c.opt_u64("scheduled_ns", rs, |r| r.scheduled_ns);
+    c.u64("dispatch_ns", rs, |r| r.dispatch_ns);
+    c.u64("start_ns", rs, |r| r.start_ns);
+    c.opt_u64("first_byte_ns", rs, |r| r.first_byte_ns);
+    c.opt_u64("first_chunk_ns", rs, |r| r.first_chunk_ns);
+    c.opt_u64("first_token_ns", rs, |r| r.first_token_ns);
+    c.opt_u64("first_output_ns", rs, |r| r.first_output_ns);
+    c.opt_u64("last_token_ns", rs, |r| r.last_token_ns);
+    c.u64("end_ns", rs, |r| r.end_ns);
+    c.list_f64("chunk_ms", ms.iter().map(|m| m.chunk_ms.as_slice()));
+    c.u32("events", rs, |r| r.events);
+    // outcome
+    c.string("outcome", rs, |r| r.outcome.as_str());
+    c.opt_string("timeout_kind", rs, |r| {
+        r.timeout_kind.map(TimeoutKind::as_str)
+    });
+    c.push(
+        "http_status",
+        true,
+        Arc::new(rs.iter().map(|r| r.http_status).collect::<UInt16Array>()),
+    );
+    c.opt_string("error", rs, |r| r.error.as_deref());
+    c.opt_f64("retry_after_s", rs.iter().map(|r| r.retry_after_s));
+    c.u32("malformed_events", rs, |r| r.malformed_events);
+    // tokens
+    c.opt_u32("target_input_tokens", rs, |r| r.target_input_tokens);
+    c.opt_u32("built_input_tokens", rs, |r| r.built_input_tokens);
+    c.opt_u32("target_output_tokens", rs, |r| r.target_output_tokens);
+    c.opt_u32("max_tokens", rs, |r| r.max_tokens);
+    c.opt_u32("server_input_tokens", rs, |r| r.server_input_tokens);
+    c.opt_u32("server_output_tokens", rs, |r| r.server_output_tokens);
+    c.opt_u32("client_output_tokens", rs, |r| r.client_output_tokens);
+    c.u32("input_tokens", rs, |r| r.input_tokens);
+    c.u32("output_tokens", rs, |r| r.output_tokens);
+    c.string("input_token_source", rs, |r| r.input_token_source.as_str());
+    c.string("output_token_source", rs, |r| {
+        r.output_token_source.as_str()
+    });
+    c.opt_u32("reasoning_tokens", rs, |r| r.reasoning_tokens);
+    c.opt_u32("cached_tokens", rs, |r| r.cached_tokens);
+    c.opt_string("finish_reason", rs, |r| r.finish_reason.as_deref());
+    c.u32("n", rs, |r| r.n);
+    c.u32("output_chars", rs, |r| r.output_chars);
+    // embeddings / rerank / score
+    c.u32("items", rs, |r| r.items);
+    c.u32("items_returned", rs, |r| r.items_returned);
+    c.opt_u32("embedding_dim", rs, |r| r.embedding_dim);
+    // derived per-request metrics
+    c.opt_f64("ttft_ms", ms.iter().map(|m| m.ttft_ms));
+    c.opt_f64("ttfo_ms", ms.iter().map(|m| m.ttfo_ms));
+    c.f64("e2e_ms", ms.iter().map(|m| m.e2e_ms));
+    c.f64("decode_ms", ms.iter().map(|m| m.decode_ms));
+    c.opt_f64("tpot_ms", ms.iter().map(|m| m.tpot_ms));
+    c.f64("queue_ms", ms.iter().map(|m| m.queue_ms));
+    c.opt_f64("send_lag_ms", ms.iter().map(|m| m.send_lag_ms));
+    c.opt_f64("input_tps", ms.iter().map(|m| m.input_tps));
+    c.opt_f64("output_tps", ms.iter().map(|m| m.output_tps));
+    c.list_f64("itl_ms", ms.iter().map(|m| m.itl_ms.as_slice()));
+    RecordBatch::try_new(Arc::new(Schema::new(c.fields)), c.arrays)
+}
+
+/// The temporary path a file is written to before its rename.
+fn temp_path(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    dir.join(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `records` to `path` as Parquet (zstd), atomically.
+///
+/// # Errors
+/// When the file cannot be created, encoded, synced or renamed; the error names `path`.
+pub fn write_records(path: &Path, records: &[RequestRecord]) -> Result<(), SinkError> {
+    let encode = |e: &dyn std::fmt::Display| SinkError::Encode {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let io = |source| SinkError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = temp_path(path);
+    let result = (|| {
+        let file = File::create(&tmp).map_err(io)?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let schema = build_batch(&[]).map_err(|e| encode(&e))?.schema();
+        let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| encode(&e))?;
+        for chunk in records.chunks(BATCH_ROWS) {
+            let batch = build_batch(chunk).map_err(|e| encode(&e))?;
+            writer.write(&batch).map_err(|e| encode(&e))?;
+        }
+        let file = writer.into_inner().map_err(|e| encode(&e))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Typed access to the columns of one batch, with errors that name the file and column.
+struct BatchReader<'a> {
+    batch: &'a RecordBatch,
+    path: &'a Path,
+}
+
+impl BatchReader<'_> {
+    fn err(&self, message: String) -> SinkError {
+        SinkError::Decode {
+            path: self.path.to_path_buf(),
+            message,
+        }
+    }
+
+    fn column(&self, name: &str) -> Result<&ArrayRef, SinkError> {
+        self.batch.column_by_name(name).ok_or_else(|| {
+            self.err(format!(
+                "column `{name}` is missing; was this file written by tokenomics?"
+            ))
+        })
+    }
+
+    fn primitive<T: arrow_array::ArrowPrimitiveType>(
+        &self,
+        name: &str,
+    ) -> Result<&PrimitiveArray<T>, SinkError> {
+        let col = self.column(name)?;
+        col.as_primitive_opt::<T>().ok_or_else(|| {
+            self.err(format!(
+                "column `{name}` has type {}, expected {}",
+                col.data_type(),
+                T::DATA_TYPE
+            ))
+        })
+    }
+
+    fn string(&self, name: &str) -> Result<&StringArray, SinkError> {
+        let col = self.column(name)?;
+        col.as_string_opt::<i32>().ok_or_else(|| {
+            self.err(format!(
+                "column `{name}` has type {}, expected Utf8",
+                col.data_type()
+            ))
+        })
+    }
+
+    fn boolean(&self, name: &str) -> Result<&BooleanArray, SinkError> {
+        let col = self.column(name)?;
+        col.as_boolean_opt().ok_or_else(|| {
+            self.err(format!(
+                "column `{name}` has type {}, expected Boolean",
+                col.data_type()
+            ))
+        })
+    }
+
+    fn list(&self, name: &str) -> Result<&ListArray, SinkError> {
+        let col = self.column(name)?;
+        col.as_list_opt::<i32>().ok_or_else(|| {
+            self.err(format!(
+                "column `{name}` has type {}, expected List<Float64>",
+                col.data_type()
+            ))
+        })
+    }
+}
+
+/// The value at `i`, None when null.
+fn opt<T: arrow_array::ArrowPrimitiveType>(a: &PrimitiveArray<T>, i: usize) -> Option<T::Native> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+/// The string at `i`, None when null.
+fn opt_str(a: &StringArray, i: usize) -> Option<String> {
+    (!a.is_null(i)).then(|| a.value(i).to_string())
+}
+
+/// Parses a token source name written by [`TokenSource::as_str`].
+fn token_source(name: &str) -> Option<TokenSource> {
+    [
+        TokenSource::Usage,
+        TokenSource::Tokenizer,
+        TokenSource::ChunkCount,
+        TokenSource::Estimate,
+        TokenSource::Target,
+        TokenSource::None,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == name)
+}
+
+/// Parses a timeout kind name written by [`TimeoutKind::as_str`].
+fn timeout_kind(name: &str) -> Option<TimeoutKind> {
+    [
+        TimeoutKind::Connect,
+        TimeoutKind::FirstByte,
+        TimeoutKind::Idle,
+        TimeoutKind::Total,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == name)
+}
+
+/// Reads the records of one batch.
+#[allow(clippy::too_many_lines)]
+fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), SinkError> {
+    let u32c = |n: &str| b.primitive::<UInt32Type>(n);
+    let u64c = |n: &str| b.primitive::<UInt64Type>(n);
+    let (point_index, run_index, request_index, attempt, turn) = (
+        u32c("point_index")?,
+        u32c("run_index")?,
+        u32c("request_index")?,
+        u32c("attempt")?,
+        u32c("turn")?,
+    );
+    let (point_id, request_id, model, lora) = (
+        b.string("point_id")?,
+        b.string("request_id")?,
+        b.string("model")?,
+        b.string("lora")?,
+    );
+    let warmup = b.boolean("warmup")?;
+    let (conversation, prefix_group) = (u32c("conversation")?, u32c("prefix_group")?);
+    let (
+        scheduled,
+        dispatch,
+        start,
+        first_byte,
+        first_chunk,
+        first_token,
+        first_output,
+        last_token,
+        end,
+    ) = (
+        u64c("scheduled_ns")?,
+        u64c("dispatch_ns")?,
+        u64c("start_ns")?,
+        u64c("first_byte_ns")?,
+        u64c("first_chunk_ns")?,
+        u64c("first_token_ns")?,
+        u64c("first_output_ns")?,
+        u64c("last_token_ns")?,
+        u64c("end_ns")?,
+    );
+    let chunk_ms = b.list("chunk_ms")?;
+    let events = u32c("events")?;
+    let (outcome, timeout, error) = (
+        b.string("outcome")?,
+        b.string("timeout_kind")?,
+        b.string("error")?,
+    );
+    let http_status = b.primitive::<UInt16Type>("http_status")?;
+    let retry_after = b.primitive::<Float64Type>("retry_after_s")?;
+    let malformed = u32c("malformed_events")?;
+    let (t_in, built_in, t_out, max_tokens, s_in, s_out, c_out) = (
+        u32c("target_input_tokens")?,
+        u32c("built_input_tokens")?,
+        u32c("target_output_tokens")?,
+        u32c("max_tokens")?,
+        u32c("server_input_tokens")?,
+        u32c("server_output_tokens")?,
+        u32c("client_output_tokens")?,
+    );
+    let (input, output) = (u32c("input_tokens")?, u32c("output_tokens")?);
+    let (in_src, out_src) = (
+        b.string("input_token_source")?,
+        b.string("output_token_source")?,
+    );
+    let (reasoning, cached) = (u32c("reasoning_tokens")?, u32c("cached_tokens")?);
+    let finish = b.string("finish_reason")?;
+    let (n, chars, items, items_ret) = (
+        u32c("n")?,
+        u32c("output_chars")?,
+        u32c("items")?,
+        u32c("items_returned")?,
+    );
+    let dim = u32c("embedding_dim")?;
+
+    for i in 0..b.batch.num_rows() {
+        let outcome_name = outcome.value(i);
+        let outcome = Outcome::from_name(outcome_name)
+            .ok_or_else(|| b.err(format!("row {i}: unknown outcome `{outcome_name}`")))?;
+        let source = |a: &StringArray| {
+            let name = a.value(i);
+            token_source(name)
+                .ok_or_else(|| b.err(format!("row {i}: unknown token source `{name}`")))
+        };
+        let timeout_kind = match opt_str(timeout, i) {
+            Some(name) => Some(
+                timeout_kind(&name)
+                    .ok_or_else(|| b.err(format!("row {i}: unknown timeout kind `{name}`")))?,
+            ),
+            None => None,
+        };
+        let start_ns = start.value(i);
+        let chunks = chunk_ms.value(i);
+        let chunks = chunks
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| b.err("column `chunk_ms` does not hold Float64 values".into()))?;
+        // chunk_ns = start + round(offset_ms · 10⁶)
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let chunk_ns = chunks
+            .values()
+            .iter()
+            .map(|&m| start_ns.saturating_add((m * 1e6).round().max(0.0) as u64))
+            .collect();
+        out.push(RequestRecord {
+            point_index: point_index.value(i),
+            point_id: point_id.value(i).to_string(),
+            run_index: run_index.value(i),
+            request_index: request_index.value(i),
+            attempt: attempt.value(i),
+            request_id: request_id.value(i).to_string(),
+            warmup: warmup.value(i),
+            turn: turn.value(i),
+            conversation: opt(conversation, i),
+            prefix_group: opt(prefix_group, i),
+            model: model.value(i).to_string(),
+            lora: opt_str(lora, i),
+            scheduled_ns: opt(scheduled, i),
+            dispatch_ns: dispatch.value(i),
+            start_ns,
+            first_byte_ns: opt(first_byte, i),
+            first_chunk_ns: opt(first_chunk, i),
+            first_token_ns: opt(first_token, i),
+            first_output_ns: opt(first_output, i),
+            last_token_ns: opt(last_token, i),
+            end_ns: end.value(i),
+            chunk_ns,
+            events: events.value(i),
+            outcome,
+            timeout_kind,
+            http_status: opt(http_status, i),
+            error: opt_str(error, i),
+            retry_after_s: opt(retry_after, i),
+            malformed_events: malformed.value(i),
+            target_input_tokens: opt(t_in, i),
+            built_input_tokens: opt(built_in, i),
+            target_output_tokens: opt(t_out, i),
+            max_tokens: opt(max_tokens, i),
+            server_input_tokens: opt(s_in, i),
+            server_output_tokens: opt(s_out, i),
+            client_output_tokens: opt(c_out, i),
+            input_tokens: input.value(i),
+            output_tokens: output.value(i),
+            input_token_source: source(in_src)?,
+            output_token_source: source(out_src)?,
+            reasoning_tokens: opt(reasoning, i),
+            cached_tokens: opt(cached, i),
+            finish_reason: opt_str(finish, i),
+            n: n.value(i),
+            output_chars: chars.value(i),
+            items: items.value(i),
+            items_returned: items_ret.value(i),
+            embedding_dim: opt(dim, i),
+        });
+    }
+    Ok(())
+}
+
+/// Reads a `requests.parquet` written by [`write_records`] back into records.
+///
+/// # Errors
+/// When the file cannot be opened, is not Parquet, or lacks a column; the error names `path`.
+pub fn read_records(path: &Path) -> Result<Vec<RequestRecord>, SinkError> {
+    let decode = |e: &dyn std::fmt::Display| SinkError::Decode {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = File::open(path).map_err(|source| SinkError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| decode(&e))?
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| decode(&e))?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| decode(&e))?;
+        read_batch(
+            &BatchReader {
+                batch: &batch,
+                path,
+            },
+            &mut out,
+        )?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    /// A record with every optional field set, and one with none.
+    fn records() -> Vec<RequestRecord> {
+        let full = RequestRecord {
+            point_index: 2,
+            point_id: "local.short.burst-8".into(),
+            run_index: 1,
+            request_index: 7,
+            attempt: 2,
+            request_id: "tk-2-1-7-2".into(),
+            warmup: false,
+            turn: 1,
+            conversation: Some(3),
+            prefix_group: Some(4),
+            model: "m:lora-a".into(),
+            lora: Some("lora-a".into()),
+            scheduled_ns: Some(1_000),
+            dispatch_ns: 2_000,
+            start_ns: 3_000_123,
+            first_byte_ns: Some(40 * MS),
+            first_chunk_ns: Some(41 * MS),
+            first_token_ns: Some(43 * MS + 7),
+            first_output_ns: Some(45 * MS),
+            last_token_ns: Some(90 * MS + 1),
+            end_ns: 95 * MS,
+            chunk_ns: vec![43 * MS + 7, 45 * MS, 45 * MS, 90 * MS + 1],
+            events: 6,
+            outcome: Outcome::Ok,
+            timeout_kind: Some(TimeoutKind::Idle),
+            http_status: Some(200),
+            error: Some("é \"quoted\"".into()),
+            retry_after_s: Some(1.5),
+            malformed_events: 1,
+            target_input_tokens: Some(100),
+            built_input_tokens: Some(101),
+            target_output_tokens: Some(4),
+            max_tokens: Some(4),
+            server_input_tokens: Some(102),
+            server_output_tokens: Some(4),
+            client_output_tokens: Some(5),
+            input_tokens: 102,
+            output_tokens: 4,
+            input_token_source: TokenSource::Usage,
+            output_token_source: TokenSource::Tokenizer,
+            reasoning_tokens: Some(1),
+            cached_tokens: Some(64),
+            finish_reason: Some("length".into()),
+            n: 1,
+            output_chars: 17,
+            items: 1,
+            items_returned: 1,
+            embedding_dim: Some(384),
+        };
+        let empty = RequestRecord {
+            warmup: true,
+            outcome: Outcome::ConnectError,
+            attempt: 1,
+            ..RequestRecord::default()
+        };
+        vec![full, empty]
+    }
+
+    #[test]
+    fn round_trip_is_lossless() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let recs = records();
+        write_records(&path, &recs).unwrap();
+        assert_eq!(read_records(&path).unwrap(), recs);
+        // Only the final file remains (no temp file).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn many_records_span_several_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let recs: Vec<RequestRecord> = (0..(BATCH_ROWS as u32 + 5))
+            .map(|i| RequestRecord {
+                request_index: i,
+                start_ns: u64::from(i) * MS,
+                end_ns: u64::from(i) * MS + 5 * MS,
+                chunk_ns: vec![u64::from(i) * MS + MS],
+                ..RequestRecord::default()
+            })
+            .collect();
+        write_records(&path, &recs).unwrap();
+        assert_eq!(read_records(&path).unwrap(), recs);
+    }
+
+    #[test]
+    fn derived_columns_hold_the_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        write_records(&path, &records()).unwrap();
+        let file = File::open(&path).unwrap();
+        let batch = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let f = |n: &str| {
+            batch
+                .column_by_name(n)
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .clone()
+        };
+        // ttft = 43 ms + 7 ns − 3 ms 123 ns = 39.999884 ms
+        assert!((f("ttft_ms").value(0) - 39.999_884).abs() < 1e-9);
+        assert!(f("ttft_ms").is_null(1));
+        // e2e = 90 ms + 1 − 3.000123 ms = 86.999878 ms
+        assert!((f("e2e_ms").value(0) - 86.999_878).abs() < 1e-9);
+        // itl list of row 0: 3 gaps, the middle one 0 (two events in one read)
+        let itl = batch
+            .column_by_name("itl_ms")
+            .unwrap()
+            .as_list::<i32>()
+            .value(0);
+        let itl = itl.as_primitive::<Float64Type>();
+        assert_eq!(itl.len(), 3);
+        assert_eq!(itl.value(1), 0.0);
+        let outcome = batch
+            .column_by_name("outcome")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        assert_eq!(outcome.value(1), "connect_error");
+        assert_eq!(batch.num_columns(), 58);
+    }
+
+    #[test]
+    fn module_doc_table_lists_every_column_in_order() {
+        // The table in the module docs is the format's contract: it must match the schema.
+        let documented: Vec<String> = include_str!("parquet.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! | `"))
+            .filter_map(|l| l.split('`').next())
+            .map(str::to_string)
+            .collect();
+        let schema = build_batch(&[]).unwrap().schema();
+        let actual: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        assert_eq!(documented, actual);
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let err = write_records(
+            Path::new("/nonexistent-dir-xyz/requests.parquet"),
+            &records(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("/nonexistent-dir-xyz/requests.parquet"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let bogus = dir.path().join("bogus.parquet");
+        std::fs::write(&bogus, b"not parquet").unwrap();
+        let err = read_records(&bogus).unwrap_err();
+        assert!(err.to_string().contains("bogus.parquet"), "{err}");
+    }
+}
