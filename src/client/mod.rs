@@ -3,6 +3,8 @@
 //! Failures are data: [`HttpClient::send`] always returns a record whose
 //! `outcome` says how the request ended and why.
 
+pub mod sse;
+
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
