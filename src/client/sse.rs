@@ -465,7 +465,11 @@ mod tests {
             let bytes = stream.as_bytes();
             let (whole, _) = run_parts(chunks_of(&[bytes]), 1 << 20);
             // Offset of the last byte of each event's terminating blank line.
-            let sep = if stream.contains('\r') { "\r\n\r\n" } else { "\n\n" };
+            let sep = if stream.contains('\r') {
+                "\r\n\r\n"
+            } else {
+                "\n\n"
+            };
             let ends: Vec<usize> = stream
                 .match_indices(sep)
                 .map(|(i, s)| i + s.len() - 1)
