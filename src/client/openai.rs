@@ -120,12 +120,26 @@ impl WordCounter {
     }
 }
 
-/// Parses one chunk (a streamed event's data, or a whole non-streamed body).
+/// Parses one streamed event's data.
+///
+/// Takes `&str` (the SSE parser's output is already UTF-8) so serde_json skips
+/// validating strings a second time.
 ///
 /// # Errors
 /// When `data` is not a JSON object of the expected shape (a malformed event).
-pub fn parse_chunk(data: &[u8], acc: &mut TextAcc) -> Result<ChunkInfo, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(data);
+pub fn parse_chunk(data: &str, acc: &mut TextAcc) -> Result<ChunkInfo, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(data);
+    let info = ChunkSeed { acc }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(info)
+}
+
+/// Parses a whole non-streamed body (same shape as a chunk, with `message`).
+///
+/// # Errors
+/// When `body` is not a JSON object of the expected shape.
+pub fn parse_body(body: &[u8], acc: &mut TextAcc) -> Result<ChunkInfo, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
     let info = ChunkSeed { acc }.deserialize(&mut de)?;
     de.end()?;
     Ok(info)
@@ -683,7 +697,7 @@ mod tests {
     use super::*;
 
     fn parse(data: &str, acc: &mut TextAcc) -> ChunkInfo {
-        parse_chunk(data.as_bytes(), acc).expect("valid chunk")
+        parse_chunk(data, acc).expect("valid chunk")
     }
 
     #[test]
@@ -853,7 +867,8 @@ mod tests {
             "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]} trailing",
             "{\"choices\":5}",
         ] {
-            assert!(parse_chunk(bad.as_bytes(), &mut acc).is_err(), "{bad}");
+            assert!(parse_chunk(bad, &mut acc).is_err(), "{bad}");
+            assert!(parse_body(bad.as_bytes(), &mut acc).is_err(), "{bad}");
         }
     }
 }

@@ -63,7 +63,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use tokio::time::{Instant, Sleep};
 
-use super::openai::{parse_chunk, ChunkInfo, TextAcc, UsageCounts};
+use super::openai::{parse_body, parse_chunk, ChunkInfo, TextAcc, UsageCounts};
 use super::pooling::{self, PoolingOutcome};
 use super::sse::{SseError, TimedEvent, TimedEventStream};
 use super::{excerpt, HttpClient, RequestContext, Response};
@@ -175,7 +175,7 @@ impl Exchange {
         if trimmed.is_empty() {
             return Ok(Flow::Continue);
         }
-        match parse_chunk(data, &mut self.acc) {
+        match parse_chunk(&ev.event.data, &mut self.acc) {
             Ok(info) => self.on_chunk(&info, at),
             Err(e) => {
                 if ev.completed_at_eof {
@@ -391,7 +391,7 @@ async fn exchange(
     match endpoint.api {
         ApiKind::Chat | ApiKind::Completions => {
             st.acc.words = Some(super::openai::WordCounter::default());
-            let parsed = parse_chunk(&bytes, &mut st.acc);
+            let parsed = parse_body(&bytes, &mut st.acc);
             st.end = Some(st.rel(now_ns()));
             let info = parsed.map_err(|e| {
                 Failure::new(

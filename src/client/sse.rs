@@ -4,11 +4,14 @@
 //! body, or a recorded byte stream in tests) and yields [`TimedEvent`]s. It is
 //! built from three small pieces:
 //!
-//! 1. A tap ([`ChunkTap`], private) reads the network chunks. It stamps each one
-//!    with the injected clock **as it is read, before any decoding**, checks the
-//!    size limit with an [`EventSizeGuard`], and repairs invalid UTF-8 with a
-//!    [`Utf8Repair`] (U+FFFD replacement, like a lossy decoder; a code point split
-//!    across reads is kept until its last byte arrives).
+//! 1. A tap (`ChunkTap`, private) reads the network chunks. It stamps each one
+//!    with the injected clock **as it is read, before any decoding**, repairs
+//!    invalid UTF-8 with a [`Utf8Repair`] (U+FFFD replacement, like a lossy
+//!    decoder; a code point split across reads is kept until its last byte
+//!    arrives), and hands the text to the parser one event at a time, cut by an
+//!    [`EventSizeGuard`] that also enforces the size limit (so the parser's
+//!    buffer holds at most one event, and events that precede an oversized one
+//!    in the same read are still delivered).
 //! 2. `eventsource-stream` parses the repaired text into events (`data:` lines
 //!    joined with `\n`, `event:` names, `:` comments ignored, LF, CR or CRLF
 //!    line ends).
@@ -96,7 +99,10 @@ impl<S, C> TimedEventStream<S, C> {
             shared: Arc::clone(&shared),
             guard: EventSizeGuard::new(max_event_bytes),
             repair: Utf8Repair::default(),
+            pending: Bytes::new(),
             started: false,
+            after_cr: false,
+            oversize: None,
             done: false,
         };
         TimedEventStream {
@@ -160,8 +166,14 @@ struct ChunkTap<S, C> {
     shared: Arc<TapShared>,
     guard: EventSizeGuard,
     repair: Utf8Repair,
+    /// Repaired text of the last read not yet given to the parser.
+    pending: Bytes,
     /// Some text has been passed to the parser.
     started: bool,
+    /// The last text given to the parser ended with a CR.
+    after_cr: bool,
+    /// An oversize error to report on the next poll.
+    oversize: Option<usize>,
     done: bool,
 }
 
@@ -193,7 +205,40 @@ where
         if this.done {
             return Poll::Ready(None);
         }
+        if let Some(seen) = this.oversize.take() {
+            this.done = true;
+            return Poll::Ready(Some(Err(TapError::Oversize(seen))));
+        }
         loop {
+            if !this.pending.is_empty() {
+                // Hand the parser one event at a time (its buffer handling is
+                // quadratic in the amount of text it holds).
+                let end = match this.guard.next_piece(&this.pending) {
+                    Ok(end) => end,
+                    Err(seen) => {
+                        this.pending = Bytes::new();
+                        if this.after_cr {
+                            // The parser holds an event whose last line end is a
+                            // lone CR, waiting to see if an LF follows. A CR ends
+                            // the line either way: settle it (so the event is
+                            // delivered whatever the read boundaries were), then
+                            // report the error.
+                            this.after_cr = false;
+                            this.oversize = Some(seen);
+                            return Poll::Ready(Some(Ok(Bytes::from_static(b"\n"))));
+                        }
+                        this.done = true;
+                        return Poll::Ready(Some(Err(TapError::Oversize(seen))));
+                    }
+                };
+                let piece = this.pending.split_to(end);
+                this.after_cr = piece.last() == Some(&b'\r');
+                if this.started {
+                    return Poll::Ready(Some(Ok(piece)));
+                }
+                this.started = true;
+                return Poll::Ready(Some(Ok(first_text(&piece))));
+            }
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     // Stamp first: the arrival time must not include any decoding.
@@ -202,19 +247,7 @@ where
                         continue;
                     }
                     this.shared.last_chunk_ns.store(at, Ordering::Relaxed);
-                    if let Err(seen) = this.guard.scan(&chunk) {
-                        this.done = true;
-                        return Poll::Ready(Some(Err(TapError::Oversize(seen))));
-                    }
-                    let text = this.repair.push(chunk);
-                    if text.is_empty() {
-                        continue;
-                    }
-                    if this.started {
-                        return Poll::Ready(Some(Ok(text)));
-                    }
-                    this.started = true;
-                    return Poll::Ready(Some(Ok(first_text(&text))));
+                    this.pending = this.repair.push(chunk);
                 }
                 Poll::Ready(Some(Err(e))) => {
                     this.done = true;
@@ -241,13 +274,14 @@ where
 
 /// Bounds the bytes buffered for one event.
 ///
-/// It follows the SSE line grammar on raw bytes (LF, CR or CRLF end a line; an
+/// It follows the SSE line grammar on bytes (LF, CR or CRLF end a line; an
 /// empty line ends an event; lines starting with `:` are comments): the size of
 /// the current event is the bytes of its completed field lines plus the current
 /// unterminated line. Comment lines are discarded by the parser, so they count
-/// only while unterminated. [`EventSizeGuard::scan`] fails as soon as that size
-/// exceeds the limit, so the parser's buffers never hold more than the limit plus
-/// one network chunk.
+/// only while unterminated. [`EventSizeGuard::next_piece`] fails as soon as that
+/// size exceeds the limit, so the parser's buffers never hold more than the limit.
+/// Sizes are counted on the repaired text (an invalid byte counts as the three
+/// bytes of its U+FFFD).
 #[derive(Clone, Debug)]
 pub struct EventSizeGuard {
     limit: usize,
@@ -273,30 +307,64 @@ impl EventSizeGuard {
         }
     }
 
-    /// Accounts for `bytes`, the next bytes of the stream.
+    /// Accounts for the next bytes of the stream, up to and including the first
+    /// event boundary (an empty line, with the LF of its CRLF when present) in
+    /// `bytes`, and returns how many bytes that is (all of them when there is no
+    /// boundary).
     ///
     /// # Errors
     /// The buffered size of the current event (in bytes) once it exceeds the limit.
-    pub fn scan(&mut self, bytes: &[u8]) -> Result<(), usize> {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            match memchr::memchr2(b'\n', b'\r', rest) {
+    pub fn next_piece(&mut self, bytes: &[u8]) -> Result<usize, usize> {
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let rest = &bytes[pos..];
+            let end = memchr::memchr2(b'\n', b'\r', rest);
+            self.line_bytes(&rest[..end.unwrap_or(rest.len())]);
+            // Checked before the line end too: a comment line is dropped there,
+            // but was buffered whole until then.
+            self.check()?;
+            let boundary = match end {
                 None => {
-                    self.line_bytes(rest);
-                    rest = &[];
+                    pos = bytes.len();
+                    false
                 }
                 Some(i) => {
-                    self.line_bytes(&rest[..i]);
-                    self.line_end(rest[i]);
-                    rest = &rest[i + 1..];
+                    pos += i + 1;
+                    self.line_end(rest[i])
                 }
-            }
-            let size = self.event_len + self.line_len;
-            if size > self.limit {
-                return Err(size);
+            };
+            self.check()?;
+            if boundary {
+                if bytes[pos - 1] == b'\r' && bytes.get(pos) == Some(&b'\n') {
+                    self.line_end(b'\n');
+                    pos += 1;
+                }
+                return Ok(pos);
             }
         }
+        Ok(pos)
+    }
+
+    /// Accounts for all of `bytes`.
+    ///
+    /// # Errors
+    /// As [`EventSizeGuard::next_piece`].
+    pub fn scan(&mut self, mut bytes: &[u8]) -> Result<(), usize> {
+        while !bytes.is_empty() {
+            let n = self.next_piece(bytes)?;
+            bytes = &bytes[n..];
+        }
         Ok(())
+    }
+
+    /// Fails with the buffered size of the current event when it is over the limit.
+    fn check(&self) -> Result<(), usize> {
+        let size = self.event_len + self.line_len;
+        if size > self.limit {
+            Err(size)
+        } else {
+            Ok(())
+        }
     }
 
     fn line_bytes(&mut self, seg: &[u8]) {
@@ -310,20 +378,22 @@ impl EventSizeGuard {
         self.after_cr = false;
     }
 
-    fn line_end(&mut self, byte: u8) {
+    /// Ends a line; true when it was the empty line that ends an event.
+    fn line_end(&mut self, byte: u8) -> bool {
         if byte == b'\n' && self.after_cr {
             // The LF of a CRLF: the line already ended at the CR.
             self.after_cr = false;
-            return;
+            return false;
         }
-        if self.line_len == 0 {
-            // An empty line dispatches the event.
+        let blank = self.line_len == 0;
+        if blank {
             self.event_len = 0;
         } else if !self.line_is_comment {
             self.event_len += self.line_len + 1;
         }
         self.line_len = 0;
         self.after_cr = byte == b'\r';
+        blank
     }
 }
 
@@ -550,6 +620,24 @@ mod tests {
     }
 
     #[test]
+    fn events_before_an_oversize_one_in_the_same_read_are_delivered() {
+        let stream = format!("data: a\n\ndata: b\r\n\r\ndata: {}\n\n", "x".repeat(100));
+        let (events, err) = run_parts(chunks_of(&[stream.as_bytes()]), 50);
+        assert_eq!(datas(&events), vec!["a", "b"]);
+        assert!(matches!(err, Some(SseError::Oversize { limit: 50, .. })));
+    }
+
+    #[test]
+    fn pieces_end_at_event_boundaries() {
+        let mut g = EventSizeGuard::new(1 << 20);
+        let text = b"data: a\r\n\r\n: c\n\ndata: b\n\npartial";
+        assert_eq!(g.next_piece(text), Ok(11));
+        assert_eq!(g.next_piece(&text[11..]), Ok(5));
+        assert_eq!(g.next_piece(&text[16..]), Ok(9));
+        assert_eq!(g.next_piece(&text[25..]), Ok(7));
+    }
+
+    #[test]
     fn unterminated_line_counts_toward_the_limit() {
         let parts: Vec<Vec<u8>> = (0..100).map(|_| vec![b'a'; 100]).collect();
         let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
@@ -711,6 +799,19 @@ mod tests {
         }
 
         #[test]
+        fn any_split_gives_the_same_events_up_to_an_oversize_error(
+            bytes in sse_bytes(),
+            cuts_a in proptest::collection::vec(any::<usize>(), 0..12),
+            cuts_b in proptest::collection::vec(any::<usize>(), 0..12),
+            limit in 1usize..40,
+        ) {
+            let (a, err_a) = run_parts(split(&bytes, &cuts_a), limit);
+            let (b, err_b) = run_parts(split(&bytes, &cuts_b), limit);
+            prop_assert_eq!(shape(&a), shape(&b));
+            prop_assert_eq!(err_a.is_some(), err_b.is_some());
+        }
+
+        #[test]
         fn arbitrary_bytes_never_panic(
             bytes in proptest::collection::vec(any::<u8>(), 0..2000),
             cuts in proptest::collection::vec(any::<usize>(), 0..20),
@@ -718,9 +819,8 @@ mod tests {
         ) {
             let (events, err) = run_parts(split(&bytes, &cuts), limit);
             if err.is_none() {
-                // Without an oversize error, no event exceeded the limit (in raw bytes;
-                // each invalid byte may grow into a 3-byte U+FFFD).
-                prop_assert!(events.iter().all(|e| e.event.data.len() <= 3 * limit));
+                // Without an oversize error, no event exceeded the limit.
+                prop_assert!(events.iter().all(|e| e.event.data.len() <= limit));
             }
         }
     }
