@@ -279,8 +279,9 @@ pub(super) async fn send(
         pooling: None,
     };
 
+    // Overwritten just before sending; kept when the request never gets that far.
+    st.start = st.rel(now_ns());
     let result = if ctx.cancel.is_cancelled() {
-        st.start = st.rel(now_ns());
         Err(cancelled())
     } else {
         let total = endpoint.timeouts.total;
@@ -654,6 +655,9 @@ fn finish(
     };
 
     let pooling = st.pooling.as_ref();
+    // Pre-sized for `max_tokens × n` on the hot path; records outlive the request.
+    let mut chunk_ns = st.chunk_ns;
+    chunk_ns.shrink_to_fit();
     let record = RequestRecord {
         point_index: ctx.point_index,
         point_id: ctx.point_id.to_string(),
@@ -676,7 +680,7 @@ fn finish(
         first_output_ns: st.first_output,
         last_token_ns: st.last_token,
         end_ns,
-        chunk_ns: st.chunk_ns,
+        chunk_ns,
         events: st.events,
         outcome,
         timeout_kind,
