@@ -2,30 +2,71 @@
 //!
 //! Failures are data: [`HttpClient::send`] always returns a record whose
 //! `outcome` says how the request ended and why.
+//!
+//! Submodules: [`sse`] (bytes → timestamped events, pure), [`openai`] (chunk and
+//! body parsing, the hot path), [`pooling`] (embeddings / rerank / score checks),
+//! `request` (the exchange itself: timeouts, outcomes, the record) and
+//! [`preflight`] (health check and model list before a run).
+//!
+//! # The API key
+//! [`api_key`] reads the key from the environment variable the endpoint names.
+//! The key is sent only as `Authorization: Bearer …`, only to the endpoint's own
+//! origin (scheme, host and port of its base URL), marked sensitive in the
+//! header map, and never written into a record, an error string or a log:
+//! errors are built from status lines, response bodies and the transport's error
+//! chain (never from request headers), and any error text is scrubbed of the
+//! key before it is stored.
+//!
+//! # HTTP settings
+//! One `reqwest` client per endpoint: HTTP/1.1 only (like the original's
+//! aiohttp; a pooled connection carries one request at a time), keep-alive pool
+//! of `pool_size` idle connections, `TCP_NODELAY`, the endpoint's connect
+//! timeout, no redirects, no proxy from the environment, no compression, no
+//! `User-Agent`.
+
+pub mod openai;
+pub mod pooling;
+pub mod preflight;
+mod request;
+pub mod sse;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio_util::sync::CancellationToken;
 
 use crate::dataset::PreparedRequest;
 use crate::plan::EndpointSpec;
 use crate::record::RequestRecord;
 
+pub use preflight::{check_health, fetch_models, model_ids, preflight_get, resolve_url};
+
 /// Per-request context from the runner.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     /// The run's `t0` on [`crate::clock::now_ns`].
     pub t0_ns: u64,
+    /// Index of the point in the plan.
     pub point_index: u32,
+    /// Stable id of the point.
     pub point_id: Arc<str>,
+    /// Repetition of the point.
     pub run_index: u32,
+    /// Warmup requests are recorded but not measured.
     pub warmup: bool,
+    /// 1 for the first attempt, counting up on retries.
     pub attempt: u32,
+    /// Turn within a multi-turn conversation (0 for single-turn).
     pub turn: u32,
+    /// When the schedule said to send (ns since `t0`), for open-loop modes.
     pub scheduled_ns: Option<u64>,
+    /// When the request became due (ns since `t0`).
     pub dispatch_ns: u64,
     /// The `x-request-id` header value.
     pub request_id: String,
+    /// Fired on Ctrl-C: an in-flight request ends at once as `cancelled`.
     pub cancel: CancellationToken,
 }
 
@@ -33,56 +74,248 @@ pub struct RequestContext {
 /// caller asked for it (multi-turn conversations).
 #[derive(Debug)]
 pub struct Response {
+    /// The measurement.
     pub record: RequestRecord,
+    /// The output text of the first choice (reasoning excluded), when asked for
+    /// and the request succeeded.
     pub text: Option<String>,
 }
 
 /// Errors building a client (bad URL, TLS setup): before any request is sent.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The client could not be built; the message says what to fix.
     #[error("{0}")]
     Build(String),
+}
+
+/// The bearer credential of an endpoint. Its `Debug` never shows the key.
+#[derive(Clone)]
+struct Auth {
+    /// `Bearer <key>`, marked sensitive.
+    header: HeaderValue,
+    /// The key itself, kept only to scrub it from error text.
+    key: Arc<str>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Auth(<redacted>)")
+    }
 }
 
 /// A connection pool bound to one endpoint.
 #[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    /// The base URL without a trailing `/`, e.g. `http://localhost:8000/v1`.
     base_url: Arc<str>,
+    /// `scheme://host:port` of the base URL (no user info): for messages and
+    /// for the same-origin rule of the API key.
+    origin: Arc<str>,
     endpoint: Arc<EndpointSpec>,
-    auth_header: Option<Arc<str>>,
+    auth: Option<Auth>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("endpoint", &self.endpoint.name)
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpClient {
     /// Builds a client for `endpoint` at `base_url`, with a keep-alive pool for `pool_size` connections.
     ///
+    /// Reads the API key (see [`api_key`]) now, so a missing key fails before any request.
+    ///
     /// # Errors
-    /// When the HTTP client cannot be built.
+    /// When the base URL is not an http(s) URL, the API key variable is unset, an
+    /// extra header is not a valid HTTP header, or the HTTP client cannot be built.
     pub fn new(
         endpoint: &EndpointSpec,
         base_url: &str,
         pool_size: usize,
     ) -> Result<Self, ClientError> {
-        let _ = (endpoint, base_url, pool_size);
-        todo!("client::HttpClient::new")
+        // reqwest is built with `rustls-no-provider`: install ring once per process
+        // (a second install fails harmlessly).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+
+        let base = base_url.trim_end_matches('/');
+        let origin = origin_of(base).ok_or_else(|| {
+            ClientError::Build(format!(
+                "base URL `{base}` of endpoint `{}` is not an http:// or https:// URL with a host",
+                endpoint.name
+            ))
+        })?;
+
+        let auth =
+            match api_key(endpoint).map_err(ClientError::Build)? {
+                None => None,
+                Some(key) => {
+                    let mut header =
+                        HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+                            ClientError::Build(format!(
+                        "the API key in {} contains characters not allowed in an HTTP header",
+                        endpoint.api_key_env.as_deref().unwrap_or("the API key variable")
+                    ))
+                        })?;
+                    header.set_sensitive(true);
+                    Some(Auth {
+                        header,
+                        key: Arc::from(key),
+                    })
+                }
+            };
+
+        let mut headers = HeaderMap::new();
+        for (name, value) in &endpoint.headers {
+            let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                ClientError::Build(format!(
+                    "header name `{name}` of endpoint `{}` is not a valid HTTP header name",
+                    endpoint.name
+                ))
+            })?;
+            let v = HeaderValue::from_str(value).map_err(|_| {
+                ClientError::Build(format!(
+                    "the value of header `{name}` of endpoint `{}` is not a valid HTTP header value",
+                    endpoint.name
+                ))
+            })?;
+            headers.insert(n, v);
+        }
+
+        let inner = reqwest::Client::builder()
+            .default_headers(headers)
+            .http1_only()
+            .pool_max_idle_per_host(pool_size.max(1))
+            .tcp_nodelay(true)
+            .connect_timeout(endpoint.timeouts.connect)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .map_err(|e| {
+                ClientError::Build(format!(
+                    "cannot build the HTTP client for endpoint `{}`: {}",
+                    endpoint.name,
+                    request::error_chain(&e)
+                ))
+            })?;
+
+        Ok(HttpClient {
+            inner,
+            base_url: Arc::from(base),
+            origin: Arc::from(origin),
+            endpoint: Arc::new(endpoint.clone()),
+            auth,
+        })
     }
 
     /// Sends one request and measures it. Never fails: failures are outcomes.
+    ///
+    /// With `want_text`, [`Response::text`] holds the first choice's output text
+    /// when the request succeeded.
     pub async fn send(
         &self,
         req: &PreparedRequest,
         ctx: &RequestContext,
         want_text: bool,
     ) -> Response {
-        let _ = (
-            req,
-            ctx,
-            want_text,
-            &self.inner,
-            &self.base_url,
-            &self.endpoint,
-            &self.auth_header,
-        );
-        todo!("client::HttpClient::send")
+        request::send(self, req, ctx, want_text).await
     }
+
+    /// The endpoint this client talks to.
+    #[must_use]
+    pub fn endpoint(&self) -> &EndpointSpec {
+        &self.endpoint
+    }
+
+    /// The base URL, without a trailing `/`.
+    #[must_use]
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The `Authorization` header for `url`: only for the endpoint's own origin.
+    fn auth_for(&self, url: &reqwest::Url) -> Option<&HeaderValue> {
+        let auth = self.auth.as_ref()?;
+        (origin_of_url(url).as_deref() == Some(&*self.origin)).then_some(&auth.header)
+    }
+
+    /// Removes the API key from text that may have echoed it.
+    fn scrub(&self, text: String) -> String {
+        match &self.auth {
+            Some(a) if !a.key.is_empty() && text.contains(&*a.key) => {
+                text.replace(&*a.key, "<redacted>")
+            }
+            _ => text,
+        }
+    }
+}
+
+/// Reads the endpoint's API key from the environment variable named by
+/// `api_key_env` (`Ok(None)` when the endpoint names none).
+///
+/// # Errors
+/// When the variable is unset, empty or not UTF-8. The message names the
+/// variable, never its value.
+pub fn api_key(endpoint: &EndpointSpec) -> Result<Option<String>, String> {
+    let Some(var) = endpoint.api_key_env.as_deref() else {
+        return Ok(None);
+    };
+    match std::env::var(var) {
+        Ok(key) if key.trim().is_empty() => Err(format!(
+            "environment variable {var} (api_key_env of endpoint `{}`) is empty; \
+             set it to the API key",
+            endpoint.name
+        )),
+        Ok(key) => Ok(Some(key.trim().to_string())),
+        Err(std::env::VarError::NotPresent) => Err(format!(
+            "environment variable {var} (api_key_env of endpoint `{}`) is not set; \
+             export it with the API key, or remove api_key_env if the server needs no key",
+            endpoint.name
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "environment variable {var} (api_key_env of endpoint `{}`) is not valid UTF-8",
+            endpoint.name
+        )),
+    }
+}
+
+/// `scheme://host:port` of an http(s) URL (user info dropped), or None.
+fn origin_of(url: &str) -> Option<String> {
+    origin_of_url(&reqwest::Url::parse(url).ok()?)
+}
+
+fn origin_of_url(url: &reqwest::Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str()?;
+    let port = url.port_or_known_default()?;
+    Some(format!("{}://{host}:{port}", url.scheme()))
+}
+
+/// The longest response-body excerpt kept in an error message, in characters.
+pub const ERROR_EXCERPT_CHARS: usize = 512;
+
+/// A one-line excerpt of response data for an error message: lossy UTF-8,
+/// control characters as spaces, trimmed, at most [`ERROR_EXCERPT_CHARS`]
+/// characters (then `…`).
+#[must_use]
+pub fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    let mut out = String::with_capacity(text.len().min(ERROR_EXCERPT_CHARS * 2));
+    for (i, c) in text.chars().enumerate() {
+        if i == ERROR_EXCERPT_CHARS {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
 }

@@ -1,0 +1,827 @@
+//! Bytes → timestamped SSE events, as a pure stream adapter.
+//!
+//! [`TimedEventStream`] wraps any `Stream<Item = Result<Bytes, E>>` (a response
+//! body, or a recorded byte stream in tests) and yields [`TimedEvent`]s. It is
+//! built from three small pieces:
+//!
+//! 1. A tap (`ChunkTap`, private) reads the network chunks. It stamps each one
+//!    with the injected clock **as it is read, before any decoding**, repairs
+//!    invalid UTF-8 with a [`Utf8Repair`] (U+FFFD replacement, like a lossy
+//!    decoder; a code point split across reads is kept until its last byte
+//!    arrives), and hands the text to the parser one event at a time, cut by an
+//!    [`EventSizeGuard`] that also enforces the size limit (so the parser's
+//!    buffer holds at most one event, and events that precede an oversized one
+//!    in the same read are still delivered).
+//! 2. `eventsource-stream` parses the repaired text into events (`data:` lines
+//!    joined with `\n`, `event:` names, `:` comments ignored, LF, CR or CRLF
+//!    line ends).
+//! 3. Each event is stamped with the arrival time of the chunk that completed it:
+//!    the parser only pulls a new chunk when its buffer holds no complete event,
+//!    so the most recently read chunk is always the one that completed the event
+//!    being returned.
+//!
+//! At end of stream the tap feeds a blank line to the parser, so a last event
+//! that lacks its terminating blank line is still delivered (flagged
+//! [`TimedEvent::completed_at_eof`], stamped with the arrival of the last real
+//! chunk). A truncated final event can thus be told apart from a malformed one.
+//!
+//! The adapter allocates nothing per chunk beyond what the parser does; state
+//! shared between the tap and the outer stream is two atomics (no locks).
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use eventsource_stream::{EventStream, EventStreamError};
+use futures::Stream;
+
+pub use eventsource_stream::Event;
+
+/// One SSE event and when it arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimedEvent {
+    /// The parsed event (`event` is `"message"` unless the server named it).
+    pub event: Event,
+    /// Arrival time (on the injected clock) of the network chunk that completed the event.
+    pub at_ns: u64,
+    /// The stream ended before the event's terminating blank line: the event was
+    /// completed by the end of the stream, so its last line may be truncated.
+    pub completed_at_eof: bool,
+}
+
+/// Why the event stream stopped.
+#[derive(Debug)]
+pub enum SseError<E> {
+    /// The underlying byte stream failed.
+    Transport(E),
+    /// One event (or unterminated data waiting for its end) grew past the limit.
+    Oversize {
+        /// The configured limit in bytes (`max_event_bytes`).
+        limit: usize,
+        /// Bytes buffered for the event when the limit was crossed.
+        seen: usize,
+    },
+    /// The SSE parser rejected the input (not expected for repaired UTF-8 text).
+    Parse(String),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for SseError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SseError::Transport(e) => write!(f, "{e}"),
+            SseError::Oversize { limit, seen } => write!(
+                f,
+                "an SSE event grew to {seen} bytes without ending, over the limit of {limit} bytes \
+                 (max_event_bytes)"
+            ),
+            SseError::Parse(e) => write!(f, "the SSE stream could not be parsed: {e}"),
+        }
+    }
+}
+
+/// Timestamped SSE events over a byte stream; see the module docs.
+pub struct TimedEventStream<S, C> {
+    inner: EventStream<ChunkTap<S, C>>,
+    shared: Arc<TapShared>,
+    limit: usize,
+}
+
+impl<S, C> TimedEventStream<S, C> {
+    /// Wraps `bytes`; `clock` is read once per network chunk; events (or unterminated
+    /// data) larger than `max_event_bytes` end the stream with [`SseError::Oversize`].
+    pub fn new(bytes: S, max_event_bytes: usize, clock: C) -> Self {
+        let shared = Arc::new(TapShared::default());
+        let tap = ChunkTap {
+            inner: bytes,
+            clock,
+            shared: Arc::clone(&shared),
+            guard: EventSizeGuard::new(max_event_bytes),
+            repair: Utf8Repair::default(),
+            pending: Bytes::new(),
+            started: false,
+            after_cr: false,
+            oversize: None,
+            done: false,
+        };
+        TimedEventStream {
+            inner: EventStream::new(tap),
+            shared,
+            limit: max_event_bytes,
+        }
+    }
+}
+
+impl<S, E, C> Stream for TimedEventStream<S, C>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    C: Fn() -> u64 + Unpin,
+{
+    type Item = Result<TimedEvent, SseError<E>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(Ok(TimedEvent {
+                event,
+                at_ns: this.shared.last_chunk_ns.load(Ordering::Relaxed),
+                completed_at_eof: this.shared.at_eof.load(Ordering::Relaxed),
+            }))),
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(match err {
+                EventStreamError::Transport(TapError::Transport(e)) => SseError::Transport(e),
+                EventStreamError::Transport(TapError::Oversize(seen)) => SseError::Oversize {
+                    limit: this.limit,
+                    seen,
+                },
+                EventStreamError::Utf8(e) => SseError::Parse(e.to_string()),
+                EventStreamError::Parser(e) => SseError::Parse(e.to_string()),
+            }))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// State the tap publishes for the outer stream (written by the tap, read right after).
+#[derive(Default)]
+struct TapShared {
+    /// Arrival time of the most recently read network chunk.
+    last_chunk_ns: AtomicU64,
+    /// The byte stream has ended; events from now on were completed by its end.
+    at_eof: AtomicBool,
+}
+
+/// Errors the tap passes through the parser.
+#[derive(Debug)]
+enum TapError<E> {
+    Transport(E),
+    Oversize(usize),
+}
+
+/// Reads network chunks: stamps, size-checks and UTF-8-repairs them.
+struct ChunkTap<S, C> {
+    inner: S,
+    clock: C,
+    shared: Arc<TapShared>,
+    guard: EventSizeGuard,
+    repair: Utf8Repair,
+    /// Repaired text of the last read not yet given to the parser.
+    pending: Bytes,
+    /// Some text has been passed to the parser.
+    started: bool,
+    /// The last text given to the parser ended with a CR.
+    after_cr: bool,
+    /// An oversize error to report on the next poll.
+    oversize: Option<usize>,
+    done: bool,
+}
+
+/// The first text given to the parser: without a leading byte-order mark, and
+/// behind an empty line.
+///
+/// `eventsource-stream` 0.2.3 strips a leading BOM by slicing one byte off a
+/// three-byte character, which panics; so the tap strips the BOM itself (as the
+/// SSE grammar allows: one, at the very start) and puts an empty line first, so
+/// the parser never sees U+FEFF as its first character. An empty line before any
+/// field dispatches nothing.
+fn first_text(text: &[u8]) -> Bytes {
+    let body = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(b'\n');
+    out.extend_from_slice(body);
+    Bytes::from(out)
+}
+
+impl<S, E, C> Stream for ChunkTap<S, C>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    C: Fn() -> u64 + Unpin,
+{
+    type Item = Result<Bytes, TapError<E>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if let Some(seen) = this.oversize.take() {
+            this.done = true;
+            return Poll::Ready(Some(Err(TapError::Oversize(seen))));
+        }
+        loop {
+            if !this.pending.is_empty() {
+                // Hand the parser one event at a time (its buffer handling is
+                // quadratic in the amount of text it holds).
+                let end = match this.guard.next_piece(&this.pending) {
+                    Ok(end) => end,
+                    Err(seen) => {
+                        this.pending = Bytes::new();
+                        if this.after_cr {
+                            // The parser holds an event whose last line end is a
+                            // lone CR, waiting to see if an LF follows. A CR ends
+                            // the line either way: settle it (so the event is
+                            // delivered whatever the read boundaries were), then
+                            // report the error.
+                            this.after_cr = false;
+                            this.oversize = Some(seen);
+                            return Poll::Ready(Some(Ok(Bytes::from_static(b"\n"))));
+                        }
+                        this.done = true;
+                        return Poll::Ready(Some(Err(TapError::Oversize(seen))));
+                    }
+                };
+                let piece = this.pending.split_to(end);
+                this.after_cr = piece.last() == Some(&b'\r');
+                if this.started {
+                    return Poll::Ready(Some(Ok(piece)));
+                }
+                this.started = true;
+                return Poll::Ready(Some(Ok(first_text(&piece))));
+            }
+            match Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    // Stamp first: the arrival time must not include any decoding.
+                    let at = (this.clock)();
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    this.shared.last_chunk_ns.store(at, Ordering::Relaxed);
+                    this.pending = this.repair.push(chunk);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(TapError::Transport(e))));
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    this.shared.at_eof.store(true, Ordering::Relaxed);
+                    // Flush: an incomplete code point becomes U+FFFD, and a blank
+                    // line delivers a final event that lacked its own.
+                    let mut tail = this.repair.finish().unwrap_or_default();
+                    if !this.started {
+                        this.started = true;
+                        tail = first_text(&tail).to_vec();
+                    }
+                    tail.extend_from_slice(b"\n\n");
+                    return Poll::Ready(Some(Ok(Bytes::from(tail))));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Bounds the bytes buffered for one event.
+///
+/// It follows the SSE line grammar on bytes (LF, CR or CRLF end a line; an
+/// empty line ends an event; lines starting with `:` are comments): the size of
+/// the current event is the bytes of its completed field lines plus the current
+/// unterminated line. Comment lines are discarded by the parser, so they count
+/// only while unterminated. [`EventSizeGuard::next_piece`] fails as soon as that
+/// size exceeds the limit, so the parser's buffers never hold more than the limit.
+/// Sizes are counted on the repaired text (an invalid byte counts as the three
+/// bytes of its U+FFFD).
+#[derive(Clone, Debug)]
+pub struct EventSizeGuard {
+    limit: usize,
+    /// Bytes of completed non-comment lines (with their line ends) in the current event.
+    event_len: usize,
+    /// Bytes of the current, unterminated line.
+    line_len: usize,
+    line_is_comment: bool,
+    /// The previous byte was a CR (a following LF belongs to the same line end).
+    after_cr: bool,
+}
+
+impl EventSizeGuard {
+    /// A guard for events of at most `limit` bytes.
+    #[must_use]
+    pub fn new(limit: usize) -> Self {
+        EventSizeGuard {
+            limit,
+            event_len: 0,
+            line_len: 0,
+            line_is_comment: false,
+            after_cr: false,
+        }
+    }
+
+    /// Accounts for the next bytes of the stream, up to and including the first
+    /// event boundary (an empty line, with the LF of its CRLF when present) in
+    /// `bytes`, and returns how many bytes that is (all of them when there is no
+    /// boundary).
+    ///
+    /// # Errors
+    /// The buffered size of the current event (in bytes) once it exceeds the limit.
+    pub fn next_piece(&mut self, bytes: &[u8]) -> Result<usize, usize> {
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let rest = &bytes[pos..];
+            let end = memchr::memchr2(b'\n', b'\r', rest);
+            self.line_bytes(&rest[..end.unwrap_or(rest.len())]);
+            // Checked before the line end too: a comment line is dropped there,
+            // but was buffered whole until then.
+            self.check()?;
+            let boundary = match end {
+                None => {
+                    pos = bytes.len();
+                    false
+                }
+                Some(i) => {
+                    pos += i + 1;
+                    self.line_end(rest[i])
+                }
+            };
+            self.check()?;
+            if boundary {
+                if bytes[pos - 1] == b'\r' && bytes.get(pos) == Some(&b'\n') {
+                    self.line_end(b'\n');
+                    pos += 1;
+                }
+                return Ok(pos);
+            }
+        }
+        Ok(pos)
+    }
+
+    /// Accounts for all of `bytes`.
+    ///
+    /// # Errors
+    /// As [`EventSizeGuard::next_piece`].
+    pub fn scan(&mut self, mut bytes: &[u8]) -> Result<(), usize> {
+        while !bytes.is_empty() {
+            let n = self.next_piece(bytes)?;
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+
+    /// Fails with the buffered size of the current event when it is over the limit.
+    fn check(&self) -> Result<(), usize> {
+        let size = self.event_len + self.line_len;
+        if size > self.limit {
+            Err(size)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn line_bytes(&mut self, seg: &[u8]) {
+        if seg.is_empty() {
+            return;
+        }
+        if self.line_len == 0 {
+            self.line_is_comment = seg[0] == b':';
+        }
+        self.line_len += seg.len();
+        self.after_cr = false;
+    }
+
+    /// Ends a line; true when it was the empty line that ends an event.
+    fn line_end(&mut self, byte: u8) -> bool {
+        if byte == b'\n' && self.after_cr {
+            // The LF of a CRLF: the line already ended at the CR.
+            self.after_cr = false;
+            return false;
+        }
+        let blank = self.line_len == 0;
+        if blank {
+            self.event_len = 0;
+        } else if !self.line_is_comment {
+            self.event_len += self.line_len + 1;
+        }
+        self.line_len = 0;
+        self.after_cr = byte == b'\r';
+        blank
+    }
+}
+
+/// Turns arbitrary bytes into valid UTF-8, chunk by chunk, like a lossy decoder.
+///
+/// Each maximal invalid sequence becomes U+FFFD. A code point cut by a chunk
+/// boundary is held back (at most 3 bytes) until the next chunk, so the output
+/// does not depend on where the input was split. Valid chunks with nothing held
+/// back pass through without a copy.
+#[derive(Clone, Debug, Default)]
+pub struct Utf8Repair {
+    pending: Vec<u8>,
+}
+
+impl Utf8Repair {
+    /// The valid UTF-8 text that `chunk` completes (possibly empty).
+    pub fn push(&mut self, chunk: Bytes) -> Bytes {
+        if self.pending.is_empty() {
+            match std::str::from_utf8(&chunk) {
+                Ok(_) => return chunk,
+                Err(e) if e.error_len().is_none() => {
+                    let valid = e.valid_up_to();
+                    self.pending.extend_from_slice(&chunk[valid..]);
+                    return chunk.slice(..valid);
+                }
+                Err(_) => {}
+            }
+        }
+        let mut input = std::mem::take(&mut self.pending);
+        input.extend_from_slice(&chunk);
+        let mut out = Vec::with_capacity(input.len() + 8);
+        let mut rest = &input[..];
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(_) => {
+                    out.extend_from_slice(rest);
+                    break;
+                }
+                Err(e) => {
+                    let valid = e.valid_up_to();
+                    out.extend_from_slice(&rest[..valid]);
+                    match e.error_len() {
+                        Some(bad) => {
+                            out.extend_from_slice("\u{FFFD}".as_bytes());
+                            rest = &rest[valid + bad..];
+                        }
+                        None => {
+                            self.pending.extend_from_slice(&rest[valid..]);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Bytes::from(out)
+    }
+
+    /// At end of input: what is still held back, as U+FFFD (None when nothing is).
+    pub fn finish(&mut self) -> Option<Vec<u8>> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        self.pending.clear();
+        Some("\u{FFFD}".as_bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+    use proptest::prelude::*;
+    use std::sync::atomic::AtomicU64;
+
+    /// A clock that returns 1, 2, 3... on successive reads: chunk k is stamped k.
+    fn counting_clock() -> impl Fn() -> u64 + Unpin {
+        let n = Arc::new(AtomicU64::new(0));
+        move || n.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn chunks_of(parts: &[&[u8]]) -> Vec<Result<Bytes, String>> {
+        parts
+            .iter()
+            .map(|p| Ok(Bytes::copy_from_slice(p)))
+            .collect()
+    }
+
+    /// Runs the adapter over `parts` and returns the events and the final error.
+    fn run_parts(
+        parts: Vec<Result<Bytes, String>>,
+        limit: usize,
+    ) -> (Vec<TimedEvent>, Option<SseError<String>>) {
+        futures::executor::block_on(async move {
+            let mut s =
+                TimedEventStream::new(futures::stream::iter(parts), limit, counting_clock());
+            let mut events = Vec::new();
+            while let Some(item) = s.next().await {
+                match item {
+                    Ok(ev) => events.push(ev),
+                    Err(e) => return (events, Some(e)),
+                }
+            }
+            (events, None)
+        })
+    }
+
+    fn datas(events: &[TimedEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.event.data.as_str()).collect()
+    }
+
+    /// llama.cpp's stream, verbatim shape (ecosystem.md §3.4): role-only first
+    /// chunk, one event per token, a finish chunk, a usage-only chunk, `[DONE]`.
+    const LLAMA_STREAM: &str = concat!(
+        "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null}}],\"object\":\"chat.completion.chunk\"}\n\n",
+        "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"content\":\"I\"}}],\"object\":\"chat.completion.chunk\"}\n\n",
+        "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"content\":\" am\"}}],\"object\":\"chat.completion.chunk\"}\n\n",
+        "data: {\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,\"delta\":{}}],\"object\":\"chat.completion.chunk\"}\n\n",
+        "data: {\"choices\":[],\"object\":\"chat.completion.chunk\",\"usage\":{\"completion_tokens\":2,\"prompt_tokens\":37,\"total_tokens\":39,\"prompt_tokens_details\":{\"cached_tokens\":0}}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    #[test]
+    fn whole_stream_yields_every_event_in_order() {
+        let (events, err) = run_parts(chunks_of(&[LLAMA_STREAM.as_bytes()]), 1 << 20);
+        assert!(err.is_none());
+        assert_eq!(events.len(), 6);
+        assert!(events[0].event.data.contains("\"role\":\"assistant\""));
+        assert!(events[4].event.data.contains("\"choices\":[]"));
+        assert_eq!(events[5].event.data, "[DONE]");
+        assert!(events.iter().all(|e| e.event.event == "message"));
+        assert!(events.iter().all(|e| e.at_ns == 1 && !e.completed_at_eof));
+    }
+
+    /// Splitting the stream at every byte offset gives the same events, and each
+    /// event carries the time of the read that held its final byte.
+    #[test]
+    fn split_at_every_offset_same_events_and_completing_read_time() {
+        for stream in [LLAMA_STREAM.to_string(), LLAMA_STREAM.replace('\n', "\r\n")] {
+            let bytes = stream.as_bytes();
+            let (whole, _) = run_parts(chunks_of(&[bytes]), 1 << 20);
+            // Offset of the last byte of each event's terminating blank line.
+            let sep = if stream.contains('\r') {
+                "\r\n\r\n"
+            } else {
+                "\n\n"
+            };
+            let ends: Vec<usize> = stream
+                .match_indices(sep)
+                .map(|(i, s)| i + s.len() - 1)
+                .collect();
+            assert_eq!(ends.len(), whole.len());
+            for k in 1..bytes.len() {
+                let (events, err) = run_parts(chunks_of(&[&bytes[..k], &bytes[k..]]), 1 << 20);
+                assert!(err.is_none(), "split at {k}");
+                assert_eq!(datas(&events), datas(&whole), "split at {k}");
+                for (ev, &end) in events.iter().zip(&ends) {
+                    let expected = if end < k { 1 } else { 2 };
+                    assert_eq!(ev.at_ns, expected, "split at {k}, event ending at {end}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn byte_by_byte_reads_stamp_the_final_byte() {
+        let bytes = LLAMA_STREAM.as_bytes();
+        let parts: Vec<&[u8]> = bytes.chunks(1).collect();
+        let (events, err) = run_parts(chunks_of(&parts), 1 << 20);
+        assert!(err.is_none());
+        let ends: Vec<u64> = LLAMA_STREAM
+            .match_indices("\n\n")
+            .map(|(i, _)| (i + 2) as u64)
+            .collect();
+        let stamps: Vec<u64> = events.iter().map(|e| e.at_ns).collect();
+        assert_eq!(stamps, ends);
+    }
+
+    #[test]
+    fn multi_line_data_comments_and_crlf() {
+        let stream = ": keep-alive\r\n\r\ndata: {\"a\":\r\ndata: 1}\r\n: note inside\r\n\r\n:ping\n\ndata:x\n\n";
+        let (events, err) = run_parts(chunks_of(&[stream.as_bytes()]), 1 << 20);
+        assert!(err.is_none());
+        assert_eq!(datas(&events), vec!["{\"a\":\n1}", "x"]);
+    }
+
+    #[test]
+    fn named_error_event_keeps_its_name() {
+        let stream = "data: {\"x\":1}\n\nevent: error\ndata: {\"message\":\"overloaded\"}\n\n";
+        let (events, _) = run_parts(chunks_of(&[stream.as_bytes()]), 1 << 20);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].event.event, "message");
+        assert_eq!(events[1].event.event, "error");
+        assert_eq!(events[1].event.data, "{\"message\":\"overloaded\"}");
+    }
+
+    #[test]
+    fn final_event_without_blank_line_is_flushed_and_flagged() {
+        let (events, err) = run_parts(
+            chunks_of(&[b"data: {\"a\":1}\n\ndata: [DO", b"NE]"]),
+            1 << 20,
+        );
+        assert!(err.is_none());
+        assert_eq!(datas(&events), vec!["{\"a\":1}", "[DONE]"]);
+        assert!(!events[0].completed_at_eof);
+        assert!(events[1].completed_at_eof);
+        // Stamped with the last real read, not with the end of the stream.
+        assert_eq!(events[1].at_ns, 2);
+    }
+
+    #[test]
+    fn oversize_event_ends_the_stream() {
+        let big = format!("data: {}\n\n", "x".repeat(5000));
+        let stream = format!("data: small\n\n{big}data: after\n\n");
+        let parts: Vec<&[u8]> = stream.as_bytes().chunks(100).collect();
+        let (events, err) = run_parts(chunks_of(&parts), 1024);
+        assert_eq!(datas(&events), vec!["small"]);
+        match err {
+            Some(SseError::Oversize { limit, seen }) => {
+                assert_eq!(limit, 1024);
+                assert!(seen > 1024);
+            }
+            other => panic!("expected oversize, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn events_before_an_oversize_one_in_the_same_read_are_delivered() {
+        let stream = format!("data: a\n\ndata: b\r\n\r\ndata: {}\n\n", "x".repeat(100));
+        let (events, err) = run_parts(chunks_of(&[stream.as_bytes()]), 50);
+        assert_eq!(datas(&events), vec!["a", "b"]);
+        assert!(matches!(err, Some(SseError::Oversize { limit: 50, .. })));
+    }
+
+    #[test]
+    fn pieces_end_at_event_boundaries() {
+        let mut g = EventSizeGuard::new(1 << 20);
+        let text = b"data: a\r\n\r\n: c\n\ndata: b\n\npartial";
+        assert_eq!(g.next_piece(text), Ok(11));
+        assert_eq!(g.next_piece(&text[11..]), Ok(5));
+        assert_eq!(g.next_piece(&text[16..]), Ok(9));
+        assert_eq!(g.next_piece(&text[25..]), Ok(7));
+    }
+
+    #[test]
+    fn unterminated_line_counts_toward_the_limit() {
+        let parts: Vec<Vec<u8>> = (0..100).map(|_| vec![b'a'; 100]).collect();
+        let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let (events, err) = run_parts(chunks_of(&parts), 2048);
+        assert!(events.is_empty());
+        assert!(matches!(err, Some(SseError::Oversize { .. })));
+    }
+
+    #[test]
+    fn many_small_events_and_comments_stay_under_the_limit() {
+        let one = ": ping\ndata: 0123456789\n\n";
+        let stream = one.repeat(1000);
+        let parts: Vec<&[u8]> = stream.as_bytes().chunks(7).collect();
+        let (events, err) = run_parts(chunks_of(&parts), 64);
+        assert!(err.is_none());
+        assert_eq!(events.len(), 1000);
+    }
+
+    #[test]
+    fn leading_byte_order_marks_do_not_panic() {
+        let bom = "\u{feff}".as_bytes();
+        let (events, err) = run_parts(chunks_of(&[&bom[..2], &bom[2..], b"data: 1\n\n"]), 1 << 20);
+        assert!(err.is_none());
+        assert_eq!(datas(&events), vec!["1"]);
+        // A second mark is not a BOM but part of the first field's name (ignored).
+        let (events, err) = run_parts(chunks_of(&[bom, bom, b"data: 1\n\ndata: 2\n\n"]), 1 << 20);
+        assert!(err.is_none());
+        assert_eq!(datas(&events), vec!["2"]);
+        let (events, err) = run_parts(chunks_of(&[bom]), 1 << 20);
+        assert!(err.is_none() && events.is_empty());
+    }
+
+    #[test]
+    fn transport_error_is_passed_through() {
+        let parts = vec![
+            Ok(Bytes::from_static(b"data: 1\n\n")),
+            Err("connection reset".to_string()),
+        ];
+        let (events, err) = run_parts(parts, 1 << 20);
+        assert_eq!(datas(&events), vec!["1"]);
+        assert!(matches!(err, Some(SseError::Transport(e)) if e == "connection reset"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_split_code_points_survive() {
+        let snow = "☃".as_bytes(); // 3 bytes
+        let (events, err) = run_parts(
+            chunks_of(&[b"data: a", &snow[..1], &snow[1..], b"\xff b\n\n"]),
+            1 << 20,
+        );
+        assert!(err.is_none());
+        assert_eq!(datas(&events), vec!["a☃\u{FFFD} b"]);
+    }
+
+    #[test]
+    fn utf8_repair_is_split_independent() {
+        let input: &[u8] = b"ok \xe2\x98\x83 \xf0\x9f A \xc3 \xed\xa0\x80 end \xe2\x98";
+        let whole = {
+            let mut r = Utf8Repair::default();
+            let mut out = r.push(Bytes::copy_from_slice(input)).to_vec();
+            out.extend(r.finish().unwrap_or_default());
+            out
+        };
+        assert_eq!(
+            String::from_utf8(whole.clone()).unwrap(),
+            String::from_utf8_lossy(input)
+        );
+        for k in 0..=input.len() {
+            let mut r = Utf8Repair::default();
+            let mut out = r.push(Bytes::copy_from_slice(&input[..k])).to_vec();
+            out.extend_from_slice(&r.push(Bytes::copy_from_slice(&input[k..])));
+            out.extend(r.finish().unwrap_or_default());
+            assert_eq!(out, whole, "split at {k}");
+        }
+    }
+
+    #[test]
+    fn size_guard_tracks_crlf_and_cr_boundaries() {
+        let mut g = EventSizeGuard::new(20);
+        // Each event is under 20 bytes; the stream as a whole is far over.
+        for _ in 0..50 {
+            assert!(g.scan(b"data: 12345\r\n\r\n").is_ok());
+            assert!(g.scan(b"data: 12345\r\r").is_ok());
+            assert!(g.scan(b"data: 12345\n\n").is_ok());
+        }
+        // Two data lines in one event add up.
+        assert!(g.scan(b"data: 1234567\ndata: 1234567\n").is_err());
+    }
+
+    /// Bytes drawn mostly from SSE syntax, so that random inputs form real events.
+    fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let token = prop_oneof![
+            Just(b"data:".to_vec()),
+            Just(b"data: ".to_vec()),
+            Just(b"event: error".to_vec()),
+            Just(b":".to_vec()),
+            Just(b"id: 7".to_vec()),
+            Just(b"retry: 10".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\n\n".to_vec()),
+            Just(b" ".to_vec()),
+            Just(b"{\"x\":1}".to_vec()),
+            Just(b"[DONE]".to_vec()),
+            Just("\u{feff}".as_bytes().to_vec()),
+            Just("☃".as_bytes().to_vec()),
+            Just(vec![0xff]),
+            Just(vec![0xe2, 0x98]),
+            proptest::collection::vec(any::<u8>(), 0..4),
+        ];
+        proptest::collection::vec(token, 0..40).prop_map(|v| v.concat())
+    }
+
+    /// Splits `bytes` at the given cut points (taken modulo the length).
+    fn split(bytes: &[u8], cuts: &[usize]) -> Vec<Result<Bytes, String>> {
+        let mut points: Vec<usize> = cuts
+            .iter()
+            .map(|c| if bytes.is_empty() { 0 } else { c % bytes.len() })
+            .collect();
+        points.sort_unstable();
+        points.dedup();
+        let mut out = Vec::new();
+        let mut prev = 0;
+        for p in points {
+            out.push(Ok(Bytes::copy_from_slice(&bytes[prev..p])));
+            prev = p;
+        }
+        out.push(Ok(Bytes::copy_from_slice(&bytes[prev..])));
+        out
+    }
+
+    fn shape(events: &[TimedEvent]) -> Vec<(String, String, bool)> {
+        events
+            .iter()
+            .map(|e| {
+                (
+                    e.event.event.clone(),
+                    e.event.data.clone(),
+                    e.completed_at_eof,
+                )
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn any_split_gives_the_same_events(
+            bytes in sse_bytes(),
+            cuts_a in proptest::collection::vec(any::<usize>(), 0..12),
+            cuts_b in proptest::collection::vec(any::<usize>(), 0..12),
+        ) {
+            let (a, err_a) = run_parts(split(&bytes, &cuts_a), 1 << 20);
+            let (b, err_b) = run_parts(split(&bytes, &cuts_b), 1 << 20);
+            prop_assert!(err_a.is_none() && err_b.is_none());
+            prop_assert_eq!(shape(&a), shape(&b));
+            // Stamps never go back.
+            prop_assert!(a.windows(2).all(|w| w[0].at_ns <= w[1].at_ns));
+        }
+
+        #[test]
+        fn any_split_gives_the_same_events_up_to_an_oversize_error(
+            bytes in sse_bytes(),
+            cuts_a in proptest::collection::vec(any::<usize>(), 0..12),
+            cuts_b in proptest::collection::vec(any::<usize>(), 0..12),
+            limit in 1usize..40,
+        ) {
+            let (a, err_a) = run_parts(split(&bytes, &cuts_a), limit);
+            let (b, err_b) = run_parts(split(&bytes, &cuts_b), limit);
+            prop_assert_eq!(shape(&a), shape(&b));
+            prop_assert_eq!(err_a.is_some(), err_b.is_some());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2000),
+            cuts in proptest::collection::vec(any::<usize>(), 0..20),
+            limit in 1usize..512,
+        ) {
+            let (events, err) = run_parts(split(&bytes, &cuts), limit);
+            if err.is_none() {
+                // Without an oversize error, no event exceeded the limit.
+                prop_assert!(events.iter().all(|e| e.event.data.len() <= limit));
+            }
+        }
+    }
+}
