@@ -1,17 +1,48 @@
 //! STAGE 3: prompts and request bodies, made before a run's clock starts.
 //!
-//! [`prepare_run`] turns a point (endpoint × scenario × load) and a run index into
-//! the exact request bodies that run will send, in schedule order. Everything is
-//! derived from the experiment seed and the point's identity, so the same
-//! manifest gives byte-identical bodies every time.
+//! A [`Preparer`] is built once per plan: it loads every dataset and tokenizer
+//! the plan needs (from local files and the Hugging Face cache only; no network),
+//! checks every point's endpoint × scenario combination, and then turns a point
+//! and a run index into the exact request bodies that run will send, in
+//! schedule order ([`Preparer::prepare_run`], [`Preparer::prepare_warmup`]).
+//! [`fetch`] downloads what a plan needs from the Hub into the cache
+//! (`tokenomics fetch`).
+//!
+//! Everything is derived from the point's seed, the run index and the request
+//! index (see `rng` for the exact derivation), so the same manifest gives
+//! byte-identical bodies every time, and request `i` of a run does not depend on
+//! how many requests the run has.
+//!
+//! Pieces: `config` (dataset configs), `source` (files, Parquet, column rules),
+//! `hub` (cache and downloads), `tokens` (exact-token texts), `text` (built-in
+//! text), `images`, `lora`, `body` (request bodies, [`next_turn`]), and
+//! [`scenario`] (the length grammar).
 
+mod body;
 pub mod compat;
+mod config;
+mod hub;
+mod images;
+mod lora;
+mod prepare;
+mod rng;
 pub mod scenario;
+mod source;
+mod text;
+mod tokens;
+
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{EndpointSpec, PointSpec, ScenarioSpec};
+pub use body::next_turn;
+pub use config::{dataset_spec_from_toml_value, load_dataset_config};
+pub use hub::{HubConfig, PARQUET_REVISION};
+pub use prepare::{
+    fetch, fetch_with, Preparer, AIME_PREAMBLE, AIME_REPO, IMAGE_OUTPUT_TOKENS,
+    IMAGE_PROMPT_TOKENS, WARMUP_INPUT_TOKENS, WARMUP_OUTPUT_TOKENS,
+};
 
 /// One request, ready to send.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,16 +55,24 @@ pub struct PreparedRequest {
     pub body: Bytes,
     /// The `model` field in the body.
     pub model: String,
+    /// The LoRA adapter used (None: the base model).
     pub lora: Option<String>,
+    /// Input tokens asked for by the scenario (None for replayed rows and follow-up turns).
     pub target_input_tokens: Option<u32>,
+    /// Input tokens of the built text, counted as [`PreparedRun::counting`] says
+    /// (the user text only: no system prompt, chat template or special tokens).
     pub built_input_tokens: Option<u32>,
+    /// Output tokens asked for by the scenario (before the `max_tokens` cap).
     pub target_output_tokens: Option<u32>,
+    /// The `max_tokens` sent (None for embeddings, rerank and score).
     pub max_tokens: Option<u32>,
     /// Texts / documents in the request (1 for generation).
     pub items: u32,
+    /// Shared-prefix group of the prompt (None without a prefix workload).
     pub prefix_group: Option<u32>,
     /// Multi-turn: the user messages of turns 2..K, sent after the previous answer.
     pub followups: Vec<String>,
+    /// Multi-turn: the conversation id (the index of its first request).
     pub conversation: Option<u32>,
 }
 
@@ -50,42 +89,94 @@ pub enum PromptTokenCounting {
 /// All requests of one run plus how their lengths were counted.
 #[derive(Clone, Debug)]
 pub struct PreparedRun {
+    /// The requests in schedule order.
     pub requests: Vec<PreparedRequest>,
+    /// How `built_input_tokens` were counted.
     pub counting: PromptTokenCounting,
 }
 
-/// Errors building prompts.
+/// Errors loading datasets and tokenizers and building requests.
+///
+/// Every message names the file, dataset or field involved and, where there is
+/// one, the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("{0}")]
-    Other(String),
+    /// A dataset config (file or inline table) is malformed.
+    #[error("{origin}: {}{message}{}", field_prefix(.field.as_deref()), hint_suffix(.hint.as_deref()))]
+    Config {
+        /// The config file, or "dataset `name`" for inline tables.
+        origin: String,
+        /// The key path, e.g. `source.split`.
+        field: Option<String>,
+        message: String,
+        hint: Option<String>,
+    },
+    /// A dataset file cannot be read or parsed.
+    #[error("{}: {message}", .path.display())]
+    Read { path: PathBuf, message: String },
+    /// A configured column is not in the data.
+    #[error(
+        "{origin}: column `{column}` (from {field}) not found; columns present: {}",
+        list(.available)
+    )]
+    MissingColumn {
+        origin: String,
+        /// The config key naming the column (`prompt_column`, `image_column`, `messages_column`).
+        field: String,
+        column: String,
+        available: Vec<String>,
+    },
+    /// A dataset has no usable rows.
+    #[error("{origin}: no usable rows ({detail})")]
+    Empty { origin: String, detail: String },
+    /// A Hub file is not in the local cache.
+    #[error("{what} is not in the Hugging Face cache; {hint}")]
+    NotCached { what: String, hint: String },
+    /// Downloading from the Hub failed.
+    #[error("downloading {what} failed: {message} (hint: {hint})")]
+    Download {
+        what: String,
+        message: String,
+        hint: String,
+    },
+    /// A tokenizer cannot be loaded or used.
+    #[error("tokenizer {source_name}: {message}")]
+    Tokenizer {
+        /// The tokenizer.json path or model repo.
+        source_name: String,
+        message: String,
+    },
+    /// A dataset image cannot be used.
+    #[error("{origin}: {message}")]
+    Image { origin: String, message: String },
+    /// A scenario, endpoint or point setting that cannot work.
+    #[error("{origin}: `{field}`: {message}")]
+    Invalid {
+        /// The point, scenario or endpoint, e.g. "point `local.short.burst-8`".
+        origin: String,
+        field: String,
+        message: String,
+    },
+    /// A malformed scenario spec.
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+    /// Building a request failed.
+    #[error("{message}")]
+    Build { message: String },
 }
 
-/// Builds the request bodies for `run` of `point`, `count` requests, in schedule order.
-///
-/// # Errors
-/// When the dataset or tokenizer cannot be loaded.
-pub fn prepare_run(
-    endpoint: &EndpointSpec,
-    scenario: &ScenarioSpec,
-    point: &PointSpec,
-    run: u32,
-    count: u32,
-) -> Result<PreparedRun, DatasetError> {
-    let _ = (endpoint, scenario, point, run, count);
-    todo!("dataset::prepare_run")
+fn field_prefix(field: Option<&str>) -> String {
+    field.map(|f| format!("`{f}`: ")).unwrap_or_default()
 }
 
-/// Builds `count` warmup requests for `point` (seeded apart from measured runs).
-///
-/// # Errors
-/// As [`prepare_run`].
-pub fn prepare_warmup(
-    endpoint: &EndpointSpec,
-    scenario: &ScenarioSpec,
-    point: &PointSpec,
-    count: u32,
-) -> Result<PreparedRun, DatasetError> {
-    let _ = (endpoint, scenario, point, count);
-    todo!("dataset::prepare_warmup")
+fn hint_suffix(hint: Option<&str>) -> String {
+    hint.map(|h| format!(" ({h})")).unwrap_or_default()
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
 }

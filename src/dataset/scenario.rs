@@ -1,13 +1,41 @@
 //! The scenario grammar: token-length distributions of requests.
 //!
-//! `D(in,out)`, `N(mean_in,std_in)/(mean_out,std_out)`, `U(min_in,max_in)/(min_out,max_out)`,
-//! `I(width,height[,count])`, `E(tokens)`, `R(doc_tokens,query_tokens)`.
+//! | form | meaning |
+//! |---|---|
+//! | `D(in,out)` | fixed lengths |
+//! | `N(mean_in,std_in)/(mean_out,std_out)` | normal lengths, truncated toward zero, at least 1 |
+//! | `U(min_in,max_in)/(min_out,max_out)` | uniform lengths, inclusive bounds, `min ≤ max` |
+//! | `I(width,height[,count])` | `count` (default 1) images of width×height with a short text |
+//! | `E(tokens)` | embedding inputs of exactly `tokens` tokens |
+//! | `E(short)`, `E(medium)`, `E(long)`, `E(mixed)`, `E(<n>w)` | embedding texts shaped like the original tool's sequence lengths (word counts, see [`TextLength`]) |
+//! | `R(doc_tokens,query_tokens[,documents])` | rerank/score a query against `documents` (default 8) documents |
+//!
+//! Whitespace is allowed anywhere between tokens (`U( 10 , 20 ) / (5,9)`), the
+//! letter may be lower case, and `N` accepts decimal numbers (`N(100.5,20)/(50,0)`).
+//! The manifest may also give the documents of `R` in a separate field; that sets
+//! [`Workload::Rerank::documents`] directly. A malformed spec is a
+//! [`ScenarioError`] that shows the spec with a caret under the offending
+//! character and lists the accepted forms.
+//!
+//! The table form is the serde form of [`Workload`], e.g.
+//! `{ kind = "uniform", input_min = 10, input_max = 20, output_min = 5, output_max = 9 }`;
+//! check it with [`Workload::validate`].
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// Documents per rerank query when the spec does not say.
+pub const DEFAULT_RERANK_DOCUMENTS: u32 = 8;
+
+/// The accepted forms, listed in every grammar error.
+pub const ACCEPTED_FORMS: &str = "D(in,out), N(mean_in,std_in)/(mean_out,std_out), \
+U(min_in,max_in)/(min_out,max_out), I(width,height[,count]), E(tokens), \
+E(short|medium|long|mixed|<words>w), R(doc_tokens,query_tokens[,documents])";
+
 /// A parsed scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum Workload {
     /// `D(in,out)`: fixed lengths.
     Deterministic { input: u32, output: u32 },
@@ -26,19 +54,56 @@ pub enum Workload {
         output_max: u32,
     },
     /// `I(w,h[,n])`: `n` images of w×h with a short text.
-    Image { width: u32, height: u32, count: u32 },
+    Image {
+        width: u32,
+        height: u32,
+        #[serde(default = "one")]
+        count: u32,
+    },
     /// `E(tokens)`: embedding inputs of `tokens` tokens.
     Embedding { tokens: u32 },
     /// `R(doc_tokens,query_tokens)`: rerank a query against documents.
     Rerank {
         doc_tokens: u32,
         query_tokens: u32,
+        #[serde(default = "default_documents")]
         documents: u32,
     },
+    /// `E(short)` etc.: embedding texts measured in words, shaped like the
+    /// original tool's sequence lengths.
+    EmbeddingText { length: TextLength },
+}
+
+/// Word-count shapes of embedding texts (the original tool's `--sequence_lengths`).
+///
+/// | length | text |
+/// |---|---|
+/// | `short` | 5–15 random words, capitalised, with a full stop |
+/// | `medium` | a sentence opener plus 15–40 words |
+/// | `long` | 4–8 sentences, each an opener plus 15–40 words |
+/// | `mixed` | one of short/medium/long, chosen per text |
+/// | `words = n` (`E(<n>w)`) | exactly `n` words |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextLength {
+    Short,
+    Medium,
+    Long,
+    Mixed,
+    /// Exactly this many words.
+    Words(u32),
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_documents() -> u32 {
+    DEFAULT_RERANK_DOCUMENTS
 }
 
 impl Workload {
-    /// The canonical string form.
+    /// The canonical string form; [`parse`] of it gives back the same workload.
     #[must_use]
     pub fn to_spec_string(&self) -> String {
         match self {
@@ -68,8 +133,698 @@ impl Workload {
             Workload::Rerank {
                 doc_tokens,
                 query_tokens,
-                ..
-            } => format!("R({doc_tokens},{query_tokens})"),
+                documents,
+            } => {
+                if *documents == DEFAULT_RERANK_DOCUMENTS {
+                    format!("R({doc_tokens},{query_tokens})")
+                } else {
+                    format!("R({doc_tokens},{query_tokens},{documents})")
+                }
+            }
+            Workload::EmbeddingText { length } => match length {
+                TextLength::Short => "E(short)".to_string(),
+                TextLength::Medium => "E(medium)".to_string(),
+                TextLength::Long => "E(long)".to_string(),
+                TextLength::Mixed => "E(mixed)".to_string(),
+                TextLength::Words(n) => format!("E({n}w)"),
+            },
+        }
+    }
+
+    /// True for the shapes that generate text (`D`, `N`, `U`, `I`).
+    #[must_use]
+    pub fn generates(&self) -> bool {
+        matches!(
+            self,
+            Workload::Deterministic { .. }
+                | Workload::Normal { .. }
+                | Workload::Uniform { .. }
+                | Workload::Image { .. }
+        )
+    }
+
+    /// Checks the value constraints the grammar enforces (used for the table form).
+    ///
+    /// # Errors
+    /// A [`ScenarioError`] (without a position) naming the broken constraint.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let fail = |message: String| {
+            Err(ScenarioError {
+                spec: self.to_spec_string(),
+                position: None,
+                message,
+            })
+        };
+        match self {
+            Workload::Deterministic { .. } => Ok(()),
+            Workload::Normal {
+                input_mean,
+                input_std,
+                output_mean,
+                output_std,
+            } => {
+                for (name, v) in [
+                    ("input_mean", input_mean),
+                    ("input_std", input_std),
+                    ("output_mean", output_mean),
+                    ("output_std", output_std),
+                ] {
+                    if !v.is_finite() || *v < 0.0 {
+                        return fail(format!(
+                            "{name} must be a finite number ≥ 0, got {v}"
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            Workload::Uniform {
+                input_min,
+                input_max,
+                output_min,
+                output_max,
+            } => {
+                if input_min > input_max {
+                    return fail(format!(
+                        "input_min ({input_min}) is larger than input_max ({input_max})"
+                    ));
+                }
+                if output_min > output_max {
+                    return fail(format!(
+                        "output_min ({output_min}) is larger than output_max ({output_max})"
+                    ));
+                }
+                Ok(())
+            }
+            Workload::Image {
+                width,
+                height,
+                count,
+            } => {
+                if *width == 0 || *height == 0 {
+                    return fail(format!("image size {width}x{height} must be at least 1x1"));
+                }
+                if *count == 0 {
+                    return fail("image count must be at least 1".to_string());
+                }
+                Ok(())
+            }
+            Workload::Embedding { tokens } => {
+                if *tokens == 0 {
+                    return fail("embedding tokens must be at least 1".to_string());
+                }
+                Ok(())
+            }
+            Workload::Rerank {
+                doc_tokens,
+                query_tokens,
+                documents,
+            } => {
+                if *doc_tokens == 0 || *query_tokens == 0 {
+                    return fail("document and query tokens must be at least 1".to_string());
+                }
+                if *documents == 0 {
+                    return fail("documents per query must be at least 1".to_string());
+                }
+                Ok(())
+            }
+            Workload::EmbeddingText { length } => {
+                if *length == TextLength::Words(0) {
+                    return fail("an embedding text needs at least 1 word".to_string());
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A malformed or invalid scenario spec.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    /// The spec as given.
+    pub spec: String,
+    /// Character index of the offending character (None for value errors of the table form).
+    pub position: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid scenario `{}`: {}", self.spec, self.message)?;
+        if let Some(pos) = self.position {
+            // Control characters are shown as spaces so the caret stays aligned.
+            let shown: String = self
+                .spec
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            writeln!(f, "  {shown}")?;
+            writeln!(f, "  {}^", " ".repeat(pos))?;
+        }
+        write!(f, "accepted forms: {ACCEPTED_FORMS}")
+    }
+}
+
+/// Parses a scenario spec such as `D(128,64)` or `U(10, 20)/(5, 9)`.
+///
+/// # Errors
+/// A [`ScenarioError`] pointing at the offending character.
+pub fn parse(s: &str) -> Result<Workload, ScenarioError> {
+    let mut p = Parser {
+        spec: s,
+        chars: s.chars().collect(),
+        pos: 0,
+    };
+    let workload = p.workload()?;
+    p.skip_ws();
+    if p.pos < p.chars.len() {
+        return Err(p.error_at(p.pos, "unexpected text after the scenario"));
+    }
+    Ok(workload)
+}
+
+/// A number as written, with where it started.
+struct Num {
+    text: String,
+    at: usize,
+}
+
+struct Parser<'a> {
+    spec: &'a str,
+    chars: Vec<char>,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn error_at(&self, at: usize, message: &str) -> ScenarioError {
+        ScenarioError {
+            spec: self.spec.to_string(),
+            position: Some(at.min(self.chars.len())),
+            message: message.to_string(),
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while self.chars.get(self.pos).is_some_and(|c| c.is_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.skip_ws();
+        self.chars.get(self.pos).copied()
+    }
+
+    fn expect(&mut self, want: char) -> Result<(), ScenarioError> {
+        match self.peek() {
+            Some(c) if c == want => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(c) => Err(self.error_at(self.pos, &format!("expected `{want}`, found `{c}`"))),
+            None => Err(self.error_at(self.pos, &format!("expected `{want}`, found the end"))),
+        }
+    }
+
+    fn workload(&mut self) -> Result<Workload, ScenarioError> {
+        let Some(kind) = self.peek() else {
+            return Err(self.error_at(0, "the scenario is empty"));
+        };
+        let kind_at = self.pos;
+        self.pos += 1;
+        let w = match kind.to_ascii_uppercase() {
+            'D' => {
+                let (a, b) = self.pair()?;
+                Workload::Deterministic {
+                    input: self.int(&a)?,
+                    output: self.int(&b)?,
+                }
+            }
+            'N' => {
+                let (mi, si) = self.pair()?;
+                self.expect('/')?;
+                let (mo, so) = self.pair()?;
+                Workload::Normal {
+                    input_mean: self.float(&mi)?,
+                    input_std: self.float(&si)?,
+                    output_mean: self.float(&mo)?,
+                    output_std: self.float(&so)?,
+                }
+            }
+            'U' => {
+                let (a, b) = self.pair()?;
+                self.expect('/')?;
+                let (c, d) = self.pair()?;
+                let (input_min, input_max) = (self.int(&a)?, self.int(&b)?);
+                let (output_min, output_max) = (self.int(&c)?, self.int(&d)?);
+                if input_min > input_max {
+                    return Err(self.error_at(
+                        a.at,
+                        &format!("min_in ({input_min}) is larger than max_in ({input_max})"),
+                    ));
+                }
+                if output_min > output_max {
+                    return Err(self.error_at(
+                        c.at,
+                        &format!("min_out ({output_min}) is larger than max_out ({output_max})"),
+                    ));
+                }
+                Workload::Uniform {
+                    input_min,
+                    input_max,
+                    output_min,
+                    output_max,
+                }
+            }
+            'I' => {
+                let args = self.args(2, 3)?;
+                let width = self.positive(&args[0], "width")?;
+                let height = self.positive(&args[1], "height")?;
+                let count = match args.get(2) {
+                    Some(n) => self.positive(n, "image count")?,
+                    None => 1,
+                };
+                Workload::Image {
+                    width,
+                    height,
+                    count,
+                }
+            }
+            'E' => self.embedding()?,
+            'R' => {
+                let args = self.args(2, 3)?;
+                let doc_tokens = self.positive(&args[0], "doc_tokens")?;
+                let query_tokens = self.positive(&args[1], "query_tokens")?;
+                let documents = match args.get(2) {
+                    Some(n) => self.positive(n, "documents")?,
+                    None => DEFAULT_RERANK_DOCUMENTS,
+                };
+                Workload::Rerank {
+                    doc_tokens,
+                    query_tokens,
+                    documents,
+                }
+            }
+            _ => {
+                return Err(self.error_at(
+                    kind_at,
+                    &format!("unknown scenario type `{kind}` (expected D, N, U, I, E or R)"),
+                ))
+            }
+        };
+        Ok(w)
+    }
+
+    /// `E(` then a token count, a word count (`200w`) or a length name, then `)`.
+    fn embedding(&mut self) -> Result<Workload, ScenarioError> {
+        self.expect('(')?;
+        self.skip_ws();
+        let at = self.pos;
+        let mut word = String::new();
+        while let Some(c) = self.chars.get(self.pos).copied() {
+            if c.is_ascii_alphanumeric() {
+                word.push(c);
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        if word.is_empty() {
+            return Err(self.error_at(
+                at,
+                "expected a token count, a word count like `200w`, or short/medium/long/mixed",
+            ));
+        }
+        let lower = word.to_ascii_lowercase();
+        let w = match lower.as_str() {
+            "short" => Workload::EmbeddingText {
+                length: TextLength::Short,
+            },
+            "medium" => Workload::EmbeddingText {
+                length: TextLength::Medium,
+            },
+            "long" => Workload::EmbeddingText {
+                length: TextLength::Long,
+            },
+            "mixed" => Workload::EmbeddingText {
+                length: TextLength::Mixed,
+            },
+            _ => {
+                let (digits, words) = match lower.strip_suffix('w') {
+                    Some(d) => (d, true),
+                    None => (lower.as_str(), false),
+                };
+                if let Some(bad) = digits.chars().position(|c| !c.is_ascii_digit()) {
+                    return Err(self.error_at(
+                        at + bad,
+                        "expected a token count, a word count like `200w`, or short/medium/long/mixed",
+                    ));
+                }
+                if digits.is_empty() {
+                    return Err(self.error_at(at, "expected a number before `w`"));
+                }
+                let num = Num {
+                    text: digits.to_string(),
+                    at,
+                };
+                if words {
+                    Workload::EmbeddingText {
+                        length: TextLength::Words(self.positive(&num, "word count")?),
+                    }
+                } else {
+                    Workload::Embedding {
+                        tokens: self.positive(&num, "tokens")?,
+                    }
+                }
+            }
+        };
+        self.expect(')')?;
+        Ok(w)
+    }
+
+    fn pair(&mut self) -> Result<(Num, Num), ScenarioError> {
+        let mut args = self.args(2, 2)?.into_iter();
+        match (args.next(), args.next()) {
+            (Some(a), Some(b)) => Ok((a, b)),
+            _ => Err(self.error_at(self.pos, "expected two numbers")),
+        }
+    }
+
+    /// `(` num `,` num ... `)` with between `min` and `max` numbers.
+    fn args(&mut self, min: usize, max: usize) -> Result<Vec<Num>, ScenarioError> {
+        self.expect('(')?;
+        let mut out = vec![self.number()?];
+        loop {
+            match self.peek() {
+                Some(',') if out.len() < max => {
+                    self.pos += 1;
+                    out.push(self.number()?);
+                }
+                Some(')') if out.len() >= min => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(')') => {
+                    return Err(self.error_at(
+                        self.pos,
+                        &format!("expected {min} numbers, found {}", out.len()),
+                    ))
+                }
+                Some(',') => {
+                    return Err(
+                        self.error_at(self.pos, &format!("at most {max} numbers are allowed"))
+                    )
+                }
+                Some(c) => {
+                    return Err(self.error_at(
+                        self.pos,
+                        &format!("expected `,` or `)`, found `{c}`"),
+                    ))
+                }
+                None => return Err(self.error_at(self.pos, "expected `)`, found the end")),
+            }
+        }
+    }
+
+    /// Digits with at most one decimal point.
+    fn number(&mut self) -> Result<Num, ScenarioError> {
+        self.skip_ws();
+        let at = self.pos;
+        let mut text = String::new();
+        while let Some(c) = self.chars.get(self.pos).copied() {
+            if c.is_ascii_digit() || (c == '.' && !text.contains('.')) {
+                text.push(c);
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        if text.is_empty() || text == "." {
+            let found = self
+                .chars
+                .get(at)
+                .map_or_else(|| "the end".to_string(), |c| format!("`{c}`"));
+            return Err(self.error_at(
+                at,
+                &format!("expected a non-negative number, found {found}"),
+            ));
+        }
+        Ok(Num { text, at })
+    }
+
+    fn int(&self, n: &Num) -> Result<u32, ScenarioError> {
+        if let Some(dot) = n.text.find('.') {
+            return Err(self.error_at(n.at + dot, "expected a whole number"));
+        }
+        n.text
+            .parse::<u32>()
+            .map_err(|_| self.error_at(n.at, &format!("{} is too large (max {})", n.text, u32::MAX)))
+    }
+
+    fn positive(&self, n: &Num, what: &str) -> Result<u32, ScenarioError> {
+        let v = self.int(n)?;
+        if v == 0 {
+            return Err(self.error_at(n.at, &format!("{what} must be at least 1")));
+        }
+        Ok(v)
+    }
+
+    fn float(&self, n: &Num) -> Result<f64, ScenarioError> {
+        match n.text.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(v),
+            _ => Err(self.error_at(n.at, &format!("{} is not a usable number", n.text))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(
+            parse("D(128,64)").unwrap(),
+            Workload::Deterministic {
+                input: 128,
+                output: 64
+            }
+        );
+        assert_eq!(
+            parse(" n( 100 , 50.5 ) / ( 50,0 ) ").unwrap(),
+            Workload::Normal {
+                input_mean: 100.0,
+                input_std: 50.5,
+                output_mean: 50.0,
+                output_std: 0.0
+            }
+        );
+        assert_eq!(
+            parse("U(10,20)/(5,5)").unwrap(),
+            Workload::Uniform {
+                input_min: 10,
+                input_max: 20,
+                output_min: 5,
+                output_max: 5
+            }
+        );
+        assert_eq!(
+            parse("I(512,256)").unwrap(),
+            Workload::Image {
+                width: 512,
+                height: 256,
+                count: 1
+            }
+        );
+        assert_eq!(
+            parse("I(64, 32, 3)").unwrap(),
+            Workload::Image {
+                width: 64,
+                height: 32,
+                count: 3
+            }
+        );
+        assert_eq!(parse("E(256)").unwrap(), Workload::Embedding { tokens: 256 });
+        assert_eq!(
+            parse("E( long )").unwrap(),
+            Workload::EmbeddingText {
+                length: TextLength::Long
+            }
+        );
+        assert_eq!(
+            parse("E(200w)").unwrap(),
+            Workload::EmbeddingText {
+                length: TextLength::Words(200)
+            }
+        );
+        assert_eq!(
+            parse("R(100,20)").unwrap(),
+            Workload::Rerank {
+                doc_tokens: 100,
+                query_tokens: 20,
+                documents: 8
+            }
+        );
+        assert_eq!(
+            parse("R(100,20,3)").unwrap(),
+            Workload::Rerank {
+                doc_tokens: 100,
+                query_tokens: 20,
+                documents: 3
+            }
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_character() {
+        let e = parse("U(10,5)/(1,2)").unwrap_err();
+        assert_eq!(e.position, Some(2));
+        let shown = e.to_string();
+        assert!(shown.contains("  U(10,5)/(1,2)\n    ^\n"), "{shown}");
+        assert!(shown.contains("accepted forms: D(in,out)"), "{shown}");
+
+        let e = parse("D(12,x)").unwrap_err();
+        assert_eq!(e.position, Some(5));
+        assert!(e.message.contains("found `x`"), "{}", e.message);
+
+        let e = parse("Q(1,2)").unwrap_err();
+        assert_eq!(e.position, Some(0));
+        assert!(e.message.contains("unknown scenario type `Q`"));
+
+        let e = parse("D(1,2) extra").unwrap_err();
+        assert_eq!(e.position, Some(7));
+
+        let e = parse("D(1.5,2)").unwrap_err();
+        assert_eq!(e.position, Some(3));
+        assert!(e.message.contains("whole number"));
+
+        let e = parse("D(99999999999,2)").unwrap_err();
+        assert!(e.message.contains("too large"));
+
+        let e = parse("").unwrap_err();
+        assert_eq!(e.position, Some(0));
+
+        let e = parse("N(1,2)").unwrap_err();
+        assert!(e.message.contains("expected `/`"), "{}", e.message);
+
+        let e = parse("E(0)").unwrap_err();
+        assert!(e.message.contains("at least 1"));
+
+        let e = parse("I(1,2,3,4)").unwrap_err();
+        assert!(e.message.contains("at most 3"));
+
+        let e = parse("E(12x)").unwrap_err();
+        assert_eq!(e.position, Some(4));
+    }
+
+    #[test]
+    fn table_form_round_trips_and_validates() {
+        let w: Workload = toml::from_str(
+            r#"kind = "uniform"
+input_min = 10
+input_max = 20
+output_min = 5
+output_max = 9"#,
+        )
+        .unwrap();
+        assert_eq!(w, parse("U(10,20)/(5,9)").unwrap());
+        let r: Workload = toml::from_str("kind = \"rerank\"\ndoc_tokens = 10\nquery_tokens = 4").unwrap();
+        assert_eq!(
+            r,
+            Workload::Rerank {
+                doc_tokens: 10,
+                query_tokens: 4,
+                documents: 8
+            }
+        );
+        let e: Workload =
+            toml::from_str("kind = \"embedding_text\"\nlength = { words = 30 }").unwrap();
+        assert_eq!(e.to_spec_string(), "E(30w)");
+        let bad = toml::from_str::<Workload>("kind = \"deterministic\"\ninput = 1\noutput = 2\nextra = 3");
+        assert!(bad.is_err());
+        let inverted = Workload::Uniform {
+            input_min: 9,
+            input_max: 3,
+            output_min: 1,
+            output_max: 1,
+        };
+        let err = inverted.validate().unwrap_err();
+        assert!(err.message.contains("input_min (9)"), "{}", err.message);
+        assert!(parse("U(3,9)/(1,1)").unwrap().validate().is_ok());
+        let negative = Workload::Normal {
+            input_mean: 1.0,
+            input_std: -1.0,
+            output_mean: 1.0,
+            output_std: 1.0,
+        };
+        assert!(negative.validate().is_err());
+    }
+
+    fn arb_workload() -> impl Strategy<Value = Workload> {
+        let f = 0.0f64..1.0e7;
+        prop_oneof![
+            (any::<u32>(), any::<u32>())
+                .prop_map(|(input, output)| Workload::Deterministic { input, output }),
+            (f.clone(), f.clone(), f.clone(), f).prop_map(|(a, b, c, d)| Workload::Normal {
+                input_mean: a,
+                input_std: b,
+                output_mean: c,
+                output_std: d
+            }),
+            (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c, d)| {
+                Workload::Uniform {
+                    input_min: a.min(b),
+                    input_max: a.max(b),
+                    output_min: c.min(d),
+                    output_max: c.max(d),
+                }
+            }),
+            (1u32.., 1u32.., 1u32..).prop_map(|(width, height, count)| Workload::Image {
+                width,
+                height,
+                count
+            }),
+            (1u32..).prop_map(|tokens| Workload::Embedding { tokens }),
+            (1u32.., 1u32.., 1u32..).prop_map(|(d, q, n)| Workload::Rerank {
+                doc_tokens: d,
+                query_tokens: q,
+                documents: n
+            }),
+            prop_oneof![
+                Just(TextLength::Short),
+                Just(TextLength::Medium),
+                Just(TextLength::Long),
+                Just(TextLength::Mixed),
+                (1u32..).prop_map(TextLength::Words),
+            ]
+            .prop_map(|length| Workload::EmbeddingText { length }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_strings_never_panic(s in "\\PC{0,40}") {
+            match parse(&s) {
+                Ok(w) => prop_assert!(w.validate().is_ok()),
+                Err(e) => {
+                    prop_assert!(e.position.is_some_and(|p| p <= s.chars().count()));
+                    let _ = e.to_string();
+                }
+            }
+        }
+
+        #[test]
+        fn grammar_like_strings_never_panic(s in "[DNUIER ]?[( ]?[0-9., wshortlmixed]{0,12}[)/( ]{0,3}[0-9,.]{0,8}[) ]?") {
+            if let Err(e) = parse(&s) {
+                prop_assert!(e.to_string().contains("accepted forms"));
+            }
+        }
+
+        #[test]
+        fn spec_strings_round_trip(w in arb_workload()) {
+            let spec = w.to_spec_string();
+            prop_assert_eq!(parse(&spec).unwrap(), w);
         }
     }
 }

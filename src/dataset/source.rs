@@ -1,0 +1,835 @@
+//! Dataset rows: reading local files and Parquet, and coercing column values.
+//!
+//! Every reader yields a [`RawTable`]: the columns seen, and per row either a
+//! bare string (txt lines, JSON strings) or the requested columns as [`Cell`]s.
+//! [`rows_from_table`] then applies the column rules:
+//!
+//! * **Text** (`prompt_column`): a string stays as it is; a map gives its
+//!   `content`, else `value`, else `text`; a list gives its first element
+//!   (coerced the same way); numbers and booleans give their decimal text;
+//!   null gives nothing. Empty texts are skipped unless `image_column` is set.
+//! * **Messages** (`messages_column`): a list of `{role, content}` maps
+//!   (`{from, value}` with `human`/`gpt` is accepted too).
+//! * **Images** (`image_column`): bytes, a `{bytes, path}` map, a `data:` URI,
+//!   base64 text, a file path (relative to the dataset file), or a list of these.
+//! * **Size limit**: a text longer than [`MAX_TEXT_BYTES`] (1 MiB) is skipped
+//!   and counted (the count is logged); such rows are almost always data errors.
+//!
+//! A missing column is an error naming the source and the column and listing the
+//! columns present.
+
+use std::fs::File;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
+    UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
+use base64::Engine;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use super::DatasetError;
+
+/// Largest text accepted from a dataset row, in bytes (1 MiB).
+pub(crate) const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// A column value, whatever format it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Cell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bytes(Bytes),
+    List(Vec<Cell>),
+    Map(Vec<(String, Cell)>),
+}
+
+impl Cell {
+    fn get(&self, key: &str) -> Option<&Cell> {
+        match self {
+            Cell::Map(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The text of a cell (see the module docs); None for null and unusable values.
+    pub(crate) fn text(&self) -> Option<String> {
+        match self {
+            Cell::Str(s) => Some(s.clone()),
+            Cell::Int(i) => Some(i.to_string()),
+            Cell::Float(f) => Some(f.to_string()),
+            Cell::Bool(b) => Some(b.to_string()),
+            Cell::Map(_) => ["content", "value", "text"]
+                .iter()
+                .find_map(|k| self.get(k).filter(|c| **c != Cell::Null))
+                .and_then(Cell::text),
+            Cell::List(items) => items.first().and_then(Cell::text),
+            Cell::Null | Cell::Bytes(_) => None,
+        }
+    }
+
+    fn from_json(v: &serde_json::Value) -> Cell {
+        match v {
+            serde_json::Value::Null => Cell::Null,
+            serde_json::Value::Bool(b) => Cell::Bool(*b),
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .map_or_else(|| Cell::Float(n.as_f64().unwrap_or(f64::NAN)), Cell::Int),
+            serde_json::Value::String(s) => Cell::Str(s.clone()),
+            serde_json::Value::Array(a) => Cell::List(a.iter().map(Cell::from_json).collect()),
+            serde_json::Value::Object(o) => Cell::Map(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Cell::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// One chat message of a `messages_column` row.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+/// An image of a dataset row, turned into a data URI when a request is built.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ImageRef {
+    /// Encoded image bytes (PNG, JPEG, ...).
+    Bytes(Bytes),
+    /// Already a `data:` URI.
+    DataUri(String),
+    /// A file to read.
+    Path(PathBuf),
+}
+
+/// One usable dataset row.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Row {
+    /// The prompt text (for message rows: the first user message).
+    pub text: String,
+    /// The chat messages, when the dataset has a `messages_column`.
+    pub messages: Option<Vec<Message>>,
+    pub images: Vec<ImageRef>,
+}
+
+/// A row as read, before the column rules.
+#[derive(Debug)]
+pub(crate) enum RawRow {
+    /// A bare string (txt line, JSON string item): the text itself.
+    Bare(String),
+    /// The requested columns, in request order (None: the row lacks it).
+    Fields(Vec<Option<Cell>>),
+}
+
+/// What a reader produced.
+#[derive(Debug, Default)]
+pub(crate) struct RawTable {
+    /// Every column name seen (for "columns present" in errors).
+    pub available: Vec<String>,
+    /// Per requested column: did any row (or the schema) have it.
+    pub present: Vec<bool>,
+    pub rows: Vec<RawRow>,
+}
+
+/// Which columns to read and how to use them.
+#[derive(Clone, Debug)]
+pub(crate) struct Columns {
+    /// The text column (`prompt_column`), or the messages column when set.
+    pub text: String,
+    /// True when `text` is a messages column.
+    pub messages: bool,
+    pub image: Option<String>,
+}
+
+impl Columns {
+    fn requested(&self) -> Vec<&str> {
+        let mut v = vec![self.text.as_str()];
+        if let Some(i) = &self.image {
+            v.push(i.as_str());
+        }
+        v
+    }
+}
+
+fn read_err(path: &Path, message: impl Into<String>) -> DatasetError {
+    DatasetError::Read {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Reads a local file of the given format.
+pub(crate) fn read_file(
+    path: &Path,
+    format: crate::plan::FileFormat,
+    cols: &Columns,
+    max_rows: Option<usize>,
+) -> Result<RawTable, DatasetError> {
+    use crate::plan::FileFormat;
+    if !path.exists() {
+        return Err(DatasetError::Read {
+            path: path.to_path_buf(),
+            message: "file not found (paths in dataset configs are relative to the config file's directory)".into(),
+        });
+    }
+    match format {
+        FileFormat::Txt => read_txt(path, max_rows),
+        FileFormat::Csv => read_csv(path, cols, max_rows),
+        FileFormat::Json => read_json(path, cols, max_rows),
+        FileFormat::Jsonl => read_jsonl(path, cols, max_rows),
+        FileFormat::Parquet => read_parquet(&[path.to_path_buf()], cols, max_rows),
+    }
+}
+
+fn read_to_string(path: &Path) -> Result<String, DatasetError> {
+    std::fs::read_to_string(path).map_err(|e| read_err(path, format!("cannot read: {e}")))
+}
+
+fn read_txt(path: &Path, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
+    let text = read_to_string(path)?;
+    let rows = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(max_rows.unwrap_or(usize::MAX))
+        .map(|l| RawRow::Bare(l.to_string()))
+        .collect();
+    Ok(RawTable {
+        available: Vec::new(),
+        present: Vec::new(),
+        rows,
+    })
+}
+
+/// Objects and strings of a JSON list → a table.
+struct ItemCollector<'a> {
+    cols: &'a Columns,
+    table: RawTable,
+}
+
+impl<'a> ItemCollector<'a> {
+    fn new(cols: &'a Columns) -> Self {
+        let n = cols.requested().len();
+        ItemCollector {
+            cols,
+            table: RawTable {
+                available: Vec::new(),
+                present: vec![false; n],
+                rows: Vec::new(),
+            },
+        }
+    }
+
+    fn push(&mut self, item: &serde_json::Value) {
+        match item {
+            serde_json::Value::String(s) => self.table.rows.push(RawRow::Bare(s.clone())),
+            serde_json::Value::Object(obj) => {
+                for k in obj.keys() {
+                    if !self.table.available.contains(k) {
+                        self.table.available.push(k.clone());
+                    }
+                }
+                let fields = self
+                    .cols
+                    .requested()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        obj.get(*c).map(|v| {
+                            self.table.present[i] = true;
+                            Cell::from_json(v)
+                        })
+                    })
+                    .collect();
+                self.table.rows.push(RawRow::Fields(fields));
+            }
+            // Numbers, lists and nulls at the top level are not rows.
+            _ => {}
+        }
+    }
+}
+
+fn read_json(path: &Path, cols: &Columns, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
+    let text = read_to_string(path)?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        read_err(path, format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
+    })?;
+    let serde_json::Value::Array(items) = value else {
+        return Err(read_err(
+            path,
+            "the top level of a .json dataset must be a list of objects or strings (use .jsonl for one object per line)",
+        ));
+    };
+    let mut c = ItemCollector::new(cols);
+    for item in items.iter().take(max_rows.unwrap_or(usize::MAX)) {
+        c.push(item);
+    }
+    Ok(c.table)
+}
+
+fn read_jsonl(path: &Path, cols: &Columns, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
+    let file = File::open(path).map_err(|e| read_err(path, format!("cannot open: {e}")))?;
+    let mut c = ItemCollector::new(cols);
+    let limit = max_rows.unwrap_or(usize::MAX);
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        if c.table.rows.len() >= limit {
+            break;
+        }
+        let line = line.map_err(|e| read_err(path, format!("cannot read line {}: {e}", n + 1)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .map_err(|e| read_err(path, format!("line {}: invalid JSON: {e}", n + 1)))?;
+        c.push(&v);
+    }
+    Ok(c.table)
+}
+
+/// Splits CSV text into records (RFC 4180: `,` separators, `"` quoting with `""`
+/// escapes, quoted fields may hold newlines; CRLF or LF line ends).
+pub(crate) fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut in_quotes = false;
+    let mut line = 1usize;
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        any = true;
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => in_quotes = false,
+                '\n' => {
+                    line += 1;
+                    field.push(c);
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => in_quotes = true,
+            '"' => return Err(format!("line {line}: a quote inside an unquoted field")),
+            ',' => record.push(std::mem::take(&mut field)),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+                line += 1;
+                any = false;
+            }
+            _ => field.push(c),
+        }
+    }
+    if in_quotes {
+        return Err(format!("line {line}: a quoted field is not closed"));
+    }
+    if any {
+        record.push(field);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+fn read_csv(path: &Path, cols: &Columns, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
+    let text = read_to_string(path)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let records = parse_csv(text).map_err(|e| read_err(path, e))?;
+    let mut it = records.into_iter();
+    let header = it.next().unwrap_or_default();
+    let requested = cols.requested();
+    let idx: Vec<Option<usize>> = requested
+        .iter()
+        .map(|c| header.iter().position(|h| h == c))
+        .collect();
+    let rows = it
+        .filter(|r| !(r.len() == 1 && r[0].is_empty()))
+        .take(max_rows.unwrap_or(usize::MAX))
+        .map(|r| {
+            RawRow::Fields(
+                idx.iter()
+                    .map(|i| i.and_then(|i| r.get(i)).map(|s| Cell::Str(s.clone())))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(RawTable {
+        present: idx.iter().map(Option::is_some).collect(),
+        available: header,
+        rows,
+    })
+}
+
+/// Reads the requested columns of Parquet files (in order) into one table.
+pub(crate) fn read_parquet(
+    paths: &[PathBuf],
+    cols: &Columns,
+    max_rows: Option<usize>,
+) -> Result<RawTable, DatasetError> {
+    let requested = cols.requested();
+    let limit = max_rows.unwrap_or(usize::MAX);
+    let mut table = RawTable {
+        available: Vec::new(),
+        present: vec![false; requested.len()],
+        rows: Vec::new(),
+    };
+    for path in paths {
+        if table.rows.len() >= limit {
+            break;
+        }
+        let file = File::open(path).map_err(|e| read_err(path, format!("cannot open: {e}")))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| read_err(path, format!("not a readable Parquet file: {e}")))?;
+        let schema = builder.schema().clone();
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        for n in &names {
+            if !table.available.contains(n) {
+                table.available.push(n.clone());
+            }
+        }
+        let roots: Vec<Option<usize>> = requested
+            .iter()
+            .map(|c| names.iter().position(|n| n == c))
+            .collect();
+        for (i, r) in roots.iter().enumerate() {
+            table.present[i] |= r.is_some();
+        }
+        let wanted: Vec<usize> = roots.iter().flatten().copied().collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(1024)
+            .build()
+            .map_err(|e| read_err(path, format!("cannot read Parquet: {e}")))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| read_err(path, format!("cannot read Parquet: {e}")))?;
+            let bschema = batch.schema();
+            let arrays: Vec<Option<ArrayRef>> = requested
+                .iter()
+                .map(|c| {
+                    bschema
+                        .index_of(c)
+                        .ok()
+                        .map(|i| Arc::clone(batch.column(i)))
+                })
+                .collect();
+            for row in 0..batch.num_rows() {
+                if table.rows.len() >= limit {
+                    break;
+                }
+                let mut fields = Vec::with_capacity(arrays.len());
+                for (a, name) in arrays.iter().zip(&requested) {
+                    fields.push(match a {
+                        Some(a) => Some(cell_at(a.as_ref(), row).map_err(|e| {
+                            read_err(path, format!("column `{name}`: {e}"))
+                        })?),
+                        None => None,
+                    });
+                }
+                table.rows.push(RawRow::Fields(fields));
+            }
+        }
+    }
+    Ok(table)
+}
+
+macro_rules! prim {
+    ($array:expr, $i:expr, $t:ty, $variant:ident, $conv:expr) => {
+        $array
+            .as_primitive_opt::<$t>()
+            .map(|a| Cell::$variant($conv(a.value($i))))
+            .ok_or_else(|| "unexpected array layout".to_string())
+    };
+}
+
+/// One Arrow value as a [`Cell`].
+fn cell_at(array: &dyn Array, i: usize) -> Result<Cell, String> {
+    if array.is_null(i) {
+        return Ok(Cell::Null);
+    }
+    let layout = || "unexpected array layout".to_string();
+    match array.data_type() {
+        DataType::Null => Ok(Cell::Null),
+        DataType::Boolean => array
+            .as_boolean_opt()
+            .map(|a| Cell::Bool(a.value(i)))
+            .ok_or_else(layout),
+        DataType::Int8 => prim!(array, i, Int8Type, Int, i64::from),
+        DataType::Int16 => prim!(array, i, Int16Type, Int, i64::from),
+        DataType::Int32 => prim!(array, i, Int32Type, Int, i64::from),
+        DataType::Int64 => prim!(array, i, Int64Type, Int, |v| v),
+        DataType::UInt8 => prim!(array, i, UInt8Type, Int, i64::from),
+        DataType::UInt16 => prim!(array, i, UInt16Type, Int, i64::from),
+        DataType::UInt32 => prim!(array, i, UInt32Type, Int, i64::from),
+        DataType::UInt64 => prim!(array, i, UInt64Type, Float, |v: u64| v as f64),
+        DataType::Float32 => prim!(array, i, Float32Type, Float, f64::from),
+        DataType::Float64 => prim!(array, i, Float64Type, Float, |v| v),
+        DataType::Utf8 => array
+            .as_string_opt::<i32>()
+            .map(|a| Cell::Str(a.value(i).to_string()))
+            .ok_or_else(layout),
+        DataType::LargeUtf8 => array
+            .as_string_opt::<i64>()
+            .map(|a| Cell::Str(a.value(i).to_string()))
+            .ok_or_else(layout),
+        DataType::Utf8View => array
+            .as_string_view_opt()
+            .map(|a| Cell::Str(a.value(i).to_string()))
+            .ok_or_else(layout),
+        DataType::Binary => array
+            .as_binary_opt::<i32>()
+            .map(|a| Cell::Bytes(Bytes::copy_from_slice(a.value(i))))
+            .ok_or_else(layout),
+        DataType::LargeBinary => array
+            .as_binary_opt::<i64>()
+            .map(|a| Cell::Bytes(Bytes::copy_from_slice(a.value(i))))
+            .ok_or_else(layout),
+        DataType::BinaryView => array
+            .as_binary_view_opt()
+            .map(|a| Cell::Bytes(Bytes::copy_from_slice(a.value(i))))
+            .ok_or_else(layout),
+        DataType::FixedSizeBinary(_) => array
+            .as_fixed_size_binary_opt()
+            .map(|a| Cell::Bytes(Bytes::copy_from_slice(a.value(i))))
+            .ok_or_else(layout),
+        DataType::Struct(_) => {
+            let s = array.as_struct_opt().ok_or_else(layout)?;
+            let mut fields = Vec::with_capacity(s.num_columns());
+            for (name, col) in s.column_names().iter().zip(s.columns()) {
+                fields.push(((*name).to_string(), cell_at(col.as_ref(), i)?));
+            }
+            Ok(Cell::Map(fields))
+        }
+        DataType::List(_) => {
+            let l = array.as_list_opt::<i32>().ok_or_else(layout)?;
+            list_cells(l.value(i).as_ref())
+        }
+        DataType::LargeList(_) => {
+            let l = array.as_list_opt::<i64>().ok_or_else(layout)?;
+            list_cells(l.value(i).as_ref())
+        }
+        DataType::FixedSizeList(_, _) => {
+            let l = array.as_fixed_size_list_opt().ok_or_else(layout)?;
+            list_cells(l.value(i).as_ref())
+        }
+        DataType::Dictionary(_, _) => {
+            let d = array.as_any_dictionary_opt().ok_or_else(layout)?;
+            let key = d.normalized_keys().get(i).copied().ok_or_else(layout)?;
+            cell_at(d.values().as_ref(), key)
+        }
+        other => Err(format!("values of type {other} are not supported")),
+    }
+}
+
+fn list_cells(values: &dyn Array) -> Result<Cell, String> {
+    (0..values.len())
+        .map(|j| cell_at(values, j))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Cell::List)
+}
+
+/// Decodes the images of one cell (see the module docs).
+fn image_refs(cell: &Cell, base_dir: Option<&Path>, out: &mut Vec<ImageRef>) -> Result<(), String> {
+    match cell {
+        Cell::Null => Ok(()),
+        Cell::Bytes(b) => {
+            out.push(ImageRef::Bytes(b.clone()));
+            Ok(())
+        }
+        Cell::Str(s) => {
+            if s.starts_with("data:") {
+                out.push(ImageRef::DataUri(s.clone()));
+                return Ok(());
+            }
+            if s.len() > 64 {
+                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s.trim()) {
+                    out.push(ImageRef::Bytes(Bytes::from(bytes)));
+                    return Ok(());
+                }
+            }
+            let p = PathBuf::from(s);
+            let p = match base_dir {
+                Some(d) if p.is_relative() => d.join(p),
+                _ => p,
+            };
+            out.push(ImageRef::Path(p));
+            Ok(())
+        }
+        Cell::Map(_) => {
+            match cell.get("bytes") {
+                Some(Cell::Bytes(b)) => {
+                    out.push(ImageRef::Bytes(b.clone()));
+                    return Ok(());
+                }
+                Some(Cell::Str(s)) => {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(s.trim())
+                        .map_err(|e| format!("`bytes` is text but not base64: {e}"))?;
+                    out.push(ImageRef::Bytes(Bytes::from(bytes)));
+                    return Ok(());
+                }
+                _ => {}
+            }
+            match cell.get("path") {
+                Some(c @ Cell::Str(_)) => image_refs(c, base_dir, out),
+                _ => Err("an image map needs `bytes` or `path`".to_string()),
+            }
+        }
+        Cell::List(items) => {
+            for it in items {
+                image_refs(it, base_dir, out)?;
+            }
+            Ok(())
+        }
+        Cell::Bool(_) | Cell::Int(_) | Cell::Float(_) => {
+            Err("a number is not an image (expected bytes, base64, a data URI or a path)".into())
+        }
+    }
+}
+
+fn messages_of(cell: &Cell) -> Option<Vec<Message>> {
+    let Cell::List(items) = cell else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for it in items {
+        let role = it
+            .get("role")
+            .or_else(|| it.get("from"))
+            .and_then(Cell::text)?;
+        let role = match role.as_str() {
+            "human" => "user".to_string(),
+            "gpt" | "bot" | "model" => "assistant".to_string(),
+            _ => role,
+        };
+        let content = ["content", "value", "text"]
+            .iter()
+            .find_map(|k| it.get(k))
+            .and_then(Cell::text)
+            .unwrap_or_default();
+        out.push(Message { role, content });
+    }
+    Some(out)
+}
+
+/// Result of applying the column rules.
+#[derive(Debug, Default)]
+pub(crate) struct Rows {
+    pub rows: Vec<Row>,
+    /// Texts skipped for exceeding [`MAX_TEXT_BYTES`].
+    pub oversize: usize,
+}
+
+/// Applies the column rules to a table read from `origin`.
+pub(crate) fn rows_from_table(
+    table: RawTable,
+    cols: &Columns,
+    origin: &str,
+    base_dir: Option<&Path>,
+) -> Result<Rows, DatasetError> {
+    let has_fields = table.rows.iter().any(|r| matches!(r, RawRow::Fields(_)))
+        || (table.rows.is_empty() && !table.available.is_empty());
+    if has_fields {
+        for (i, name) in cols.requested().iter().enumerate() {
+            if !table.present.get(i).copied().unwrap_or(false) {
+                let role = if i == 0 {
+                    if cols.messages {
+                        "messages_column"
+                    } else {
+                        "prompt_column"
+                    }
+                } else {
+                    "image_column"
+                };
+                return Err(DatasetError::MissingColumn {
+                    origin: origin.to_string(),
+                    field: role.to_string(),
+                    column: (*name).to_string(),
+                    available: table.available.clone(),
+                });
+            }
+        }
+    }
+    let mut out = Rows::default();
+    for (n, raw) in table.rows.into_iter().enumerate() {
+        let row = match raw {
+            RawRow::Bare(text) => Row {
+                text,
+                messages: None,
+                images: Vec::new(),
+            },
+            RawRow::Fields(mut fields) => {
+                let first = fields.first_mut().and_then(Option::take);
+                let (text, messages) = if cols.messages {
+                    let msgs = first.as_ref().and_then(messages_of);
+                    let text = msgs
+                        .as_ref()
+                        .and_then(|m| m.iter().find(|m| m.role == "user"))
+                        .map(|m| m.content.clone())
+                        .unwrap_or_default();
+                    (text, msgs)
+                } else {
+                    (first.as_ref().and_then(Cell::text).unwrap_or_default(), None)
+                };
+                let mut images = Vec::new();
+                if let Some(Some(cell)) = fields.get(1) {
+                    image_refs(cell, base_dir, &mut images).map_err(|e| DatasetError::Image {
+                        origin: origin.to_string(),
+                        message: format!("row {n}, column `{}`: {e}", cols.image.as_deref().unwrap_or("")),
+                    })?;
+                }
+                if cols.messages && messages.is_none() {
+                    continue;
+                }
+                Row {
+                    text,
+                    messages,
+                    images,
+                }
+            }
+        };
+        if row.text.len() > MAX_TEXT_BYTES {
+            out.oversize += 1;
+            continue;
+        }
+        if row.text.trim().is_empty() && row.images.is_empty() && cols.image.is_none() {
+            continue;
+        }
+        out.rows.push(row);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(text: &str) -> Columns {
+        Columns {
+            text: text.to_string(),
+            messages: false,
+            image: None,
+        }
+    }
+
+    #[test]
+    fn csv_handles_quotes_and_newlines() {
+        let r = parse_csv("a,b\r\n\"x, \"\"y\"\"\",2\n\"multi\nline\",3\n").unwrap();
+        assert_eq!(
+            r,
+            vec![
+                vec!["a".to_string(), "b".into()],
+                vec!["x, \"y\"".to_string(), "2".into()],
+                vec!["multi\nline".to_string(), "3".into()],
+            ]
+        );
+        assert!(parse_csv("a\n\"open").unwrap_err().contains("not closed"));
+        assert!(parse_csv("a\nb\"c").unwrap_err().contains("line 2"));
+    }
+
+    #[test]
+    fn coercion_follows_the_rules() {
+        let map = Cell::Map(vec![
+            ("value".into(), Cell::Str("v".into())),
+            ("text".into(), Cell::Str("t".into())),
+        ]);
+        assert_eq!(map.text().as_deref(), Some("v"));
+        let content = Cell::Map(vec![
+            ("text".into(), Cell::Str("t".into())),
+            ("content".into(), Cell::Str("c".into())),
+        ]);
+        assert_eq!(content.text().as_deref(), Some("c"));
+        let list = Cell::List(vec![content.clone(), Cell::Str("second".into())]);
+        assert_eq!(list.text().as_deref(), Some("c"));
+        assert_eq!(Cell::Int(4).text().as_deref(), Some("4"));
+        assert_eq!(Cell::Null.text(), None);
+        assert_eq!(Cell::List(vec![]).text(), None);
+    }
+
+    #[test]
+    fn missing_column_lists_the_columns() {
+        let table = RawTable {
+            available: vec!["question".into(), "answer".into()],
+            present: vec![false],
+            rows: vec![RawRow::Fields(vec![None])],
+        };
+        let err = rows_from_table(table, &cols("prompt"), "data/x.csv", None).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("data/x.csv"), "{msg}");
+        assert!(msg.contains("`prompt`"), "{msg}");
+        assert!(msg.contains("question, answer"), "{msg}");
+        assert!(msg.contains("prompt_column"), "{msg}");
+    }
+
+    #[test]
+    fn oversize_and_empty_rows_are_skipped() {
+        let table = RawTable {
+            available: vec![],
+            present: vec![],
+            rows: vec![
+                RawRow::Bare("x".repeat(MAX_TEXT_BYTES + 1)),
+                RawRow::Bare("  ".into()),
+                RawRow::Bare("ok".into()),
+            ],
+        };
+        let rows = rows_from_table(table, &cols("text"), "t", None).unwrap();
+        assert_eq!(rows.oversize, 1);
+        assert_eq!(rows.rows.len(), 1);
+        assert_eq!(rows.rows[0].text, "ok");
+    }
+
+    #[test]
+    fn messages_and_images_are_read() {
+        let c = Columns {
+            text: "conv".into(),
+            messages: true,
+            image: Some("img".into()),
+        };
+        let conv = Cell::List(vec![
+            Cell::Map(vec![
+                ("from".into(), Cell::Str("human".into())),
+                ("value".into(), Cell::Str("hi".into())),
+            ]),
+            Cell::Map(vec![
+                ("role".into(), Cell::Str("assistant".into())),
+                ("content".into(), Cell::Str("hello".into())),
+            ]),
+        ]);
+        let img = Cell::Map(vec![
+            ("bytes".into(), Cell::Bytes(Bytes::from_static(b"\x89PNG"))),
+            ("path".into(), Cell::Null),
+        ]);
+        let table = RawTable {
+            available: vec!["conv".into(), "img".into()],
+            present: vec![true, true],
+            rows: vec![RawRow::Fields(vec![Some(conv), Some(img)])],
+        };
+        let rows = rows_from_table(table, &c, "t", None).unwrap();
+        let row = &rows.rows[0];
+        assert_eq!(row.text, "hi");
+        let msgs = row.messages.as_ref().unwrap();
+        assert_eq!(msgs[0].role, "user");
+        assert_eq!(msgs[1].content, "hello");
+        assert_eq!(row.images, vec![ImageRef::Bytes(Bytes::from_static(b"\x89PNG"))]);
+    }
+}
