@@ -43,6 +43,11 @@ pub enum Error {
     Sink(#[from] crate::sink::SinkError),
     #[error("{message}")]
     Results { message: String },
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
     #[error("{0}")]
     Internal(String),
 }
@@ -55,7 +60,19 @@ impl Error {
             Error::Manifest(_) | Error::Plan(_) => exit::INVALID_INPUT,
             Error::Dataset(_) | Error::Preflight { .. } => exit::PREFLIGHT,
             Error::Sink(_) | Error::Results { .. } => exit::OUTPUT,
+            Error::Usage { .. } => exit::USAGE,
             Error::Internal(_) => exit::INTERNAL,
+        }
+    }
+
+    /// How to fix it, when there is something to say.
+    #[must_use]
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Manifest(e) => e.hint.as_deref(),
+            Error::Plan(e) => e.hint.as_deref(),
+            Error::Preflight { hint, .. } | Error::Usage { hint, .. } => hint.as_deref(),
+            _ => None,
         }
     }
 }

@@ -20,17 +20,23 @@
 //! gaps between consecutive content events, pooled; **E2E** request start to last
 //! content event.
 
+pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod compare;
 pub mod dataset;
 pub mod error;
 pub mod manifest;
 pub mod metrics;
 pub mod plan;
+pub mod progress;
 pub mod record;
 pub mod runner;
+pub mod schedule;
 pub mod simulator;
 pub mod sink;
+pub mod suggest;
 
 pub use error::Error;

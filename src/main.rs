@@ -1,8 +1,5 @@
-//! The `tokenomics` binary: a thin shell over the library.
-
-use clap::Parser;
+//! The `tokenomics` binary: a thin shell over the library (see `tokenomics::app`).
 
 fn main() {
-    let cli = tokenomics::cli::Cli::parse();
-    let _ = cli;
+    std::process::exit(tokenomics::app::main_entry());
 }

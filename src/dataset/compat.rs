@@ -699,9 +699,10 @@ pub fn sample_lengths(
             let to_u32 = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
             Ok((to_u32(input), to_u32(output)))
         }
-        other @ (Workload::Image { .. } | Workload::Embedding { .. } | Workload::Rerank { .. }) => {
-            Err(CompatError::UnsupportedWorkload(other.to_spec_string()))
-        }
+        other @ (Workload::Image { .. }
+        | Workload::Embedding { .. }
+        | Workload::EmbeddingText { .. }
+        | Workload::Rerank { .. }) => Err(CompatError::UnsupportedWorkload(other.to_spec_string())),
     }
 }
 

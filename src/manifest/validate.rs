@@ -644,7 +644,7 @@ fn workload_label(w: &Workload) -> &'static str {
             "text generation"
         }
         Workload::Image { .. } => "image",
-        Workload::Embedding { .. } => "embedding",
+        Workload::Embedding { .. } | Workload::EmbeddingText { .. } => "embedding",
         Workload::Rerank { .. } => "rerank",
     }
 }

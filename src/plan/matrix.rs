@@ -29,7 +29,7 @@
 //!
 //! **Size guard.** The points kept may total at most `experiment.max_points`
 //! (default 500) points and `experiment.max_requests` (default 1,000,000) requests,
-//! counted as Σ runs × (warmup + requests per run), unless `--allow-large` is given.
+//! counted as Σ (warmup + runs × requests per run), unless `--allow-large` is given.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -235,10 +235,11 @@ pub(crate) fn shard(
     Ok(kept)
 }
 
-/// Requests a point sends over all its runs, warmup included: runs × (warmup + requests per run).
+/// Requests a point sends, warmup included: warmup + runs × requests per run
+/// (warmup requests go once, before the point's first run).
 #[must_use]
 pub fn total_requests(p: &PointSpec) -> u64 {
-    u64::from(p.runs) * (u64::from(p.warmup) + p.requests_per_run())
+    u64::from(p.warmup) + u64::from(p.runs) * p.requests_per_run()
 }
 
 /// Rejects plans above the size limits.

@@ -130,6 +130,8 @@ fn simulator(sim: &RawSimulator, endpoint_model: Option<&String>) -> SimConfig {
             .pooling_per_token_ms
             .unwrap_or(defaults::SIM_POOLING_PER_TOKEN_MS)),
         faults,
+        // Runs read the client's records, not the simulator's log: keep memory flat.
+        log_requests: false,
     }
 }
 

@@ -223,7 +223,7 @@ pub struct ScenarioSpec {
     pub name: String,
     /// Token-length distribution (or embedding / rerank shape).
     pub workload: Workload,
-    /// Where prompt text comes from (default: the built-in AIME source).
+    /// Where prompt text comes from (default: the built-in synthetic source).
     pub dataset: DatasetSpec,
     /// Images attached to each request.
     pub images: Option<ImageSpec>,
@@ -432,7 +432,7 @@ pub struct PointSpec {
     pub load: LoadSpec,
     /// Repetitions.
     pub runs: u32,
-    /// Unmeasured requests sent (one at a time) before every run.
+    /// Unmeasured requests sent one at a time before the point's first run.
     pub warmup: u32,
     /// Seed of this point, derived from the experiment seed and the point's identity.
     pub seed: u64,

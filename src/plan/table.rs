@@ -36,7 +36,7 @@ fn open_ended(p: &PointSpec) -> bool {
 
 /// Renders the plan as an aligned text table, one row per point, then a total line.
 ///
-/// `total` = runs × (warmup + requests per run). A `*` marks counts that a
+/// `total` = warmup + runs × requests per run. A `*` marks counts that a
 /// duration can cut short or that closed-loop ramp stages add to.
 #[must_use]
 pub fn render_table(plan: &Plan) -> String {
@@ -99,7 +99,7 @@ pub fn render_table(plan: &Plan) -> String {
     let total: u64 = plan.points.iter().map(total_requests).sum();
     let _ = writeln!(
         out,
-        "total: {} point{}, {} request{} (runs × (warmup + req/run))",
+        "total: {} point{}, {} request{} (warmup + runs × req/run)",
         plan.points.len(),
         if plan.points.len() == 1 { "" } else { "s" },
         total,

@@ -545,11 +545,11 @@ batch_sizes = [1, 2, 3, 4, 5, 6, 7]
 
 #[test]
 fn size_guard_limits_points_and_requests() {
-    // 7 points; requests = Σ 2 × (1 + b) for b in 1..=7 = 2 × (7 + 28) = 70.
+    // 7 points; requests = Σ (1 warmup + 2 runs × b) for b in 1..=7 = 7 + 2 × 28 = 63.
     let (_d, p) = plan(&big_grid("max_points = 6"), &PlanOptions::default());
     let err = p.expect_err("too many points");
     assert_eq!(err.key.as_deref(), Some("experiment.max_points"));
-    assert!(err.message.contains("7 points (70 requests)"), "{err}");
+    assert!(err.message.contains("7 points (63 requests)"), "{err}");
     assert!(err
         .hint
         .as_deref()
@@ -560,13 +560,13 @@ fn size_guard_limits_points_and_requests() {
             .replace(&err.file.display().to_string(), "m.toml")
     );
 
-    let (_d, p) = plan(&big_grid("max_requests = 69"), &PlanOptions::default());
+    let (_d, p) = plan(&big_grid("max_requests = 62"), &PlanOptions::default());
     let err = p.expect_err("too many requests");
     assert_eq!(err.key.as_deref(), Some("experiment.max_requests"));
-    assert!(err.message.contains("70 requests"), "{err}");
+    assert!(err.message.contains("63 requests"), "{err}");
 
     let (_d, p) = plan(
-        &big_grid("max_requests = 70\nmax_points = 7"),
+        &big_grid("max_requests = 63\nmax_points = 7"),
         &PlanOptions::default(),
     );
     assert_eq!(p.expect("at the limits").points.len(), 7);

@@ -1,2 +1,517 @@
 //! Orchestration (async): preflight, warmup, dispatch per point and run, one
-//! collector task that owns the records, cancellation on Ctrl-C.
+//! collector task per run that owns the records, cancellation on Ctrl-C.
+//!
+//! Order of work for `tokenomics run`:
+//! 1. create the results directory and write `plan.json` and
+//!    `manifest.resolved.toml` (this is also the writability check);
+//! 2. start the embedded simulator for every simulator endpoint (127.0.0.1:0);
+//! 3. preflight every endpoint (API-key variable set, `/v1/models` answers, the
+//!    model is served) and load every dataset and tokenizer — all before any load;
+//! 4. for every point: warmup requests (one at a time, unmeasured), then `runs`
+//!    repetitions, each with its bodies built before its clock starts;
+//! 5. every record is appended to the spool as it completes; summaries and all
+//!    output files are written at the end (also after Ctrl-C).
+
+pub mod executor;
+pub mod preflight;
+pub mod scrape;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::HttpClient;
+use crate::dataset::Preparer;
+use crate::error::Error;
+use crate::metrics::{self, RunContext, RunSummary};
+use crate::plan::{EndpointTarget, LoadSpec, Plan};
+use crate::record::RequestRecord;
+use crate::sink::spool::{RunFinished, RunStarted, SpoolWriter};
+use crate::sink::{Environment, ExperimentResults, PointResult, ResultsDir};
+
+use self::executor::{execute, RunInput};
+
+/// How to run a plan.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The run's directory (`<root>/<experiment>/<run-id>`); created if missing.
+    pub dir: PathBuf,
+    /// Check endpoints before sending load.
+    pub preflight: bool,
+    /// Show progress bars.
+    pub progress: bool,
+    /// Fired on Ctrl-C: stop sending, let in-flight requests finish within `grace`.
+    pub cancel: CancellationToken,
+    pub grace: Duration,
+    /// The command line, for `environment.json`.
+    pub command: Vec<String>,
+    /// Points/runs already complete (resume): skipped, their records kept.
+    pub done: BTreeMap<(u32, u32), (Vec<RequestRecord>, RunContext)>,
+}
+
+/// What a finished (or interrupted) run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub dir: ResultsDir,
+    pub results: ExperimentResults,
+    /// Measured failure rate when it exceeded `max_failure_rate`.
+    pub failure_rate_exceeded: Option<f64>,
+}
+
+/// Runs every point of `plan` and writes the results directory.
+///
+/// # Errors
+/// Preflight failures (exit 4), dataset errors (exit 4) and output errors (exit 6).
+/// Request failures are never errors: they are outcomes in the records.
+pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
+    let dir = ResultsDir::new(&opts.dir);
+    std::fs::create_dir_all(&dir.path).map_err(|source| {
+        Error::Sink(crate::sink::SinkError::Io {
+            path: dir.path.clone(),
+            source,
+        })
+    })?;
+    let plan_json = serde_json::to_vec_pretty(&plan).map_err(|e| Error::Internal(e.to_string()))?;
+    crate::sink::write_atomic(&dir.file("plan.json"), &plan_json)?;
+    crate::sink::write_atomic(
+        &dir.file("manifest.resolved.toml"),
+        plan.resolved_manifest.as_bytes(),
+    )?;
+
+    let mut environment = environment(&plan, &opts.command);
+
+    // Simulators live as long as this function.
+    let mut simulators = Vec::new();
+    let mut base_urls = BTreeMap::new();
+    for (name, ep) in &plan.endpoints {
+        let url = match &ep.target {
+            EndpointTarget::Url(u) => u.clone(),
+            EndpointTarget::Simulator(cfg) => {
+                let sim = crate::simulator::spawn(cfg.clone(), 0).await.map_err(|e| {
+                    Error::Preflight {
+                        message: format!(
+                            "endpoint `{name}`: cannot start the embedded simulator: {e}"
+                        ),
+                        hint: None,
+                    }
+                })?;
+                let url = sim.base_url();
+                simulators.push(sim);
+                url
+            }
+        };
+        base_urls.insert(name.clone(), url);
+    }
+
+    if opts.preflight {
+        for (name, ep) in &plan.endpoints {
+            let models = preflight::check_endpoint(ep, &base_urls[name]).await?;
+            environment.server_models.insert(name.clone(), models);
+        }
+    } else {
+        for name in plan.endpoints.keys() {
+            environment
+                .server_models
+                .insert(name.clone(), serde_json::Value::Null);
+        }
+    }
+
+    let preparer = Preparer::new(&plan)?;
+    let spool_path = dir.file(crate::sink::spool::FILE_NAME);
+    let mut spool = Some(if opts.done.is_empty() {
+        SpoolWriter::create(&spool_path)?
+    } else {
+        SpoolWriter::append(&spool_path)?
+    });
+
+    let progress = crate::progress::Progress::new(opts.progress);
+    let mut all_records: Vec<RequestRecord> = Vec::new();
+    let mut points = Vec::new();
+    let mut interrupted = false;
+    let mut server_metrics = Vec::new();
+
+    for point in &plan.points {
+        if opts.cancel.is_cancelled() {
+            interrupted = true;
+            break;
+        }
+        let endpoint = Arc::new(plan.endpoints[&point.endpoint].clone());
+        let client = HttpClient::new(
+            &endpoint,
+            &base_urls[&point.endpoint],
+            pool_size(&point.load),
+        )
+        .map_err(|e| Error::Preflight {
+            message: format!("endpoint `{}`: {e}", point.endpoint),
+            hint: None,
+        })?;
+        let point_id: Arc<str> = Arc::from(point.id.as_str());
+        let point_index = u32::try_from(point.index).unwrap_or(u32::MAX);
+        let bar = progress.point(point, point.requests_per_run() * u64::from(point.runs));
+
+        // Warmup: sequential, unmeasured, once before the point's first run.
+        let already_started = opts.done.keys().any(|(p, _)| *p == point_index);
+        if point.warmup > 0 && !already_started {
+            let warm = preparer.prepare_warmup(point, point.warmup)?;
+            let input = RunInput {
+                client: client.clone(),
+                endpoint: Arc::clone(&endpoint),
+                point_index,
+                point_id: Arc::clone(&point_id),
+                run_index: 0,
+                warmup: true,
+                requests: Arc::new(warm.requests),
+                cancel: opts.cancel.clone(),
+                grace: opts.grace,
+                schedule_seed: point.seed,
+            };
+            let load = LoadSpec::Concurrency {
+                concurrency: 1,
+                requests: point.warmup,
+                duration: None,
+            };
+            let (records, _) = run_with_collector(input, &load, &mut spool, None).await?;
+            all_records.extend(records);
+        }
+
+        let mut runs: Vec<RunSummary> = Vec::new();
+        for run_index in 0..point.runs {
+            if let Some((records, ctx)) = opts.done.get(&(point_index, run_index)) {
+                runs.push(summarize(records, ctx));
+                all_records.extend(records.iter().cloned());
+                continue;
+            }
+            if opts.cancel.is_cancelled() {
+                interrupted = true;
+                break;
+            }
+            let count = u32::try_from(point.requests_per_run()).unwrap_or(u32::MAX);
+            let prepared = preparer.prepare_run(point, run_index, count)?;
+            let input = RunInput {
+                client: client.clone(),
+                endpoint: Arc::clone(&endpoint),
+                point_index,
+                point_id: Arc::clone(&point_id),
+                run_index,
+                warmup: false,
+                requests: Arc::new(prepared.requests),
+                cancel: opts.cancel.clone(),
+                grace: opts.grace,
+                schedule_seed: crate::schedule::sub_seed(point.seed, u64::from(run_index)),
+            };
+            let scraper = endpoint.scrape.as_ref().map(|s| {
+                let stop = CancellationToken::new();
+                let target = scrape::ScrapeTarget {
+                    endpoint: point.endpoint.clone(),
+                    url: scrape_url(&s.url, &base_urls[&point.endpoint]),
+                    interval: s.interval,
+                    point_index,
+                    run_index,
+                    t0_ns: crate::clock::now_ns(),
+                };
+                (
+                    stop.clone(),
+                    tokio::spawn(scrape::scrape_until(target, stop)),
+                )
+            });
+            let started = RunStarted {
+                point_index,
+                point_id: point.id.clone(),
+                run_index,
+                t0_wall_ns: crate::clock::wall_ns(),
+                reference_concurrency: reference_concurrency(&point.load),
+            };
+            if let Some(sp) = spool.as_mut() {
+                sp.run_started(&started)?;
+            }
+            let (records, timing) =
+                run_with_collector(input, &point.load, &mut spool, bar.clone()).await?;
+            if let Some((stop, handle)) = scraper {
+                stop.cancel();
+                if let Ok((samples, failures)) = handle.await {
+                    if failures > 0 {
+                        tracing::warn!(
+                            "point {}: {failures} scrape(s) of the metrics page failed",
+                            point.id
+                        );
+                    }
+                    server_metrics.extend(samples);
+                }
+            }
+            let finished = RunFinished {
+                point_index,
+                run_index,
+                wall_time_s: timing.wall_time_s,
+                cpu_utilisation: timing.cpu_utilisation,
+                interrupted: opts.cancel.is_cancelled(),
+            };
+            if let Some(sp) = spool.as_mut() {
+                sp.run_finished(&finished)?;
+            }
+            let ctx = RunContext {
+                run_index,
+                t0_wall_ns: timing.t0_wall_ns,
+                wall_time_s: timing.wall_time_s,
+                reference_concurrency: started.reference_concurrency,
+                bucket_s: plan.experiment.bucket.as_secs_f64(),
+                steady_state_threshold: plan.experiment.steady_state_threshold,
+                slos: plan.experiment.slos.clone(),
+                cpu_utilisation: timing.cpu_utilisation,
+            };
+            runs.push(summarize(&records, &ctx));
+            all_records.extend(records);
+            if opts.cancel.is_cancelled() {
+                interrupted = true;
+                break;
+            }
+        }
+        if let Some(sp) = spool.as_mut() {
+            sp.flush()?;
+        }
+        let point_records: Vec<&RequestRecord> = final_attempts(
+            all_records
+                .iter()
+                .filter(|r| r.point_index == point_index && !r.warmup),
+        );
+        let summary = metrics::summarize_point(point, &plan.experiment, &runs, &point_records);
+        progress.finish_point(&bar, &summary);
+        points.push(PointResult {
+            spec: point.clone(),
+            summary,
+            runs,
+        });
+        if interrupted {
+            break;
+        }
+    }
+    if let Some(sp) = spool.as_mut() {
+        sp.sync()?;
+    }
+    for sim in simulators {
+        sim.shutdown();
+    }
+
+    environment.finished_at = Some(chrono::Utc::now().to_rfc3339());
+    let results = ExperimentResults {
+        plan,
+        environment,
+        points,
+        records: all_records,
+        interrupted,
+        server_metrics,
+    };
+    crate::sink::write_all(&dir, &results)?;
+
+    let failure_rate_exceeded = results.plan.experiment.max_failure_rate.and_then(|max| {
+        let measured: Vec<&RequestRecord> =
+            final_attempts(results.records.iter().filter(|r| !r.warmup));
+        let total = measured.len();
+        let failed = measured.iter().filter(|r| !r.outcome.is_ok()).count();
+        #[allow(clippy::cast_precision_loss)]
+        let rate = if total == 0 {
+            0.0
+        } else {
+            failed as f64 / total as f64
+        };
+        (rate > max).then_some(rate)
+    });
+    Ok(RunOutcome {
+        dir,
+        results,
+        failure_rate_exceeded,
+    })
+}
+
+/// Runs one load with a collector task that owns the records: it appends each
+/// to the spool as it arrives and ticks the progress bar.
+async fn run_with_collector(
+    input: RunInput,
+    load: &LoadSpec,
+    spool: &mut Option<SpoolWriter>,
+    bar: Option<indicatif::ProgressBar>,
+) -> Result<(Vec<RequestRecord>, executor::RunTiming), Error> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<RequestRecord>();
+    let mut owned_spool = spool.take();
+    let collector = tokio::spawn(async move {
+        let mut records = Vec::new();
+        let mut error = None;
+        while let Some(r) = rx.recv().await {
+            if error.is_none() {
+                if let Some(sp) = owned_spool.as_mut() {
+                    if let Err(e) = sp.record(&r) {
+                        error = Some(e);
+                    }
+                }
+            }
+            if let Some(b) = &bar {
+                if !r.warmup {
+                    b.inc(1);
+                }
+            }
+            records.push(r);
+        }
+        (records, owned_spool, error)
+    });
+    let timing = execute(input, load, tx).await;
+    let (records, owned_spool, error) = collector
+        .await
+        .map_err(|e| Error::Internal(format!("collector task failed: {e}")))?;
+    *spool = owned_spool;
+    if let Some(e) = error {
+        return Err(Error::Sink(e));
+    }
+    Ok((records, timing))
+}
+
+/// Summarises one run from its records (final attempts only).
+fn summarize(records: &[RequestRecord], ctx: &RunContext) -> RunSummary {
+    let finals: Vec<RequestRecord> = final_attempts(records.iter().filter(|r| !r.warmup))
+        .into_iter()
+        .cloned()
+        .collect();
+    metrics::summarize_run(&finals, ctx)
+}
+
+/// Keeps the last attempt of every (point, run, request, turn): retried attempts
+/// stay in the raw records but do not count twice in the metrics.
+fn final_attempts<'a>(records: impl Iterator<Item = &'a RequestRecord>) -> Vec<&'a RequestRecord> {
+    let records: Vec<&RequestRecord> = records.collect();
+    let mut last: BTreeMap<(u32, u32, u32, u32), u32> = BTreeMap::new();
+    for r in &records {
+        let key = (r.point_index, r.run_index, r.request_index, r.turn);
+        let e = last.entry(key).or_insert(r.attempt);
+        *e = (*e).max(r.attempt);
+    }
+    records
+        .into_iter()
+        .filter(|r| {
+            last.get(&(r.point_index, r.run_index, r.request_index, r.turn)) == Some(&r.attempt)
+        })
+        .collect()
+}
+
+/// The metrics URL: as given, or — for the placeholder `auto` — `/metrics` at the root
+/// of the endpoint's host (the embedded simulator's endpoints use this).
+fn scrape_url(url: &str, base_url: &str) -> String {
+    if url != "auto" {
+        return url.to_string();
+    }
+    let root = base_url.trim_end_matches('/');
+    let root = root.strip_suffix("/v1").unwrap_or(root);
+    format!("{root}/metrics")
+}
+
+/// Steady-state reference: the target concurrency in closed-loop mode, else the observed peak.
+fn reference_concurrency(load: &LoadSpec) -> Option<u32> {
+    match load {
+        LoadSpec::Concurrency { concurrency, .. } => Some(*concurrency),
+        _ => None,
+    }
+}
+
+/// Connections to keep alive: the most requests in flight the load can reach.
+fn pool_size(load: &LoadSpec) -> usize {
+    let n = match load {
+        LoadSpec::Burst { batch } => *batch,
+        LoadSpec::Concurrency { concurrency, .. } => *concurrency,
+        LoadSpec::Rate {
+            max_concurrency, ..
+        } => max_concurrency.unwrap_or(1024),
+        LoadSpec::Ramp { .. } => 1024,
+    };
+    n.max(1) as usize
+}
+
+/// What `environment.json` records about this machine and run.
+fn environment(plan: &Plan, command: &[String]) -> Environment {
+    let manifest_dir = plan
+        .manifest_path
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(if manifest_dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                manifest_dir.clone()
+            })
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "HEAD"]);
+    let dirty = commit
+        .as_ref()
+        .and_then(|_| git(&["status", "--porcelain"]))
+        .map(|s| !s.is_empty());
+    Environment {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: commit,
+        git_dirty: dirty,
+        os: std::env::consts::OS.to_string(),
+        arch: std::env::consts::ARCH.to_string(),
+        cpu_count: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        hostname: std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|s| s.trim().to_string()),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        finished_at: None,
+        command: command.to_vec(),
+        server_models: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Outcome;
+
+    fn rec(request_index: u32, attempt: u32, outcome: Outcome) -> RequestRecord {
+        RequestRecord {
+            request_index,
+            attempt,
+            outcome,
+            ..RequestRecord::default()
+        }
+    }
+
+    #[test]
+    fn only_the_last_attempt_counts() {
+        let rs = [
+            rec(0, 1, Outcome::RateLimited),
+            rec(0, 2, Outcome::Ok),
+            rec(1, 1, Outcome::Ok),
+            rec(2, 1, Outcome::HttpError),
+        ];
+        let finals = final_attempts(rs.iter());
+        assert_eq!(finals.len(), 3);
+        assert!(finals
+            .iter()
+            .any(|r| r.request_index == 0 && r.attempt == 2));
+        assert!(!finals
+            .iter()
+            .any(|r| r.request_index == 0 && r.attempt == 1));
+    }
+
+    #[test]
+    fn pool_is_sized_to_the_load() {
+        assert_eq!(pool_size(&LoadSpec::Burst { batch: 64 }), 64);
+        assert_eq!(
+            pool_size(&LoadSpec::Concurrency {
+                concurrency: 8,
+                requests: 64,
+                duration: None
+            }),
+            8
+        );
+        assert_eq!(pool_size(&LoadSpec::Burst { batch: 0 }), 1);
+    }
+}

@@ -59,6 +59,7 @@ struct SummaryOut<'a> {
     environment: &'a Environment,
     plan: &'a Plan,
     points: &'a [PointResult],
+    server_metrics: &'a [crate::runner::scrape::ServerMetricSample],
 }
 
 /// `summary.json` as read back.
@@ -72,6 +73,9 @@ pub struct SummaryFile {
     pub environment: Environment,
     pub plan: Plan,
     pub points: Vec<PointResult>,
+    /// Prometheus samples scraped during the run (absent in files without scraping).
+    #[serde(default)]
+    pub server_metrics: Vec<crate::runner::scrape::ServerMetricSample>,
 }
 
 /// Writes `summary.json`, `manifest.resolved.toml` and `environment.json`.
@@ -113,6 +117,7 @@ pub fn summary_bytes(
         environment: &results.environment,
         plan: &results.plan,
         points: &results.points,
+        server_metrics: &results.server_metrics,
     };
     to_pretty_json(&out, path)
 }
@@ -215,6 +220,7 @@ pub(crate) mod tests {
             }],
             records: Vec::new(),
             interrupted: false,
+            server_metrics: Vec::new(),
         }
     }
 
@@ -237,7 +243,8 @@ pub(crate) mod tests {
                 "interrupted",
                 "environment",
                 "plan",
-                "points"
+                "points",
+                "server_metrics"
             ]
         );
         assert_eq!(v["schema_version"], 1);

@@ -5,7 +5,9 @@
 //! `environment.json`, `report.html`, `original/` (the original tool's per-point
 //! JSON files) and `records.spool.jsonl` (the crash-safe spool).
 
+pub mod html;
 pub mod json;
+pub mod merge;
 pub mod original;
 pub mod parquet;
 pub mod read;
@@ -29,6 +31,9 @@ pub struct ExperimentResults {
     pub records: Vec<RequestRecord>,
     /// True when the run was interrupted (Ctrl-C) before the plan finished.
     pub interrupted: bool,
+    /// Samples scraped from the servers' Prometheus pages (endpoints with `metrics`).
+    #[serde(default)]
+    pub server_metrics: Vec<crate::runner::scrape::ServerMetricSample>,
 }
 
 /// One point with its summaries.
@@ -129,6 +134,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(io)
+}
+
+/// Every output of a run, in the order written: the per-request Parquet, then the
+/// files built from the summaries (see [`write_reports`]).
+///
+/// # Errors
+/// The first sink that fails; files already written stay.
+pub fn write_all(dir: &ResultsDir, results: &ExperimentResults) -> Result<(), SinkError> {
+    parquet::ParquetSink.write(dir, results)?;
+    write_reports(dir, results)
+}
+
+/// The outputs built from summaries: `summary.json` (+ `manifest.resolved.toml`,
+/// `environment.json`), the original tool's per-point JSON files and `report.html`.
+/// `tokenomics report` calls this to re-render from stored data.
+///
+/// # Errors
+/// The first sink that fails.
+pub fn write_reports(dir: &ResultsDir, results: &ExperimentResults) -> Result<(), SinkError> {
+    let sinks: [&dyn Sink; 3] = [
+        &json::JsonSink,
+        &original::OriginalJsonSink,
+        &html::HtmlSink,
+    ];
+    for sink in sinks {
+        sink.write(dir, results)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

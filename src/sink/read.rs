@@ -54,6 +54,7 @@ pub fn read_results(dir: &Path) -> Result<ExperimentResults, SinkError> {
         points: summary.points,
         records,
         interrupted: summary.interrupted,
+        server_metrics: summary.server_metrics,
     })
 }
 

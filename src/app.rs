@@ -1,0 +1,372 @@
+//! Command dispatch: turns a parsed [`Cli`] into work and an exit code.
+//!
+//! `main.rs` only calls [`main_entry`]; tests call [`run_command`] in-process.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command, ManifestArgs};
+use crate::error::{exit, Error};
+use crate::manifest::{self, LoadOptions};
+use crate::plan::{self, Plan, PlanOptions};
+
+/// Parses the command line, runs the command, prints errors, returns the exit code.
+#[must_use]
+pub fn main_entry() -> i32 {
+    use clap::Parser;
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_tracing(&cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    match runtime.block_on(run_command(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            print_error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Prints `error: …`, then every cause as `  caused by: …`, then the hint.
+pub fn print_error(e: &Error) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let _ = writeln!(err, "  caused by: {s}");
+        source = s.source();
+    }
+    if let Some(hint) = e.hint() {
+        let _ = writeln!(err, "  hint: {hint}");
+    }
+}
+
+/// Runs one command. Returns the exit code for non-error endings (0, 5, 7, 130).
+///
+/// # Errors
+/// Any [`Error`]; its `exit_code` is the process exit code.
+pub async fn run_command(command: Command) -> Result<i32, Error> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match command {
+        Command::Run(args) => run(args).await,
+        Command::Validate(args) => {
+            let mut failed = None;
+            for path in &args.manifests {
+                let opts = LoadOptions {
+                    overrides: args.set.clone(),
+                };
+                match manifest::load(path, &opts)
+                    .map_err(Error::from)
+                    .and_then(|m| plan::build(&m, &PlanOptions::default()).map_err(Error::from))
+                {
+                    Ok(plan) => println!(
+                        "ok: {} ({} points, {} requests)",
+                        path.display(),
+                        plan.points.len(),
+                        total_requests(&plan)
+                    ),
+                    Err(e) => {
+                        print_error(&e);
+                        failed = Some(e.exit_code());
+                    }
+                }
+            }
+            Ok(failed.unwrap_or(exit::OK))
+        }
+        Command::Plan(args) => {
+            let plan = load_plan(&args.manifest)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&plan)
+                        .map_err(|e| Error::Internal(e.to_string()))?
+                );
+            } else {
+                print!("{}", plan::render_table(&plan));
+            }
+            Ok(exit::OK)
+        }
+        Command::Report(args) => {
+            let results = crate::sink::read::read_results(&args.results)?;
+            let dir = crate::sink::ResultsDir::new(&args.results);
+            crate::sink::write_reports(&dir, &results)?;
+            println!("report: {}", dir.file("report.html").display());
+            Ok(exit::OK)
+        }
+        Command::Compare(args) => {
+            let outcome = crate::compare::run_compare(&args)?;
+            Ok(if outcome.regression {
+                exit::REGRESSION
+            } else {
+                exit::OK
+            })
+        }
+        Command::Simulate(args) => {
+            crate::simulator::run_cli(&args)
+                .await
+                .map_err(|e| Error::Internal(format!("simulator: {e}")))?;
+            Ok(exit::OK)
+        }
+        Command::Fetch(args) => {
+            let plan = load_plan(&args.manifest)?;
+            let fetched = crate::dataset::fetch(&plan).await?;
+            for f in &fetched {
+                println!("fetched: {f}");
+            }
+            println!("{} item(s) in the Hugging Face cache", fetched.len());
+            Ok(exit::OK)
+        }
+        Command::Resume(args) => resume(&args.results, args.finalize_only).await,
+        Command::Merge(args) => {
+            let out = crate::sink::merge::merge(&args.inputs, &args.output)?;
+            println!(
+                "merged {} shard(s) into {}",
+                args.inputs.len(),
+                out.display()
+            );
+            Ok(exit::OK)
+        }
+        Command::BenchClient(args) => crate::bench::run(&args).await,
+    }
+}
+
+fn total_requests(plan: &Plan) -> u64 {
+    plan.points
+        .iter()
+        .map(|p| p.requests_per_run() * u64::from(p.runs))
+        .sum()
+}
+
+/// Loads, validates and expands a manifest.
+///
+/// # Errors
+/// Manifest and plan errors.
+pub fn load_plan(args: &ManifestArgs) -> Result<Plan, Error> {
+    let m = manifest::load(
+        &args.manifest,
+        &LoadOptions {
+            overrides: args.set.clone(),
+        },
+    )?;
+    let shard = match &args.shard {
+        Some(s) => Some(parse_shard(s)?),
+        None => None,
+    };
+    Ok(plan::build(
+        &m,
+        &PlanOptions {
+            allow_large: args.allow_large,
+            shard,
+        },
+    )?)
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), Error> {
+    plan::parse_shard(s).map_err(|message| Error::Usage {
+        message: format!("--shard: {message}"),
+        hint: Some("use 1-based slices, e.g. --shard 1/4 … --shard 4/4".into()),
+    })
+}
+
+/// Ctrl-C: the first one cancels the run (stop sending, finish in-flight requests
+/// within the grace period, write everything); a second one exits at once with
+/// code 130 — the spool is flushed regularly, so what was measured stays on disk.
+fn install_ctrl_c(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: no new requests; finishing in-flight ones and writing results (Ctrl-C again to quit now)");
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted twice: exiting; records so far are in records.spool.jsonl");
+                std::process::exit(exit::INTERRUPTED);
+            }
+        }
+    });
+}
+
+fn run_dir(root: &Path, plan: &Plan, run_id: Option<String>) -> PathBuf {
+    let id = run_id.unwrap_or_else(|| chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string());
+    root.join(&plan.experiment.name).join(id)
+}
+
+async fn run(args: crate::cli::RunArgs) -> Result<i32, Error> {
+    let plan = load_plan(&args.manifest)?;
+    let root = args
+        .output
+        .clone()
+        .unwrap_or_else(|| plan.experiment.output_root.clone());
+    let dir = run_dir(&root, &plan, args.run_id.clone());
+    if dir.join("summary.json").exists() {
+        return Err(Error::Usage {
+            message: format!(
+                "results directory `{}` already holds a finished run",
+                dir.display()
+            ),
+            hint: Some("choose another --run-id, or remove the directory".into()),
+        });
+    }
+    let cancel = CancellationToken::new();
+    install_ctrl_c(cancel.clone());
+    let show_progress =
+        !args.quiet && !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let opts = crate::runner::RunOptions {
+        dir,
+        preflight: !args.no_preflight,
+        progress: show_progress,
+        cancel,
+        grace: Duration::from_secs(10),
+        command: std::env::args().collect(),
+        done: std::collections::BTreeMap::new(),
+    };
+    finish(crate::runner::run(plan, opts).await?, args.quiet, args.json)
+}
+
+fn finish(outcome: crate::runner::RunOutcome, quiet: bool, json: bool) -> Result<i32, Error> {
+    if json {
+        let summaries: Vec<_> = outcome.results.points.iter().map(|p| &p.summary).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summaries).map_err(|e| Error::Internal(e.to_string()))?
+        );
+    } else if !quiet {
+        print!(
+            "{}",
+            crate::progress::summary_table(&outcome.results.points)
+        );
+    }
+    if !json {
+        println!("results: {}", outcome.dir.path.display());
+        println!("report:  {}", outcome.dir.file("report.html").display());
+    }
+    if outcome.results.interrupted {
+        eprintln!("run interrupted: partial results written");
+        return Ok(exit::INTERRUPTED);
+    }
+    if let Some(rate) = outcome.failure_rate_exceeded {
+        eprintln!(
+            "error: {:.1}% of measured requests failed, above max_failure_rate {:.1}%",
+            rate * 100.0,
+            outcome
+                .results
+                .plan
+                .experiment
+                .max_failure_rate
+                .unwrap_or(0.0)
+                * 100.0
+        );
+        return Ok(exit::FAILURE_THRESHOLD);
+    }
+    Ok(exit::OK)
+}
+
+/// Runs of the spool that finished without interruption, with their records
+/// and the context to summarise them.
+fn completed_runs(
+    plan: &Plan,
+    spool: &crate::sink::spool::SpoolContents,
+) -> std::collections::BTreeMap<
+    (u32, u32),
+    (
+        Vec<crate::record::RequestRecord>,
+        crate::metrics::RunContext,
+    ),
+> {
+    let mut done = std::collections::BTreeMap::new();
+    for run in &spool.runs {
+        let Some(fin) = &run.finished else { continue };
+        if fin.interrupted {
+            continue;
+        }
+        let key = (run.started.point_index, run.started.run_index);
+        let records: Vec<_> = spool
+            .records
+            .iter()
+            .filter(|r| !r.warmup && (r.point_index, r.run_index) == key)
+            .cloned()
+            .collect();
+        let ctx = run.run_context(&plan.experiment, &records);
+        done.insert(key, (records, ctx));
+    }
+    done
+}
+
+/// `tokenomics resume`: recover spooled records; finalise, or run what is missing.
+async fn resume(dir: &Path, finalize_only: bool) -> Result<i32, Error> {
+    let plan_bytes = std::fs::read(dir.join("plan.json")).map_err(|e| Error::Results {
+        message: format!(
+            "cannot read `{}`: {e} (is this a tokenomics results directory?)",
+            dir.join("plan.json").display()
+        ),
+    })?;
+    let plan: Plan = serde_json::from_slice(&plan_bytes).map_err(|e| Error::Results {
+        message: format!(
+            "`{}` is not a valid plan: {e}",
+            dir.join("plan.json").display()
+        ),
+    })?;
+    let spool = crate::sink::spool::read_spool(&dir.join("records.spool.jsonl"))?;
+    if spool.skipped_lines > 0 {
+        eprintln!(
+            "resume: skipped {} damaged spool line(s) (a write cut by the crash)",
+            spool.skipped_lines
+        );
+    }
+    let done = completed_runs(&plan, &spool);
+    eprintln!(
+        "resume: recovered {} record(s), {} complete run(s)",
+        spool.records.len(),
+        done.len()
+    );
+    let mut plan = plan;
+    if finalize_only {
+        let keep: std::collections::BTreeSet<u32> = done.keys().map(|(p, _)| *p).collect();
+        plan.points
+            .retain(|p| keep.contains(&u32::try_from(p.index).unwrap_or(u32::MAX)));
+        for p in &mut plan.points {
+            let idx = u32::try_from(p.index).unwrap_or(u32::MAX);
+            p.runs = done.keys().filter(|(pi, _)| *pi == idx).count() as u32;
+        }
+    }
+    let cancel = CancellationToken::new();
+    install_ctrl_c(cancel.clone());
+    let opts = crate::runner::RunOptions {
+        dir: dir.to_path_buf(),
+        preflight: !finalize_only,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        cancel,
+        grace: Duration::from_secs(10),
+        command: std::env::args().collect(),
+        done,
+    };
+    finish(crate::runner::run(plan, opts).await?, false, false)
+}

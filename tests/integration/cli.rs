@@ -1,0 +1,154 @@
+//! The command line as a user meets it: help, errors, exit codes.
+
+use crate::common::{bin, repo, write};
+use predicates::str::contains;
+
+#[test]
+fn help_lists_every_command() {
+    let out = bin().arg("--help").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for cmd in [
+        "run",
+        "validate",
+        "plan",
+        "report",
+        "compare",
+        "simulate",
+        "fetch",
+        "resume",
+        "merge",
+        "bench-client",
+    ] {
+        assert!(
+            text.contains(cmd),
+            "--help does not mention `{cmd}`:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    bin().args(["run", "--no-such-flag"]).assert().code(2);
+}
+
+#[test]
+fn missing_manifest_names_the_file_and_exits_3() {
+    bin()
+        .args(["run", "does/not/exist.toml"])
+        .assert()
+        .code(3)
+        .stderr(contains("does/not/exist.toml"));
+}
+
+#[test]
+fn misspelt_key_gets_did_you_mean_and_exit_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = write(
+        tmp.path(),
+        "typo.toml",
+        r#"
+schema = 1
+[experiment]
+name = "typo"
+[endpoints.sim]
+simulator = { ttft_ms = 1, itl_ms = 1 }
+[scenarios.s]
+spec = "D(8,8)"
+[[grid]]
+endpoints = ["sim"]
+scenarios = ["s"]
+mode = "burst"
+batch_size = [1]
+"#,
+    );
+    bin()
+        .arg("validate")
+        .arg(&m)
+        .assert()
+        .code(3)
+        .stderr(contains("typo.toml"))
+        .stderr(contains("batch_sizes"));
+}
+
+#[test]
+fn plan_prints_the_matrix_without_sending_anything() {
+    let out = bin()
+        .args(["plan", "experiments/demo.toml"])
+        .current_dir(repo())
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.to_lowercase().contains("total"), "{text}");
+    assert!(
+        text.contains("burst") && text.contains("concurrency"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_shard_is_a_usage_error() {
+    bin()
+        .args(["plan", "experiments/demo.toml", "--shard", "3/2"])
+        .current_dir(repo())
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn unreachable_endpoint_fails_preflight_with_exit_4_before_sending() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Bind a port, then free it: nothing listens there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let m = write(
+        tmp.path(),
+        "dead.toml",
+        &format!(
+            r#"
+schema = 1
+[experiment]
+name = "dead"
+[endpoints.dead]
+base_url = "http://127.0.0.1:{port}/v1"
+model = "m"
+[scenarios.s]
+spec = "D(8,8)"
+[[grid]]
+endpoints = ["dead"]
+scenarios = ["s"]
+mode = "burst"
+batch_sizes = [1]
+"#
+        ),
+    );
+    bin()
+        .arg("run")
+        .arg(&m)
+        .arg("--output")
+        .arg(tmp.path().join("out"))
+        .assert()
+        .code(4)
+        .stderr(contains("dead"))
+        .stderr(contains("--no-preflight"));
+    assert!(
+        !tmp.path().join("out/dead").exists()
+            || std::fs::read_dir(tmp.path().join("out/dead"))
+                .unwrap()
+                .all(|e| { !e.unwrap().path().join("requests.parquet").exists() })
+    );
+}
+
+#[test]
+fn unwritable_output_names_the_path_and_exits_6() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "not-a-dir", "x");
+    bin()
+        .args(["run", "experiments/demo.toml", "--quiet", "--output"])
+        .arg(file.join("sub"))
+        .current_dir(repo())
+        .assert()
+        .code(6)
+        .stderr(contains("not-a-dir"));
+}

@@ -1,0 +1,200 @@
+//! End to end against the embedded simulator: the demo manifest as the README runs it,
+//! and a fixed-timing point whose true TTFT and ITL are known.
+
+use crate::common::{bin, median, records, repo, run_dir, summary, write};
+use tokenomics::record::Outcome;
+
+/// The README's first command, on the shipped demo manifest (runs reduced to 1 to keep
+/// the suite quick; everything else as shipped).
+#[test]
+fn demo_manifest_runs_end_to_end_and_writes_every_output() {
+    let out = tempfile::tempdir().unwrap();
+    let assert = bin()
+        .args([
+            "run",
+            "experiments/demo.toml",
+            "--quiet",
+            "--run-id",
+            "t",
+            "--set",
+            "experiment.runs=1",
+        ])
+        .arg("--output")
+        .arg(out.path())
+        .current_dir(repo())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let dir = run_dir(out.path(), "demo");
+    assert!(
+        stdout.contains(&format!("results: {}", dir.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("report.html"), "{stdout}");
+    for f in [
+        "requests.parquet",
+        "summary.json",
+        "manifest.resolved.toml",
+        "environment.json",
+        "plan.json",
+        "report.html",
+        "records.spool.jsonl",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "half-written files left: {leftovers:?}"
+    );
+
+    // Row count = Σ over points of runs × requests + warmups, all ok.
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("plan.json")).unwrap()).unwrap();
+    let spec: tokenomics::plan::Plan = serde_json::from_value(plan).unwrap();
+    let expected_measured: u64 = spec
+        .points
+        .iter()
+        .map(|p| p.requests_per_run() * u64::from(p.runs))
+        .sum();
+    let expected_warmup: u64 = spec.points.iter().map(|p| u64::from(p.warmup)).sum();
+    let recs = records(&dir);
+    assert_eq!(
+        recs.iter().filter(|r| !r.warmup).count() as u64,
+        expected_measured
+    );
+    assert_eq!(
+        recs.iter().filter(|r| r.warmup).count() as u64,
+        expected_warmup
+    );
+    let failed: Vec<_> = recs.iter().filter(|r| r.outcome != Outcome::Ok).collect();
+    assert!(
+        failed.is_empty(),
+        "failed requests against the simulator: {failed:?}"
+    );
+    // Every streamed request has one chunk timestamp per output token, and tokens from usage.
+    for r in recs.iter().filter(|r| !r.warmup) {
+        assert_eq!(
+            r.output_token_source,
+            tokenomics::record::TokenSource::Usage
+        );
+        if r.first_token_ns.is_some() {
+            assert_eq!(
+                r.chunk_ns.len() as u32,
+                r.output_tokens,
+                "request {}",
+                r.request_id
+            );
+        }
+    }
+    let s = summary(&dir);
+    assert_eq!(s["schema_version"], 1);
+    assert_eq!(s["points"].as_array().unwrap().len(), spec.points.len());
+}
+
+/// A point on the simulator's fixed timing model: the first token is sent 30 ms after
+/// the request arrives and then one every 5 ms. The client's TTFT must be at least the
+/// true 30 ms and at most 30 ms + tolerance; its ITL median must be within tolerance of
+/// 5 ms. Tolerances cover loopback transit and scheduling noise on a loaded 2-core CI
+/// machine (the fidelity benchmark, `tokenomics bench-client --fidelity`, measures the
+/// actual error).
+#[test]
+fn measured_ttft_and_itl_match_the_simulator_timing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write(
+        tmp.path(),
+        "fixed.toml",
+        r#"
+schema = 1
+[experiment]
+name = "fixed"
+seed = 7
+runs = 2
+warmup = 1
+
+[endpoints.sim]
+simulator = { ttft_ms = 30, itl_ms = 5 }
+
+[scenarios.s]
+spec = "D(64,40)"
+
+[[grid]]
+endpoints = ["sim"]
+scenarios = ["s"]
+mode = "concurrency"
+concurrency = [4]
+requests = 12
+"#,
+    );
+    bin()
+        .arg("run")
+        .arg(&manifest)
+        .args(["--quiet", "--output"])
+        .arg(tmp.path().join("out"))
+        .assert()
+        .success();
+    let dir = run_dir(&tmp.path().join("out"), "fixed");
+    let recs: Vec<_> = records(&dir).into_iter().filter(|r| !r.warmup).collect();
+    assert_eq!(recs.len(), 24);
+    let ttft: Vec<f64> = recs
+        .iter()
+        .map(|r| (r.first_token_ns.expect("streamed") - r.start_ns) as f64 / 1e6)
+        .collect();
+    let min_ttft = ttft.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        min_ttft >= 30.0,
+        "TTFT below the simulator's 30 ms: {min_ttft} ms"
+    );
+    let ttft_p50 = median(ttft);
+    assert!(ttft_p50 <= 30.0 + 15.0, "TTFT p50 {ttft_p50} ms vs 30 ms");
+    let gaps: Vec<f64> = recs
+        .iter()
+        .flat_map(|r| {
+            r.chunk_ns
+                .windows(2)
+                .map(|w| (w[1] - w[0]) as f64 / 1e6)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        gaps.len(),
+        24 * 39,
+        "one gap between each pair of the 40 tokens"
+    );
+    let itl_p50 = median(gaps);
+    assert!((itl_p50 - 5.0).abs() <= 1.5, "ITL p50 {itl_p50} ms vs 5 ms");
+    for r in &recs {
+        assert_eq!(r.output_tokens, 40);
+        assert!(r.first_chunk_ns.unwrap() <= r.first_token_ns.unwrap());
+        assert!(r.first_token_ns.unwrap() < r.last_token_ns.unwrap());
+    }
+}
+
+/// Every shipped manifest validates and plans (so examples can never rot).
+#[test]
+fn every_shipped_manifest_validates() {
+    let mut files = Vec::new();
+    for dir in ["experiments", "experiments/published"] {
+        let Ok(rd) = std::fs::read_dir(repo().join(dir)) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(
+        files.len() >= 2,
+        "expected shipped manifests, found {files:?}"
+    );
+    for f in files {
+        bin().arg("validate").arg(&f).assert().success();
+        bin().arg("plan").arg(&f).assert().success();
+    }
+}

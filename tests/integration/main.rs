@@ -1,0 +1,7 @@
+//! The one integration-test binary: every test talks real HTTP to servers on
+//! 127.0.0.1 that it starts itself (the embedded simulator), with bounded
+//! request counts and time.
+
+mod cli;
+mod common;
+mod e2e;
