@@ -5,6 +5,9 @@
 //! `environment.json`, `report.html`, `original/` (the original tool's per-point
 //! JSON files) and `records.spool.jsonl` (the crash-safe spool).
 
+pub mod html;
+pub mod plots;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
