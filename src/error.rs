@@ -43,6 +43,10 @@ pub enum Error {
     Sink(#[from] crate::sink::SinkError),
     #[error("{message}")]
     Results { message: String },
+    /// A command-line value clap does not check itself (e.g. a malformed
+    /// `--fail-if-regression` rule).
+    #[error("{message}")]
+    Usage { message: String },
     #[error("{0}")]
     Internal(String),
 }
@@ -55,6 +59,7 @@ impl Error {
             Error::Manifest(_) | Error::Plan(_) => exit::INVALID_INPUT,
             Error::Dataset(_) | Error::Preflight { .. } => exit::PREFLIGHT,
             Error::Sink(_) | Error::Results { .. } => exit::OUTPUT,
+            Error::Usage { .. } => exit::USAGE,
             Error::Internal(_) => exit::INTERNAL,
         }
     }

@@ -23,6 +23,7 @@
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod compare;
 pub mod dataset;
 pub mod error;
 pub mod manifest;
