@@ -259,4 +259,72 @@ metrics.e2e_output_tps = { mean = 500.0, approx = true, note = "read off a chart
         let e = parse_reference(&bad, Path::new("x.toml")).unwrap_err();
         assert!(e.contains("schema 2"), "{e}");
     }
+
+    /// Every shipped reference parses, names a manifest that exists, and every
+    /// point's label and load exist in that manifest's endpoints, scenarios and grids.
+    #[test]
+    fn shipped_references_match_their_manifests() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<_> = std::fs::read_dir(root.join("results/reference"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 7, "one reference per published result A-G");
+        for f in files {
+            let s = load_reference(&f).unwrap();
+            assert!(!s.points.is_empty(), "{}", f.display());
+            assert_eq!(
+                Some(s.name.as_str()),
+                f.file_stem().and_then(|n| n.to_str()),
+                "name = file stem"
+            );
+            let raw: toml::Value = toml::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            let manifest_rel = raw["manifest"].as_str().unwrap();
+            let manifest_text = std::fs::read_to_string(root.join(manifest_rel)).unwrap();
+            let manifest: toml::Value = toml::from_str(&manifest_text)
+                .unwrap_or_else(|e| panic!("{manifest_rel} is not valid TOML: {e}"));
+            assert_eq!(
+                manifest["experiment"]["name"].as_str(),
+                Some(s.name.as_str())
+            );
+            let grids = manifest["grid"].as_array().unwrap();
+            for p in &s.points {
+                let label = p.label.as_deref().unwrap();
+                let (ep, sc) = label.split_once('/').unwrap();
+                assert!(
+                    manifest["endpoints"].get(ep).is_some(),
+                    "{manifest_rel}: endpoint {ep}"
+                );
+                assert!(
+                    manifest["scenarios"].get(sc).is_some(),
+                    "{manifest_rel}: scenario {sc}"
+                );
+                let in_grid = grids.iter().any(|g| {
+                    let has = |k: &str, v: &str| {
+                        g[k].as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|x| x.as_str() == Some(v))
+                    };
+                    let loads = g
+                        .get("batch_sizes")
+                        .or_else(|| g.get("concurrency"))
+                        .and_then(toml::Value::as_array)
+                        .unwrap();
+                    has("endpoints", ep)
+                        && has("scenarios", sc)
+                        && loads
+                            .iter()
+                            .any(|l| l.as_integer().map(|i| i as f64) == Some(p.load))
+                });
+                assert!(
+                    in_grid,
+                    "{manifest_rel}: no grid runs {label} at {}",
+                    p.load
+                );
+            }
+        }
+    }
 }
