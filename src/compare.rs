@@ -35,6 +35,7 @@ use crate::Error;
 pub struct CompareOutcome {
     /// True when a `--fail-if-regression` rule flagged a regression (exit code 7).
     pub regression: bool,
+    /// The full comparison (inputs, rows, regressions, warnings).
     pub report: CompareReport,
 }
 

@@ -30,6 +30,7 @@ pub struct SplitMix64 {
 
 impl SplitMix64 {
     #[must_use]
+    /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Self {
         SplitMix64 { state: seed }
     }

@@ -38,7 +38,9 @@ use super::view::{
 /// One `--fail-if-regression` rule, e.g. `ttft_ms.p50:10`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RegressionRule {
+    /// Metric name (see `view::METRICS`).
     pub metric: String,
+    /// Statistic the rule checks (`mean` when not given).
     pub stat: StatKind,
     /// Largest tolerated worsening, in percent of the baseline.
     pub threshold_pct: f64,
@@ -105,7 +107,9 @@ pub fn parse_rule(s: &str) -> Result<RegressionRule, String> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchRule {
+    /// By `endpoint/scenario` label and load value.
     LabelAndLoad,
+    /// By load value alone.
     Load,
 }
 
@@ -136,6 +140,7 @@ pub enum Verdict {
     WithinNoise,
     /// A token count or other two-sided metric changed.
     Changed,
+    /// Identical values.
     Equal,
 }
 
@@ -159,11 +164,17 @@ impl Verdict {
 pub struct Row {
     /// `label @ load` of the baseline point.
     pub point: String,
+    /// Load value of the point.
     pub load: f64,
+    /// Metric name.
     pub metric: String,
+    /// Statistic compared.
     pub stat: StatKind,
+    /// Unit of the metric.
     pub unit: String,
+    /// Baseline value.
     pub baseline: f64,
+    /// Candidate value.
     pub candidate: f64,
     /// Candidate − baseline.
     pub delta: f64,
@@ -173,6 +184,7 @@ pub struct Row {
     pub ci: Option<(f64, f64)>,
     /// Either value was read off a chart.
     pub approx: bool,
+    /// What the row says (see [`Verdict`]).
     pub verdict: Verdict,
     /// The rules that flagged this row.
     pub flagged_by: Vec<String>,
@@ -181,24 +193,38 @@ pub struct Row {
 /// A baseline × candidate comparison.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Comparison {
+    /// Name of the baseline input.
     pub baseline: String,
+    /// Name of the candidate input.
     pub candidate: String,
+    /// How points were paired.
     pub match_rule: MatchRule,
+    /// Number of paired points.
     pub matched_points: usize,
+    /// One row per metric statistic per paired point.
     pub rows: Vec<Row>,
+    /// Baseline points without a partner.
     pub unmatched_baseline: Vec<String>,
+    /// Candidate points without a partner.
     pub unmatched_candidate: Vec<String>,
 }
 
 /// A flagged regression.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Regression {
+    /// The rule that fired (`metric.stat:percent`).
     pub rule: String,
+    /// Name of the candidate input.
     pub candidate: String,
+    /// The point (`label @ load`).
     pub point: String,
+    /// Baseline value.
     pub baseline: f64,
+    /// Candidate value.
     pub candidate_value: f64,
+    /// Change in percent of the baseline.
     pub delta_pct: f64,
+    /// Bootstrap interval of the difference, when computed.
     pub ci: Option<(f64, f64)>,
 }
 
@@ -231,10 +257,15 @@ impl Regression {
 /// Everything `compare` found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CompareReport {
+    /// Every input, normalised (the first is the baseline).
     pub sources: Vec<SourceView>,
+    /// One comparison per candidate.
     pub comparisons: Vec<Comparison>,
+    /// The rules applied.
     pub rules: Vec<RegressionRule>,
+    /// Rows flagged by a rule.
     pub regressions: Vec<Regression>,
+    /// Things to know: unmatched inputs, rules that matched nothing, mode mismatches.
     pub warnings: Vec<String>,
     /// How the numbers were computed (printed with the results).
     pub method: Vec<String>,
@@ -247,10 +278,13 @@ fn load_key(load: f64) -> String {
 /// How the points of two inputs were paired.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PointMatching {
+    /// Whether labels or loads alone were used.
     pub rule: MatchRule,
     /// `(index in a, index in b)` pairs, in the order of `a`.
     pub pairs: Vec<(usize, usize)>,
+    /// Indices of points of `a` without a partner.
     pub unmatched_a: Vec<usize>,
+    /// Indices of points of `b` without a partner.
     pub unmatched_b: Vec<usize>,
 }
 

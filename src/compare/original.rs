@@ -31,11 +31,17 @@ use super::view::{MetricValue, PointMetrics, SourceKind, SourceView};
 /// The eras the reader distinguishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Era {
+    /// E1 v-initial: `avg_*` keys, means only.
     V0Initial,
+    /// E1–E3 simple: tokens, timings, throughput.
     Simple,
+    /// E3 advanced: prefill, decode and combined throughput.
     Advanced,
+    /// E4: HEAD layout in one file.
     E4,
+    /// E5: one file per sweep value.
     E5,
+    /// The embedding benchmark.
     Embedding,
 }
 

@@ -25,9 +25,13 @@ pub enum Direction {
 /// One metric of the catalogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct MetricInfo {
+    /// Name with its unit suffix, e.g. `ttft_ms`.
     pub name: &'static str,
+    /// Unit shown in tables.
     pub unit: &'static str,
+    /// Which way is worse.
     pub direction: Direction,
+    /// One-line definition.
     pub description: &'static str,
 }
 
@@ -218,10 +222,15 @@ pub fn closest_metric(name: &str) -> Option<&'static str> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatKind {
+    /// Arithmetic mean.
     Mean,
+    /// Median.
     P50,
+    /// 90th percentile.
     P90,
+    /// 95th percentile.
     P95,
+    /// 99th percentile.
     P99,
 }
 
@@ -258,11 +267,17 @@ impl StatKind {
 /// the original's files have only mean and std, references often only a mean.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct MetricValue {
+    /// Mean.
     pub mean: Option<f64>,
+    /// Standard deviation (the convention of the input; see its notes).
     pub std: Option<f64>,
+    /// Median.
     pub p50: Option<f64>,
+    /// 90th percentile.
     pub p90: Option<f64>,
+    /// 95th percentile.
     pub p95: Option<f64>,
+    /// 99th percentile.
     pub p99: Option<f64>,
     /// Number of values behind the statistics, when known.
     pub n: Option<u64>,
@@ -331,6 +346,7 @@ pub struct PointMetrics {
     pub load: f64,
     /// `burst`, `concurrency`, `rate`, … when known.
     pub mode: Option<String>,
+    /// Metric values by metric name.
     pub metrics: BTreeMap<String, MetricValue>,
 }
 
@@ -355,7 +371,10 @@ pub enum SourceKind {
     /// A transcription of published numbers (`results/reference/*.toml`).
     Reference,
     /// A result file or directory of the original tool, with its era.
-    Original { era: String },
+    Original {
+        /// Era name, e.g. `E5 (v0.7.0+)`.
+        era: String,
+    },
 }
 
 impl SourceKind {
@@ -376,13 +395,18 @@ pub struct SourceView {
     /// Display name (experiment/run id, reference name or file name).
     pub name: String,
     #[serde(flatten)]
+    /// What kind of input it is.
     pub kind: SourceKind,
     /// The file or directory actually read.
     pub path: PathBuf,
+    /// Model(s), when the input says.
     pub model: Option<String>,
+    /// Workload, when the input says.
     pub scenario: Option<String>,
+    /// Hardware or host, when the input says.
     pub hardware: Option<String>,
     /// What to keep in mind when comparing (definitions, units, provenance).
     pub notes: Vec<String>,
+    /// Points, normalised.
     pub points: Vec<PointMetrics>,
 }

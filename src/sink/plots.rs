@@ -45,8 +45,11 @@ pub struct PlotError {
 /// One point of a series. `err` is the half-height of the error bar (0 = none).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SeriesPoint {
+    /// Load (or other x) value.
     pub x: f64,
+    /// Value.
     pub y: f64,
+    /// Half-height of the error bar.
     pub err: f64,
 }
 
@@ -93,9 +96,13 @@ pub enum XScale {
 pub struct LineChartSpec<'a> {
     /// Id of the chart (used in error messages).
     pub id: &'a str,
+    /// Text under the x axis.
     pub x_label: &'a str,
+    /// Text beside the y axis.
     pub y_label: &'a str,
+    /// The lines to draw.
     pub series: &'a [Series],
+    /// How the x axis maps values.
     pub x_scale: XScale,
     /// Start the y axis at 0 (throughputs, latencies); else fit the data.
     pub y_from_zero: bool,
@@ -106,9 +113,11 @@ pub struct LineChartSpec<'a> {
 /// One legend entry, rendered in HTML beside the chart.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LegendEntry {
+    /// Text of the entry.
     pub label: String,
     /// CSS colour (`#rrggbb`).
     pub color: String,
+    /// Drawn dashed (secondary statistic).
     pub dashed: bool,
 }
 
@@ -117,11 +126,13 @@ pub struct LegendEntry {
 pub struct Chart {
     /// Stable id, e.g. `chart-e2e-throughput`; the report's `<figure>` carries it.
     pub id: String,
+    /// Heading shown above the chart.
     pub title: String,
     /// Short explanation shown under the title.
     pub caption: String,
     /// The SVG document (already escaped; inserted verbatim).
     pub svg: String,
+    /// Entries shown under the chart.
     pub legend: Vec<LegendEntry>,
 }
 
@@ -638,7 +649,9 @@ pub fn line_chart(spec: &LineChartSpec<'_>) -> Result<String, PlotError> {
 /// One series of a time-series chart: values per bucket.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimeSeries {
+    /// Legend text.
     pub label: String,
+    /// Index into [`PALETTE`].
     pub color: usize,
     /// Output tokens per bucket.
     pub tokens_per_bucket: Vec<u32>,
@@ -809,8 +822,11 @@ pub fn time_series_chart(
 /// One series of a histogram: raw values (binned by [`histogram_chart`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistogramSeries {
+    /// Legend text.
     pub label: String,
+    /// Index into [`PALETTE`].
     pub color: usize,
+    /// The values to bin.
     pub values: Vec<f64>,
 }
 
