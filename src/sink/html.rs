@@ -2508,6 +2508,34 @@ mod tests {
     }
 
     #[test]
+    fn empty_interrupted_experiment_renders() {
+        let mut r = sample_results();
+        r.points.clear();
+        r.records.clear();
+        r.interrupted = true;
+        let html = render_report(&r).unwrap();
+        let doc = Html::parse_document(&html);
+        assert_eq!(doc.select(&sel("span.badge.bad")).count(), 1);
+        assert_eq!(doc.select(&sel("figure.chart")).count(), 0);
+        assert_eq!(doc.select(&sel("#table-overview tbody tr")).count(), 0);
+        assert!(html.contains("No measured request failed."));
+    }
+
+    #[test]
+    fn non_finite_values_do_not_break_charts() {
+        let mut r = sample_results();
+        r.points[0].summary.e2e_output_tps.mean = f64::NAN;
+        r.points[1].summary.e2e_output_tps.std = f64::INFINITY;
+        let html = render_report(&r).unwrap();
+        let doc = Html::parse_document(&html);
+        assert_eq!(
+            doc.select(&sel("figure#chart-e2e-throughput svg")).count(),
+            1
+        );
+        assert!(!html.contains("NaN"));
+    }
+
+    #[test]
     fn number_formatting() {
         assert_eq!(fmt_num(16657.4), "16,657");
         assert_eq!(fmt_num(-1234567.0), "-1,234,567");

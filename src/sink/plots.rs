@@ -253,8 +253,9 @@ fn decimals_for_step(step: f64) -> i32 {
     }
 }
 
-/// Formats a tick value given the tick step: `12k` style above 10,000, else
-/// with as many decimals as the step needs.
+/// Formats a tick value given the tick step: `12k` / `1.5M` style when the
+/// step is at least 1,000 (so one axis never mixes `5000` and `10k`), else with
+/// as many decimals as the step needs.
 #[must_use]
 pub fn format_tick(v: f64, step: f64) -> String {
     if v == 0.0 {
@@ -264,7 +265,7 @@ pub fn format_tick(v: f64, step: f64) -> String {
         let d = decimals_for_step(step / 1e6);
         return format!("{:.*}M", usize::try_from(d).unwrap_or(0), v / 1e6);
     }
-    if v.abs() >= 1e4 && step >= 100.0 {
+    if v.abs() >= 1e3 && step >= 1e3 {
         let d = decimals_for_step(step / 1e3);
         return format!("{:.*}k", usize::try_from(d).unwrap_or(0), v / 1e3);
     }
@@ -972,6 +973,9 @@ mod tests {
         assert_eq!(format_tick(12500.0, 2500.0), "12.5k");
         assert_eq!(format_tick(0.25, 0.25), "0.25");
         assert_eq!(format_tick(40.0, 10.0), "40");
+        assert_eq!(format_tick(5000.0, 5000.0), "5k");
+        assert_eq!(format_tick(1500.0, 500.0), "1500");
+        assert_eq!(format_tick(2_000_000.0, 500_000.0), "2.0M");
         assert_eq!(format_load(64.0), "64");
         assert_eq!(format_load(2.5), "2.5");
     }
