@@ -43,6 +43,8 @@ pub enum Error {
     Sink(#[from] crate::sink::SinkError),
     #[error("{message}")]
     Results { message: String },
+    /// A command-line value clap does not check itself (bad `--shard`,
+    /// a malformed `--fail-if-regression` rule, a results directory already used).
     #[error("{message}")]
     Usage {
         message: String,

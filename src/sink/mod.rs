@@ -12,6 +12,7 @@ pub mod original;
 pub mod parquet;
 pub mod read;
 pub mod spool;
+pub mod plots;
 
 use std::path::{Path, PathBuf};
 

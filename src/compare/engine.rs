@@ -1,0 +1,729 @@
+//! Matching points, computing deltas and intervals, and applying regression rules.
+//!
+//! **Matching.** Points of the baseline and of a candidate are paired by
+//! `(label, load)` when every point on both sides has a label (`endpoint/scenario`)
+//! and the two sides share at least one label; otherwise by load value alone
+//! (the original's files and most references have no labels). When one side has
+//! several points at the same key, the k-th is paired with the k-th in file
+//! order. Loads are equal when they agree to six decimals.
+//!
+//! **Deltas.** For each metric known on both sides and each statistic present
+//! on both (mean, p50, p99 always; p90 and p95 when a rule names them):
+//! `Δ% = (candidate − baseline) / |baseline| × 100` (none when the baseline is 0).
+//!
+//! **Intervals.** For means with at least two per-run values on each side, a
+//! seeded percentile bootstrap 95 % interval of `mean(candidate) − mean(baseline)`
+//! ([`super::bootstrap`], 2,000 resamples). Per-request metrics (TTFT, TPOT, …)
+//! have no per-run values in `summary.json`, and the original's files and
+//! references have none at all, so those rows have no interval. With only a
+//! few runs the interval is narrow and understates the uncertainty.
+//! Per-run metrics (throughputs, wall time, failure rate) are shown by their
+//! mean only, unless a rule names another statistic.
+//!
+//! **Rules.** `--fail-if-regression metric[.stat]:percent` flags a row when the
+//! metric got worse (latencies and times up, throughputs down, token counts
+//! either way) by more than `percent` **and** the interval excludes zero on the
+//! worse side. When no interval can be computed the threshold alone decides.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::bootstrap::{diff_of_means_ci, seed_for, RESAMPLES};
+use super::view::{
+    closest_metric, metric_info, Direction, PointMetrics, SourceView, StatKind, METRICS,
+    PER_RUN_METRICS,
+};
+
+/// One `--fail-if-regression` rule, e.g. `ttft_ms.p50:10`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RegressionRule {
+    /// Metric name (see `view::METRICS`).
+    pub metric: String,
+    /// Statistic the rule checks (`mean` when not given).
+    pub stat: StatKind,
+    /// Largest tolerated worsening, in percent of the baseline.
+    pub threshold_pct: f64,
+}
+
+impl RegressionRule {
+    /// `metric.stat:percent` as the user writes it.
+    #[must_use]
+    pub fn spec(&self) -> String {
+        format!(
+            "{}.{}:{}",
+            self.metric,
+            self.stat.as_str(),
+            crate::sink::plots::format_load(self.threshold_pct)
+        )
+    }
+}
+
+/// Parses `metric[.stat]:percent` (stat defaults to `mean`).
+///
+/// # Errors
+/// A message saying what is wrong and what is accepted.
+pub fn parse_rule(s: &str) -> Result<RegressionRule, String> {
+    let (lhs, pct) = s.rsplit_once(':').ok_or_else(|| {
+        format!(
+            "`{s}`: expected METRIC[.STAT]:PERCENT, e.g. `ttft_ms.p50:10` or `e2e_output_tps:5`"
+        )
+    })?;
+    let threshold_pct: f64 = pct
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}`: `{pct}` is not a percentage"))?;
+    if !threshold_pct.is_finite() || threshold_pct < 0.0 {
+        return Err(format!("`{s}`: the percentage must be a number ≥ 0"));
+    }
+    let (metric, stat) = match lhs.rsplit_once('.') {
+        Some((m, st)) => {
+            let stat = StatKind::parse(st).ok_or_else(|| {
+                format!("`{s}`: `{st}` is not a statistic (use mean, p50, p90, p95 or p99)")
+            })?;
+            (m, stat)
+        }
+        None => (lhs, StatKind::Mean),
+    };
+    if metric_info(metric).is_none() {
+        let hint = closest_metric(metric)
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        let all: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+        return Err(format!(
+            "`{s}`: unknown metric `{metric}`{hint}; known metrics: {}",
+            all.join(", ")
+        ));
+    }
+    Ok(RegressionRule {
+        metric: metric.to_string(),
+        stat,
+        threshold_pct,
+    })
+}
+
+/// How points were paired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchRule {
+    /// By `endpoint/scenario` label and load value.
+    LabelAndLoad,
+    /// By load value alone.
+    Load,
+}
+
+impl MatchRule {
+    /// One sentence for the reports.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            MatchRule::LabelAndLoad => "Points matched by endpoint/scenario label and load value.",
+            MatchRule::Load => {
+                "Points matched by load value only (the inputs do not share endpoint/scenario labels)."
+            }
+        }
+    }
+}
+
+/// The verdict of one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A rule flagged it.
+    Regression,
+    /// Worse, and the interval excludes zero (or no interval and not equal).
+    Worse,
+    /// Better, and the interval excludes zero (or no interval and not equal).
+    Better,
+    /// Different, but the interval includes zero.
+    WithinNoise,
+    /// A token count or other two-sided metric changed.
+    Changed,
+    /// Identical values.
+    Equal,
+}
+
+impl Verdict {
+    /// Text for tables.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Regression => "REGRESSION",
+            Verdict::Worse => "worse",
+            Verdict::Better => "better",
+            Verdict::WithinNoise => "within noise",
+            Verdict::Changed => "changed",
+            Verdict::Equal => "equal",
+        }
+    }
+}
+
+/// One metric statistic at one matched point.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    /// `label @ load` of the baseline point.
+    pub point: String,
+    /// Load value of the point.
+    pub load: f64,
+    /// Metric name.
+    pub metric: String,
+    /// Statistic compared.
+    pub stat: StatKind,
+    /// Unit of the metric.
+    pub unit: String,
+    /// Baseline value.
+    pub baseline: f64,
+    /// Candidate value.
+    pub candidate: f64,
+    /// Candidate − baseline.
+    pub delta: f64,
+    /// Δ in percent of the baseline (None when the baseline is 0).
+    pub delta_pct: Option<f64>,
+    /// Bootstrap 95 % interval of the difference of means, when computable.
+    pub ci: Option<(f64, f64)>,
+    /// Either value was read off a chart.
+    pub approx: bool,
+    /// What the row says (see [`Verdict`]).
+    pub verdict: Verdict,
+    /// The rules that flagged this row.
+    pub flagged_by: Vec<String>,
+}
+
+/// A baseline × candidate comparison.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Name of the baseline input.
+    pub baseline: String,
+    /// Name of the candidate input.
+    pub candidate: String,
+    /// How points were paired.
+    pub match_rule: MatchRule,
+    /// Number of paired points.
+    pub matched_points: usize,
+    /// One row per metric statistic per paired point.
+    pub rows: Vec<Row>,
+    /// Baseline points without a partner.
+    pub unmatched_baseline: Vec<String>,
+    /// Candidate points without a partner.
+    pub unmatched_candidate: Vec<String>,
+}
+
+/// A flagged regression.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Regression {
+    /// The rule that fired (`metric.stat:percent`).
+    pub rule: String,
+    /// Name of the candidate input.
+    pub candidate: String,
+    /// The point (`label @ load`).
+    pub point: String,
+    /// Baseline value.
+    pub baseline: f64,
+    /// Candidate value.
+    pub candidate_value: f64,
+    /// Change in percent of the baseline.
+    pub delta_pct: f64,
+    /// Bootstrap interval of the difference, when computed.
+    pub ci: Option<(f64, f64)>,
+}
+
+impl Regression {
+    /// One line for the console and the page.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let ci = self.ci.map_or_else(
+            || "no interval: threshold only".to_string(),
+            |(lo, hi)| {
+                format!(
+                    "95 % CI of Δ [{}, {}]",
+                    crate::sink::html::fmt_num(lo),
+                    crate::sink::html::fmt_num(hi)
+                )
+            },
+        );
+        format!(
+            "{} at {} in {}: {} → {} ({:+.1} %, {ci})",
+            self.rule,
+            self.point,
+            self.candidate,
+            crate::sink::html::fmt_num(self.baseline),
+            crate::sink::html::fmt_num(self.candidate_value),
+            self.delta_pct
+        )
+    }
+}
+
+/// Everything `compare` found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompareReport {
+    /// Every input, normalised (the first is the baseline).
+    pub sources: Vec<SourceView>,
+    /// One comparison per candidate.
+    pub comparisons: Vec<Comparison>,
+    /// The rules applied.
+    pub rules: Vec<RegressionRule>,
+    /// Rows flagged by a rule.
+    pub regressions: Vec<Regression>,
+    /// Things to know: unmatched inputs, rules that matched nothing, mode mismatches.
+    pub warnings: Vec<String>,
+    /// How the numbers were computed (printed with the results).
+    pub method: Vec<String>,
+}
+
+fn load_key(load: f64) -> String {
+    format!("{load:.6}")
+}
+
+/// How the points of two inputs were paired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointMatching {
+    /// Whether labels or loads alone were used.
+    pub rule: MatchRule,
+    /// `(index in a, index in b)` pairs, in the order of `a`.
+    pub pairs: Vec<(usize, usize)>,
+    /// Indices of points of `a` without a partner.
+    pub unmatched_a: Vec<usize>,
+    /// Indices of points of `b` without a partner.
+    pub unmatched_b: Vec<usize>,
+}
+
+/// Pairs points of `a` and `b` (see the module docs).
+#[must_use]
+pub fn match_points(a: &[PointMetrics], b: &[PointMetrics]) -> PointMatching {
+    let all_labelled = |v: &[PointMetrics]| !v.is_empty() && v.iter().all(|p| p.label.is_some());
+    let shares_label = a
+        .iter()
+        .filter_map(|p| p.label.as_ref())
+        .any(|l| b.iter().any(|q| q.label.as_ref() == Some(l)));
+    let rule = if all_labelled(a) && all_labelled(b) && shares_label {
+        MatchRule::LabelAndLoad
+    } else {
+        MatchRule::Load
+    };
+    let keys = |v: &[PointMetrics]| -> Vec<(String, String, usize)> {
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        v.iter()
+            .map(|p| {
+                let label = match rule {
+                    MatchRule::LabelAndLoad => p.label.clone().unwrap_or_default(),
+                    MatchRule::Load => String::new(),
+                };
+                let k = (label, load_key(p.load));
+                let n = seen.entry(k.clone()).or_insert(0);
+                let occurrence = *n;
+                *n += 1;
+                (k.0, k.1, occurrence)
+            })
+            .collect()
+    };
+    let ka = keys(a);
+    let kb = keys(b);
+    let mut pairs = Vec::new();
+    let mut used_b = vec![false; b.len()];
+    let mut unmatched_a = Vec::new();
+    for (i, k) in ka.iter().enumerate() {
+        match kb.iter().position(|x| x == k) {
+            Some(j) => {
+                pairs.push((i, j));
+                used_b[j] = true;
+            }
+            None => unmatched_a.push(i),
+        }
+    }
+    let unmatched_b = (0..b.len()).filter(|j| !used_b[*j]).collect();
+    PointMatching {
+        rule,
+        pairs,
+        unmatched_a,
+        unmatched_b,
+    }
+}
+
+fn worse_pct(direction: Direction, delta_pct: f64) -> f64 {
+    match direction {
+        Direction::HigherIsWorse => delta_pct,
+        Direction::LowerIsWorse => -delta_pct,
+        Direction::Either => delta_pct.abs(),
+    }
+}
+
+/// True when the interval excludes zero on the worse side.
+fn ci_says_worse(direction: Direction, ci: (f64, f64)) -> bool {
+    match direction {
+        Direction::HigherIsWorse => ci.0 > 0.0,
+        Direction::LowerIsWorse => ci.1 < 0.0,
+        Direction::Either => ci.0 > 0.0 || ci.1 < 0.0,
+    }
+}
+
+fn verdict(direction: Direction, delta: f64, ci: Option<(f64, f64)>) -> Verdict {
+    if delta == 0.0 {
+        return Verdict::Equal;
+    }
+    if let Some((lo, hi)) = ci {
+        if lo <= 0.0 && hi >= 0.0 {
+            return Verdict::WithinNoise;
+        }
+    }
+    match direction {
+        Direction::Either => Verdict::Changed,
+        Direction::HigherIsWorse if delta > 0.0 => Verdict::Worse,
+        Direction::LowerIsWorse if delta < 0.0 => Verdict::Worse,
+        _ => Verdict::Better,
+    }
+}
+
+/// Compares every source after the first with the first, applying `rules`.
+#[must_use]
+pub fn compare(sources: &[SourceView], rules: &[RegressionRule]) -> CompareReport {
+    let mut comparisons = Vec::new();
+    let mut regressions = Vec::new();
+    let mut warnings = Vec::new();
+    let mut rule_hits = vec![0usize; rules.len()];
+    let mut stats: Vec<StatKind> = vec![StatKind::Mean, StatKind::P50, StatKind::P99];
+    for r in rules {
+        if !stats.contains(&r.stat) {
+            stats.push(r.stat);
+        }
+    }
+    stats.sort();
+    if let Some((base, rest)) = sources.split_first() {
+        if base.points.is_empty() {
+            warnings.push(format!("The baseline `{}` has no points.", base.name));
+        }
+        for (ci_index, cand) in rest.iter().enumerate() {
+            let PointMatching {
+                rule,
+                pairs,
+                unmatched_a: ua,
+                unmatched_b: ub,
+            } = match_points(&base.points, &cand.points);
+            let mut rows = Vec::new();
+            for &(i, j) in &pairs {
+                let (pa, pb) = (&base.points[i], &cand.points[j]);
+                if let (Some(ma), Some(mb)) = (&pa.mode, &pb.mode) {
+                    if ma != mb {
+                        warnings.push(format!(
+                            "{} vs {}: point {} is `{ma}` in the baseline and `{mb}` in the candidate.",
+                            base.name,
+                            cand.name,
+                            pa.display()
+                        ));
+                    }
+                }
+                for info in METRICS {
+                    let (Some(va), Some(vb)) =
+                        (pa.metrics.get(info.name), pb.metrics.get(info.name))
+                    else {
+                        continue;
+                    };
+                    for &stat in &stats {
+                        let asked = rules
+                            .iter()
+                            .any(|r| r.metric == info.name && r.stat == stat);
+                        if stat != StatKind::Mean && PER_RUN_METRICS.contains(&info.name) && !asked
+                        {
+                            continue;
+                        }
+                        let (Some(x), Some(y)) = (va.get(stat), vb.get(stat)) else {
+                            continue;
+                        };
+                        let delta = y - x;
+                        let delta_pct = (x != 0.0).then(|| delta / x.abs() * 100.0);
+                        let ci = if stat == StatKind::Mean {
+                            let key = format!(
+                                "{}|{}|{}|{}",
+                                ci_index + 1,
+                                pa.display(),
+                                info.name,
+                                stat.as_str()
+                            );
+                            diff_of_means_ci(&va.per_run, &vb.per_run, RESAMPLES, seed_for(&key))
+                        } else {
+                            None
+                        };
+                        let mut flagged_by = Vec::new();
+                        for (k, r) in rules.iter().enumerate() {
+                            if r.metric != info.name || r.stat != stat {
+                                continue;
+                            }
+                            rule_hits[k] += 1;
+                            let Some(dp) = delta_pct else {
+                                warnings.push(format!(
+                                    "Rule `{}` cannot be applied at {}: the baseline value is 0.",
+                                    r.spec(),
+                                    pa.display()
+                                ));
+                                continue;
+                            };
+                            let beyond = worse_pct(info.direction, dp) > r.threshold_pct;
+                            let significant = ci.is_none_or(|c| ci_says_worse(info.direction, c));
+                            if beyond && significant {
+                                flagged_by.push(r.spec());
+                                regressions.push(Regression {
+                                    rule: r.spec(),
+                                    candidate: cand.name.clone(),
+                                    point: pa.display(),
+                                    baseline: x,
+                                    candidate_value: y,
+                                    delta_pct: dp,
+                                    ci,
+                                });
+                            }
+                        }
+                        let v = if flagged_by.is_empty() {
+                            verdict(info.direction, delta, ci)
+                        } else {
+                            Verdict::Regression
+                        };
+                        rows.push(Row {
+                            point: pa.display(),
+                            load: pa.load,
+                            metric: info.name.to_string(),
+                            stat,
+                            unit: info.unit.to_string(),
+                            baseline: x,
+                            candidate: y,
+                            delta,
+                            delta_pct,
+                            ci,
+                            approx: va.approx || vb.approx,
+                            verdict: v,
+                            flagged_by,
+                        });
+                    }
+                }
+            }
+            if pairs.is_empty() {
+                warnings.push(format!(
+                    "No point of `{}` matches a point of the baseline `{}`.",
+                    cand.name, base.name
+                ));
+            }
+            comparisons.push(Comparison {
+                baseline: base.name.clone(),
+                candidate: cand.name.clone(),
+                match_rule: rule,
+                matched_points: pairs.len(),
+                rows,
+                unmatched_baseline: ua.iter().map(|&i| base.points[i].display()).collect(),
+                unmatched_candidate: ub.iter().map(|&j| cand.points[j].display()).collect(),
+            });
+        }
+    }
+    for (r, hits) in rules.iter().zip(&rule_hits) {
+        if *hits == 0 {
+            warnings.push(format!(
+                "Rule `{}` matched nothing: no compared point has `{}` ({}) on both sides, so it cannot flag anything.",
+                r.spec(),
+                r.metric,
+                r.stat.as_str()
+            ));
+        }
+    }
+    CompareReport {
+        sources: sources.to_vec(),
+        comparisons,
+        rules: rules.to_vec(),
+        regressions,
+        warnings,
+        method: method_notes(),
+    }
+}
+
+/// The method, as printed with every comparison.
+#[must_use]
+pub fn method_notes() -> Vec<String> {
+    vec![
+        "The first input is the baseline; Δ = candidate − baseline, Δ % = Δ / |baseline| × 100.".into(),
+        "Points are paired by endpoint/scenario label and load when both inputs label every point and share a label, otherwise by load alone; several points at one load pair up in file order.".into(),
+        format!("95 % confidence intervals of Δ (means only) come from a seeded percentile bootstrap with {RESAMPLES} resamples of the per-run values of each side (at least 2 runs per side); per-request metrics, the original's files and references have no per-run values and get no interval."),
+        "With few runs the bootstrap interval is narrow and understates the uncertainty; use at least 5 runs per point when gating on it.".into(),
+        "A rule METRIC[.STAT]:PERCENT flags a regression when the statistic got worse (latencies, times and failure rates up; throughputs down; token counts either way) by more than PERCENT and the interval excludes zero on the worse side; without an interval the threshold alone decides.".into(),
+        "Units: latencies in ms (the original's seconds are converted), wall times in s, throughputs in tokens or items per second.".into(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::view::{MetricValue, SourceKind};
+
+    fn point(label: Option<&str>, load: f64, tps: &[f64], ttft_p50: f64) -> PointMetrics {
+        let mean = tps.iter().sum::<f64>() / tps.len() as f64;
+        let mut metrics = BTreeMap::new();
+        metrics.insert(
+            "e2e_output_tps".to_string(),
+            MetricValue {
+                mean: Some(mean),
+                per_run: tps.to_vec(),
+                ..MetricValue::default()
+            },
+        );
+        metrics.insert(
+            "ttft_ms".to_string(),
+            MetricValue {
+                mean: Some(ttft_p50),
+                p50: Some(ttft_p50),
+                p99: Some(ttft_p50 * 2.0),
+                ..MetricValue::default()
+            },
+        );
+        PointMetrics {
+            label: label.map(str::to_string),
+            load,
+            mode: Some("burst".into()),
+            metrics,
+        }
+    }
+
+    fn source(name: &str, points: Vec<PointMetrics>) -> SourceView {
+        SourceView {
+            name: name.into(),
+            kind: SourceKind::Results,
+            path: name.into(),
+            model: None,
+            scenario: None,
+            hardware: None,
+            notes: Vec::new(),
+            points,
+        }
+    }
+
+    #[test]
+    fn rule_parsing() {
+        let r = parse_rule("ttft_ms.p50:10").unwrap();
+        assert_eq!(
+            (r.metric.as_str(), r.stat, r.threshold_pct),
+            ("ttft_ms", StatKind::P50, 10.0)
+        );
+        let r = parse_rule("e2e_output_tps:5%").unwrap();
+        assert_eq!((r.stat, r.threshold_pct), (StatKind::Mean, 5.0));
+        assert!(parse_rule("ttft_ms.p42:10")
+            .unwrap_err()
+            .contains("statistic"));
+        assert!(parse_rule("ttft:10")
+            .unwrap_err()
+            .contains("unknown metric"));
+        assert!(parse_rule("ttft_ms").unwrap_err().contains("expected"));
+        assert!(parse_rule("ttft_ms:-1").is_err());
+        assert!(parse_rule("tft_ms.p50:3")
+            .unwrap_err()
+            .contains("did you mean `ttft_ms`"));
+    }
+
+    #[test]
+    fn labels_match_when_shared_else_loads() {
+        let a = vec![
+            point(Some("x/s"), 1.0, &[1.0], 1.0),
+            point(Some("y/s"), 1.0, &[1.0], 1.0),
+        ];
+        let b = vec![
+            point(Some("y/s"), 1.0, &[1.0], 1.0),
+            point(Some("x/s"), 1.0, &[1.0], 1.0),
+        ];
+        let m = match_points(&a, &b);
+        assert_eq!(m.rule, MatchRule::LabelAndLoad);
+        assert_eq!(m.pairs, vec![(0, 1), (1, 0)]);
+        assert!(m.unmatched_a.is_empty() && m.unmatched_b.is_empty());
+        let c = vec![point(None, 1.0, &[1.0], 1.0), point(None, 2.0, &[1.0], 1.0)];
+        let m = match_points(&a, &c);
+        assert_eq!(m.rule, MatchRule::Load);
+        // Two baseline points at load 1 and one candidate point: first pairs.
+        assert_eq!(m.pairs, vec![(0, 0)]);
+        assert_eq!(m.unmatched_a, vec![1]);
+        assert_eq!(m.unmatched_b, vec![1]);
+    }
+
+    #[test]
+    fn slower_candidate_is_flagged_equal_is_not() {
+        let base = source(
+            "base",
+            vec![point(Some("e/s"), 8.0, &[1000.0, 1010.0, 990.0], 50.0)],
+        );
+        let slow = source(
+            "slow",
+            vec![point(Some("e/s"), 8.0, &[800.0, 810.0, 790.0], 60.0)],
+        );
+        let same = source(
+            "same",
+            vec![point(Some("e/s"), 8.0, &[1000.0, 1010.0, 990.0], 50.0)],
+        );
+        let rules = vec![
+            parse_rule("e2e_output_tps:5").unwrap(),
+            parse_rule("ttft_ms.p50:10").unwrap(),
+        ];
+        let r = compare(&[base.clone(), slow], &rules);
+        assert_eq!(r.regressions.len(), 2, "{:#?}", r.regressions);
+        let tps = r
+            .regressions
+            .iter()
+            .find(|x| x.rule.starts_with("e2e_output_tps"))
+            .unwrap();
+        assert!((tps.delta_pct + 20.0).abs() < 1e-9);
+        let (lo, hi) = tps.ci.unwrap();
+        assert!(hi < 0.0 && lo > -220.0, "{lo} {hi}");
+        // TTFT p50 has no per-run values: threshold only (+20 % > 10 %).
+        assert!(r
+            .regressions
+            .iter()
+            .any(|x| x.rule == "ttft_ms.p50:10" && x.ci.is_none()));
+        let r = compare(&[base, same], &rules);
+        assert!(r.regressions.is_empty());
+        assert!(r.comparisons[0]
+            .rows
+            .iter()
+            .all(|row| row.verdict == Verdict::Equal));
+    }
+
+    #[test]
+    fn noisy_difference_within_the_interval_is_not_flagged() {
+        // Means differ by 6 % but the runs overlap heavily: the interval includes 0.
+        let base = source(
+            "base",
+            vec![point(
+                None,
+                4.0,
+                &[900.0, 1100.0, 1000.0, 1200.0, 800.0],
+                10.0,
+            )],
+        );
+        let cand = source(
+            "cand",
+            vec![point(
+                None,
+                4.0,
+                &[1000.0, 700.0, 1150.0, 850.0, 1000.0],
+                10.0,
+            )],
+        );
+        let r = compare(&[base, cand], &[parse_rule("e2e_output_tps:5").unwrap()]);
+        let row = r.comparisons[0]
+            .rows
+            .iter()
+            .find(|x| x.metric == "e2e_output_tps")
+            .unwrap();
+        assert!(row.delta_pct.unwrap() < -5.0);
+        let (lo, hi) = row.ci.unwrap();
+        assert!(lo < 0.0 && hi > 0.0);
+        assert!(r.regressions.is_empty());
+        assert_eq!(row.verdict, Verdict::WithinNoise);
+    }
+
+    #[test]
+    fn better_is_never_a_regression_and_unused_rules_warn() {
+        let base = source("base", vec![point(None, 1.0, &[100.0, 101.0], 50.0)]);
+        let fast = source("fast", vec![point(None, 1.0, &[200.0, 201.0], 25.0)]);
+        let rules = vec![
+            parse_rule("ttft_ms.p50:1").unwrap(),
+            parse_rule("itl_ms.p99:1").unwrap(),
+        ];
+        let r = compare(&[base, fast], &rules);
+        assert!(r.regressions.is_empty());
+        assert!(r
+            .warnings
+            .iter()
+            .any(|w| w.contains("itl_ms.p99:1") && w.contains("matched nothing")));
+    }
+}

@@ -1,0 +1,256 @@
+//! Tests of the HTML report: charts, sections, escaping, determinism.
+
+use scraper::{Html, Selector};
+
+use super::test_fixture::{sample_results, SCRIPT};
+use super::*;
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap()
+}
+
+#[test]
+fn report_has_every_chart_with_an_svg() {
+    let html = render_report(&sample_results()).unwrap();
+    let doc = Html::parse_document(&html);
+    let expected = [
+        "chart-e2e-throughput",
+        "chart-request-throughput",
+        "chart-steady-state",
+        "chart-ttft",
+        "chart-tpot",
+        "chart-itl",
+        "chart-e2e-latency",
+        "chart-tradeoff-e2e",
+        "chart-tradeoff-tpot",
+        "chart-timeseries",
+        "chart-input-tokens",
+        "chart-output-tokens",
+        "chart-pooling-items",
+        "chart-pooling-tokens",
+        "chart-pooling-batch-time",
+    ];
+    for id in expected {
+        assert!(CHART_IDS.contains(&id), "{id} is documented");
+        let svgs = doc.select(&sel(&format!("figure#{id} svg"))).count();
+        assert_eq!(svgs, 1, "chart {id} has exactly one svg");
+        let legend = doc
+            .select(&sel(&format!("figure#{id} ul.legend li")))
+            .count();
+        assert!(legend >= 1, "chart {id} has a legend");
+    }
+    // The fixture has no SLOs, so no goodput chart.
+    assert_eq!(doc.select(&sel("figure#chart-goodput")).count(), 0);
+    // Two generation series in the throughput chart, each with a polyline.
+    let lines = doc
+        .select(&sel("figure#chart-e2e-throughput svg polyline"))
+        .count();
+    assert!(lines >= 2, "one line per series, got {lines}");
+}
+
+#[test]
+fn report_has_sections_nav_and_tables() {
+    let results = sample_results();
+    let html = render_report(&results).unwrap();
+    let doc = Html::parse_document(&html);
+    for id in [
+        "experiment",
+        "overview",
+        "throughput",
+        "latency",
+        "tradeoff",
+        "timeseries",
+        "tokens",
+        "pooling",
+        "points",
+        "reliability",
+        "client",
+        "definitions",
+    ] {
+        assert_eq!(
+            doc.select(&sel(&format!("section#{id}"))).count(),
+            1,
+            "section {id}"
+        );
+        assert_eq!(
+            doc.select(&sel(&format!("nav.contents a[href=\"#{id}\"]")))
+                .count(),
+            1,
+            "nav entry {id}"
+        );
+    }
+    let overview_rows = doc.select(&sel("#table-overview tbody tr")).count();
+    assert_eq!(overview_rows, results.points.len());
+    assert_eq!(
+        doc.select(&sel("div.card.point")).count(),
+        results.points.len()
+    );
+    // Each generation point's stats table has the latency rows.
+    let first = doc
+        .select(&sel("div.card.point table.stats"))
+        .next()
+        .unwrap();
+    let text: String = first.text().collect();
+    for metric in [
+        "TTFT",
+        "TPOT",
+        "ITL",
+        "E2E latency",
+        "E2E output throughput",
+    ] {
+        assert!(text.contains(metric), "{metric} row");
+    }
+    // Failure table has the outcomes that occurred, with their counts.
+    let head: String = doc
+        .select(&sel("#table-failures thead"))
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert!(
+        head.contains("http_error") && head.contains("timeout"),
+        "{head}"
+    );
+    assert_eq!(doc.select(&sel("#errors-http_error tbody tr")).count(), 1);
+    assert_eq!(doc.select(&sel("#errors-timeout tbody tr")).count(), 1);
+    // Client warnings, token accounting, pooling rows, definitions.
+    assert_eq!(doc.select(&sel("#client-warnings li")).count(), 3);
+    assert_eq!(
+        doc.select(&sel("#table-token-accounting tbody tr")).count(),
+        results.points.len()
+    );
+    assert_eq!(doc.select(&sel("#table-pooling tbody tr")).count(), 2);
+    assert!(doc.select(&sel("dl.defs dt")).count() >= 12);
+    // The /v1/models answer and the manifest are shown.
+    assert_eq!(doc.select(&sel("#server-models pre")).count(), 1);
+    assert_eq!(doc.select(&sel("#manifest pre")).count(), 1);
+}
+
+#[test]
+fn hostile_text_is_escaped_everywhere() {
+    let html = render_report(&sample_results()).unwrap();
+    assert!(!html.contains(SCRIPT), "raw <script> must never appear");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    let doc = Html::parse_document(&html);
+    assert_eq!(
+        doc.select(&sel("script")).count(),
+        0,
+        "no script element at all"
+    );
+    // The escaped text reads back as the original string.
+    let models: String = doc
+        .select(&sel("#table-endpoints"))
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert!(models.contains(SCRIPT));
+    let errors: String = doc
+        .select(&sel("#errors-http_error"))
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert!(errors.contains(SCRIPT));
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let a = render_report(&sample_results()).unwrap();
+    let b = render_report(&sample_results()).unwrap();
+    assert_eq!(a, b);
+    // Round-tripping through JSON (what `tokenomics report` reads back) changes nothing.
+    let json = serde_json::to_string(&sample_results()).unwrap();
+    let back: ExperimentResults = serde_json::from_str(&json).unwrap();
+    let c = render_report(&back).unwrap();
+    if c != a {
+        let i = a
+            .bytes()
+            .zip(c.bytes())
+            .position(|(x, y)| x != y)
+            .unwrap_or(0);
+        let lo = i.saturating_sub(200);
+        panic!(
+            "differs at {i}: {:?} vs {:?}",
+            &a[lo..(i + 100).min(a.len())],
+            &c[lo..(i + 100).min(c.len())]
+        );
+    }
+}
+
+#[test]
+fn sink_writes_report_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let rd = ResultsDir::new(dir.path());
+    HtmlSink.write(&rd, &sample_results()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join(REPORT_FILE)).unwrap();
+    assert!(text.starts_with("<!DOCTYPE html>"));
+    assert_eq!(HtmlSink.name(), "html");
+}
+
+#[test]
+fn pooling_only_experiment_has_no_generation_sections() {
+    let mut r = sample_results();
+    r.points.retain(|p| p.spec.endpoint == "embed");
+    let html = render_report(&r).unwrap();
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("section#latency")).count(), 0);
+    assert_eq!(doc.select(&sel("section#timeseries")).count(), 0);
+    assert_eq!(
+        doc.select(&sel("figure#chart-pooling-items svg")).count(),
+        1
+    );
+    assert_eq!(
+        doc.select(&sel("nav.contents a[href=\"#latency\"]"))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn empty_interrupted_experiment_renders() {
+    let mut r = sample_results();
+    r.points.clear();
+    r.records.clear();
+    r.interrupted = true;
+    let html = render_report(&r).unwrap();
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("span.badge.bad")).count(), 1);
+    assert_eq!(doc.select(&sel("figure.chart")).count(), 0);
+    assert_eq!(doc.select(&sel("#table-overview tbody tr")).count(), 0);
+    assert!(html.contains("No measured request failed."));
+}
+
+#[test]
+fn non_finite_values_do_not_break_charts() {
+    let mut r = sample_results();
+    r.points[0].summary.e2e_output_tps.mean = f64::NAN;
+    r.points[1].summary.e2e_output_tps.std = f64::INFINITY;
+    let html = render_report(&r).unwrap();
+    let doc = Html::parse_document(&html);
+    assert_eq!(
+        doc.select(&sel("figure#chart-e2e-throughput svg")).count(),
+        1
+    );
+    assert!(!html.contains("NaN"));
+}
+
+#[test]
+fn number_formatting() {
+    assert_eq!(fmt_num(16657.4), "16,657");
+    assert_eq!(fmt_num(-1234567.0), "-1,234,567");
+    assert_eq!(fmt_num(599.43), "599.4");
+    assert_eq!(fmt_num(12.345), "12.35");
+    assert_eq!(fmt_num(1.5), "1.500");
+    assert_eq!(fmt_num(0.0086), "0.0086");
+    assert_eq!(fmt_num(0.5), "0.5");
+    assert_eq!(fmt_num(0.0), "0");
+    assert_eq!(fmt_num(f64::NAN), "–");
+    assert_eq!(fmt_count(1_000_000), "1,000,000");
+    assert_eq!(fmt_mean_std(10.0, 0.0), "10.00");
+    assert_eq!(fmt_mean_std(10.0, 1.0), "10.00 ± 1.000");
+    assert_eq!(truncate_chars("héllo", 2), "hé…");
+}
