@@ -6,5 +6,7 @@
 /// # Errors
 /// Always, in this build: the benchmark is not integrated yet.
 pub async fn run(_args: &crate::cli::BenchClientArgs) -> Result<i32, crate::Error> {
-    Err(crate::Error::Internal("bench-client is not available in this build".into()))
+    Err(crate::Error::Internal(
+        "bench-client is not available in this build".into(),
+    ))
 }

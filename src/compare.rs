@@ -64,7 +64,9 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareOutcome, Error> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|message| Error::Usage {
             message: format!("--fail-if-regression {message}"),
-            hint: Some("rules look like ttft_ms.p50:10 or e2e_output_tps:5 (metric[.stat]:percent)".into()),
+            hint: Some(
+                "rules look like ttft_ms.p50:10 or e2e_output_tps:5 (metric[.stat]:percent)".into(),
+            ),
         })?;
     if args.inputs.len() < 2 {
         return Err(Error::Usage {

@@ -71,8 +71,7 @@ impl Error {
     #[must_use]
     pub fn hint(&self) -> Option<&str> {
         match self {
-            Error::Manifest(e) => e.hint.as_deref(),
-            Error::Plan(e) => e.hint.as_deref(),
+            // Manifest and plan errors print their hint as part of their message.
             Error::Preflight { hint, .. } | Error::Usage { hint, .. } => hint.as_deref(),
             _ => None,
         }

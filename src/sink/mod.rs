@@ -10,9 +10,9 @@ pub mod json;
 pub mod merge;
 pub mod original;
 pub mod parquet;
+pub mod plots;
 pub mod read;
 pub mod spool;
-pub mod plots;
 
 use std::path::{Path, PathBuf};
 
