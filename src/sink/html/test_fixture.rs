@@ -48,6 +48,7 @@ pub fn stat(values: &[f64]) -> Stat {
         p90: pct(90.0),
         p95: pct(95.0),
         p99: pct(99.0),
+        ..Stat::default()
     }
 }
 
@@ -269,6 +270,7 @@ fn summarise(
                 0.0
             },
             outcomes,
+            ..Reliability::default()
         },
         tokens: TokenAccounting {
             output_sources: BTreeMap::from([("usage".to_string(), n_ok)]),
@@ -468,6 +470,7 @@ pub fn sample_results_with(slowdown: f64) -> ExperimentResults {
         points,
         records: all_records,
         interrupted: false,
+        server_metrics: Vec::new(),
     }
 }
 
