@@ -90,7 +90,7 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
                     .and_then(|m| plan::build(&m, &PlanOptions::default()).map_err(Error::from))
                 {
                     Ok(plan) => println!(
-                        "ok: {} ({} points, {} requests)",
+                        "ok: {} ({} point(s), {} request(s) including warmup)",
                         path.display(),
                         plan.points.len(),
                         total_requests(&plan)
