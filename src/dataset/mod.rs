@@ -27,6 +27,8 @@ mod prepare;
 mod rng;
 pub mod scenario;
 mod source;
+#[cfg(test)]
+mod tests;
 mod text;
 mod tokens;
 
