@@ -37,8 +37,14 @@ pub(crate) fn path_for(ep: &EndpointSpec) -> String {
         ApiKind::Chat => "/chat/completions".to_string(),
         ApiKind::Completions => "/completions".to_string(),
         ApiKind::Embeddings => "/embeddings".to_string(),
-        ApiKind::Rerank => ep.path_override.clone().unwrap_or_else(|| "/rerank".to_string()),
-        ApiKind::Score => ep.path_override.clone().unwrap_or_else(|| "/score".to_string()),
+        ApiKind::Rerank => ep
+            .path_override
+            .clone()
+            .unwrap_or_else(|| "/rerank".to_string()),
+        ApiKind::Score => ep
+            .path_override
+            .clone()
+            .unwrap_or_else(|| "/score".to_string()),
     }
 }
 
@@ -69,7 +75,10 @@ pub(crate) fn generation(ep: &EndpointSpec, g: &Generation<'_>) -> Result<Bytes,
                 msgs.push(json!({"role": "system", "content": sys}));
             }
             if let Some(ms) = g.messages {
-                msgs.extend(ms.iter().map(|m| json!({"role": m.role, "content": m.content})));
+                msgs.extend(
+                    ms.iter()
+                        .map(|m| json!({"role": m.role, "content": m.content})),
+                );
                 attach_images(&mut msgs, g.images);
             } else {
                 msgs.push(user_message(g.text, g.images));
@@ -136,13 +145,20 @@ fn attach_images(msgs: &mut [Value], images: &[String]) {
         return;
     }
     if let Some(first_user) = msgs.iter_mut().find(|m| m["role"] == "user") {
-        let text = first_user["content"].as_str().unwrap_or_default().to_string();
+        let text = first_user["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         *first_user = user_message(&text, images);
     }
 }
 
 /// An embeddings body.
-pub(crate) fn embeddings(ep: &EndpointSpec, model: &str, inputs: &[String]) -> Result<Bytes, DatasetError> {
+pub(crate) fn embeddings(
+    ep: &EndpointSpec,
+    model: &str,
+    inputs: &[String],
+) -> Result<Bytes, DatasetError> {
     let mut m = Map::new();
     m.insert("model".into(), json!(model));
     m.insert("input".into(), json!(inputs));
@@ -204,7 +220,9 @@ pub fn next_turn(
 ) -> Result<PreparedRequest, DatasetError> {
     let fail = |message: String| DatasetError::Build { message };
     if turn == 0 {
-        return Err(fail("turn 0 is the first request; follow-ups start at turn 1".into()));
+        return Err(fail(
+            "turn 0 is the first request; follow-ups start at turn 1".into(),
+        ));
     }
     let followup = prev.followups.get(turn as usize - 1).ok_or_else(|| {
         fail(format!(

@@ -48,7 +48,13 @@ const TOP_KEYS: &[&str] = &[
 const HF_KEYS: &[&str] = &["huggingface", "config", "split", "revision"];
 const FILE_KEYS: &[&str] = &["file", "format"];
 const ORIGINAL_SOURCE_KEYS: &[&str] = &["type", "path", "huggingface_kwargs"];
-const HF_KWARGS: &[&str] = &["name", "split", "revision", "trust_remote_code", "streaming"];
+const HF_KWARGS: &[&str] = &[
+    "name",
+    "split",
+    "revision",
+    "trust_remote_code",
+    "streaming",
+];
 
 /// Loads a dataset config file: TOML (`.toml`) or the original's JSON (`.json`).
 ///
@@ -72,13 +78,17 @@ pub fn load_dataset_config(path: &Path) -> Result<DatasetSpec, DatasetError> {
         .map(str::to_ascii_lowercase);
     let value: Value = match ext.as_deref() {
         Some("toml") => {
-            let t: toml::Value = toml::from_str(&text)
-                .map_err(|e| err(format!("invalid TOML: {e}"), None))?;
+            let t: toml::Value =
+                toml::from_str(&text).map_err(|e| err(format!("invalid TOML: {e}"), None))?;
             serde_json::to_value(t).map_err(|e| err(format!("unusable TOML value: {e}"), None))?
         }
         Some("json") => serde_json::from_str(&text).map_err(|e| {
             err(
-                format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()),
+                format!(
+                    "invalid JSON at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
                 None,
             )
         })?,
@@ -239,7 +249,13 @@ fn spec_from_value(
             n.as_u64()
                 .and_then(|n| usize::try_from(n).ok())
                 .filter(|n| *n > 0)
-                .ok_or_else(|| cx.err("max_rows", format!("expected a positive whole number, found {n}"), None))?,
+                .ok_or_else(|| {
+                    cx.err(
+                        "max_rows",
+                        format!("expected a positive whole number, found {n}"),
+                        None,
+                    )
+                })?,
         ),
         Some(other) => {
             return Err(cx.err(
@@ -262,7 +278,11 @@ fn spec_from_value(
     })
 }
 
-fn source_from_value(cx: &Ctx<'_>, v: &Value, base_dir: &Path) -> Result<DatasetSource, DatasetError> {
+fn source_from_value(
+    cx: &Ctx<'_>,
+    v: &Value,
+    base_dir: &Path,
+) -> Result<DatasetSource, DatasetError> {
     match v {
         Value::String(s) => match s.as_str() {
             "aime" => Ok(DatasetSource::Aime),
@@ -320,13 +340,15 @@ fn original_source(
     match ty.as_str() {
         "aime" => Ok(DatasetSource::Aime),
         "file" => {
-            let path = cx.string(obj.get("path"), "source.path")?.ok_or_else(|| {
-                cx.err("source.path", "missing (the file to read)", None)
-            })?;
+            let path = cx
+                .string(obj.get("path"), "source.path")?
+                .ok_or_else(|| cx.err("source.path", "missing (the file to read)", None))?;
             file_source(cx, &path, None, base_dir, "source.path")
         }
         "huggingface" => {
-            let repo = cx.string(obj.get("path"), "source.path")?.unwrap_or_default();
+            let repo = cx
+                .string(obj.get("path"), "source.path")?
+                .unwrap_or_default();
             let (mut config, mut split, mut revision) = (None, None, None);
             match obj.get("huggingface_kwargs") {
                 None | Some(Value::Null) => {}
@@ -348,11 +370,10 @@ fn original_source(
             hf_source(cx, repo, config, split, revision, "source.path")
         }
         other => {
-            let hint = did_you_mean(other, &["huggingface", "file", "aime"])
-                .map_or_else(
-                    || "use huggingface, file or aime".to_string(),
-                    |s| format!("did you mean `{s}`?"),
-                );
+            let hint = did_you_mean(other, &["huggingface", "file", "aime"]).map_or_else(
+                || "use huggingface, file or aime".to_string(),
+                |s| format!("did you mean `{s}`?"),
+            );
             Err(cx.err("source.type", format!("unknown type `{other}`"), Some(hint)))
         }
     }
@@ -397,7 +418,11 @@ fn file_source(
     let names = "csv, json, jsonl, txt or parquet";
     let format = match format {
         Some(f) => parse_format(f).ok_or_else(|| {
-            cx.err("source.format", format!("unknown format `{f}`"), Some(format!("use {names}")))
+            cx.err(
+                "source.format",
+                format!("unknown format `{f}`"),
+                Some(format!("use {names}")),
+            )
         })?,
         None => resolved
             .extension()
@@ -407,7 +432,9 @@ fn file_source(
                 cx.err(
                     field,
                     format!("cannot tell the format of `{path}` from its suffix"),
-                    Some(format!("name it .csv/.json/.jsonl/.txt/.parquet or set format = {names}")),
+                    Some(format!(
+                        "name it .csv/.json/.jsonl/.txt/.parquet or set format = {names}"
+                    )),
                 )
             })?,
     };
@@ -477,27 +504,45 @@ mod tests {
 
     #[test]
     fn errors_name_the_field_and_suggest() {
-        let e = inline("source = \"aime\"\npromt_column = \"x\"").unwrap_err().to_string();
+        let e = inline("source = \"aime\"\npromt_column = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dataset `inl`"), "{e}");
         assert!(e.contains("promt_column"), "{e}");
         assert!(e.contains("did you mean `prompt_column`"), "{e}");
 
-        let e = inline("source = { huggingface = \"a/b\", spilt = \"x\" }").unwrap_err().to_string();
-        assert!(e.contains("source.spilt") && e.contains("source.split"), "{e}");
+        let e = inline("source = { huggingface = \"a/b\", spilt = \"x\" }")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("source.spilt") && e.contains("source.split"),
+            "{e}"
+        );
 
-        let e = inline("source = { file = \"x.weird\" }").unwrap_err().to_string();
+        let e = inline("source = { file = \"x.weird\" }")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("source.file") && e.contains("x.weird"), "{e}");
 
-        let e = inline("source = \"aime\"\nmax_rows = -3").unwrap_err().to_string();
+        let e = inline("source = \"aime\"\nmax_rows = -3")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("max_rows"), "{e}");
 
         let e = inline("prompt_column = \"x\"").unwrap_err().to_string();
         assert!(e.contains("source") && e.contains("missing"), "{e}");
 
-        let e = inline("source = { type = \"huggingfase\", path = \"a/b\" }").unwrap_err().to_string();
-        assert!(e.contains("source.type") && e.contains("did you mean `huggingface`"), "{e}");
+        let e = inline("source = { type = \"huggingfase\", path = \"a/b\" }")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("source.type") && e.contains("did you mean `huggingface`"),
+            "{e}"
+        );
 
-        let e = inline("source = { huggingface = \"a/b/c\" }").unwrap_err().to_string();
+        let e = inline("source = { huggingface = \"a/b/c\" }")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a Hugging Face dataset id"), "{e}");
     }
 

@@ -48,15 +48,20 @@ impl HubConfig {
         use std::io::IsTerminal;
         let cache_dir = match std::env::var_os("HF_HOME") {
             Some(home) if !home.is_empty() => Some(PathBuf::from(home).join("hub")),
-            _ => std::env::var_os("HOME")
-                .filter(|h| !h.is_empty())
-                .map(|h| PathBuf::from(h).join(".cache").join("huggingface").join("hub")),
+            _ => std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| {
+                PathBuf::from(h)
+                    .join(".cache")
+                    .join("huggingface")
+                    .join("hub")
+            }),
         };
         let endpoint = std::env::var("HF_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| "https://huggingface.co".to_string());
-        let token = std::env::var("HF_TOKEN").ok().filter(|t| !t.trim().is_empty());
+        let token = std::env::var("HF_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty());
         HubConfig {
             cache_dir,
             endpoint: endpoint.trim_end_matches('/').to_string(),
@@ -116,7 +121,10 @@ impl HubDataset {
 
     /// How errors and reports name it, e.g. `acme/prompts (default/train)`.
     pub(crate) fn describe(&self) -> String {
-        format!("Hugging Face dataset {} ({}/{})", self.repo, self.config, self.split)
+        format!(
+            "Hugging Face dataset {} ({}/{})",
+            self.repo, self.config, self.split
+        )
     }
 
     fn repo(&self) -> Repo {
@@ -145,9 +153,7 @@ pub(crate) fn cached_parquet(
     let what = ds.describe();
     let cache = hub.cache(&what)?.repo(ds.repo());
     for dir in ds.dirs() {
-        let shards: Vec<PathBuf> = (0..)
-            .map_while(|i| cache.get(&ds.shard(&dir, i)))
-            .collect();
+        let shards: Vec<PathBuf> = (0..).map_while(|i| cache.get(&ds.shard(&dir, i))).collect();
         if !shards.is_empty() {
             return Ok(shards);
         }
@@ -234,7 +240,12 @@ pub(crate) async fn fetch_tokenizer(
 ) -> Result<bool, DatasetError> {
     let what = format!("tokenizer.json of model {repo}");
     let r = model_repo(repo, revision);
-    if hub.cache(&what)?.repo(r.clone()).get("tokenizer.json").is_some() {
+    if hub
+        .cache(&what)?
+        .repo(r.clone())
+        .get("tokenizer.json")
+        .is_some()
+    {
         return Ok(false);
     }
     let api = hub.api(&what)?.repo(r);
@@ -256,7 +267,8 @@ fn download_error(what: &str, endpoint: &str, e: &ApiError) -> DatasetError {
     let (message, hint) = match status_of(e) {
         Some(401 | 403) => (
             format!("access denied by {endpoint}"),
-            "the repo may be gated or private: accept its terms on the Hub and set HF_TOKEN".to_string(),
+            "the repo may be gated or private: accept its terms on the Hub and set HF_TOKEN"
+                .to_string(),
         ),
         Some(404) => (
             format!("not found on {endpoint}"),

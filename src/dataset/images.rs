@@ -108,13 +108,18 @@ mod tests {
 
     fn decode(uri: &str) -> Vec<u8> {
         let b64 = uri.split_once("base64,").unwrap().1;
-        base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
     }
 
     #[test]
     fn synthetic_images_decode_to_the_asked_size() {
         let mut rng = ChaCha12Rng::seed_from_u64(5);
-        for (format, mime) in [(ImageFormat::Png, "image/png"), (ImageFormat::Jpeg, "image/jpeg")] {
+        for (format, mime) in [
+            (ImageFormat::Png, "image/png"),
+            (ImageFormat::Jpeg, "image/jpeg"),
+        ] {
             let uri = synthetic(&mut rng, 17, 9, format).unwrap();
             assert!(uri.starts_with(&format!("data:{mime};base64,")));
             let img = image::load_from_memory(&decode(&uri)).unwrap();
@@ -129,12 +134,14 @@ mod tests {
 
     #[test]
     fn dataset_images_keep_their_bytes() {
-        let png = decode(&synthetic(&mut ChaCha12Rng::seed_from_u64(1), 2, 2, ImageFormat::Png).unwrap());
+        let png =
+            decode(&synthetic(&mut ChaCha12Rng::seed_from_u64(1), 2, 2, ImageFormat::Png).unwrap());
         let uri = from_dataset(&ImageRef::Bytes(png.clone().into()), "t").unwrap();
         assert_eq!(decode(&uri), png);
         let err = from_dataset(&ImageRef::Bytes(b"nope".to_vec().into()), "ds x").unwrap_err();
         assert!(err.to_string().contains("ds x"));
-        let missing = from_dataset(&ImageRef::Path("/nonexistent/a.png".into()), "ds y").unwrap_err();
+        let missing =
+            from_dataset(&ImageRef::Path("/nonexistent/a.png".into()), "ds y").unwrap_err();
         assert!(missing.to_string().contains("/nonexistent/a.png"));
     }
 }

@@ -63,7 +63,10 @@ impl LoraMix {
                     ));
                 }
                 weighted = Some(WeightedIndex::new(&spec.weights).map_err(|e| {
-                    bad("weights", format!("weights must be ≥ 0 with a positive sum ({e})"))
+                    bad(
+                        "weights",
+                        format!("weights must be ≥ 0 with a positive sum ({e})"),
+                    )
                 })?);
             }
             LoraStrategy::Zipf => {
@@ -76,8 +79,7 @@ impl LoraMix {
                 #[allow(clippy::cast_precision_loss)]
                 let n = spec.adapters.len() as f64;
                 zipf = Some(
-                    Zipf::new(n, spec.zipf_alpha)
-                        .map_err(|e| bad("zipf_alpha", e.to_string()))?,
+                    Zipf::new(n, spec.zipf_alpha).map_err(|e| bad("zipf_alpha", e.to_string()))?,
                 );
             }
             LoraStrategy::Single | LoraStrategy::Uniform | LoraStrategy::RoundRobin => {}

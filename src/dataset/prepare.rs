@@ -135,7 +135,11 @@ fn same_rows(a: &DatasetSpec, b: &DatasetSpec) -> bool {
         && a.max_rows == b.max_rows
 }
 
-fn load_dataset(spec: &DatasetSpec, hub: &HubConfig, manifest: &str) -> Result<Dataset, DatasetError> {
+fn load_dataset(
+    spec: &DatasetSpec,
+    hub: &HubConfig,
+    manifest: &str,
+) -> Result<Dataset, DatasetError> {
     let cols = Columns {
         text: spec
             .messages_column
@@ -193,10 +197,7 @@ fn load_dataset(spec: &DatasetSpec, hub: &HubConfig, manifest: &str) -> Result<D
     if rows.is_empty() {
         return Err(DatasetError::Empty {
             origin,
-            detail: format!(
-                "every row lacks text in `{}` or is empty",
-                cols.text
-            ),
+            detail: format!("every row lacks text in `{}` or is empty", cols.text),
         });
     }
     Ok(Dataset {
@@ -301,7 +302,10 @@ impl Preparer {
                 .map(|l| LoraMix::new(l, &origin))
                 .transpose()?;
             let dataset = if needs_dataset(sc) {
-                match datasets.iter().position(|d| same_rows(&d.spec, &sc.dataset)) {
+                match datasets
+                    .iter()
+                    .position(|d| same_rows(&d.spec, &sc.dataset))
+                {
                     Some(i) => Some(i),
                     None => {
                         datasets.push(load_dataset(&sc.dataset, hub, &manifest)?);
@@ -332,17 +336,26 @@ impl Preparer {
         Ok(me)
     }
 
-    fn lookup(&self, point: &PointSpec) -> Result<(&EndpointSpec, &Scenario, &Counter), DatasetError> {
+    fn lookup(
+        &self,
+        point: &PointSpec,
+    ) -> Result<(&EndpointSpec, &Scenario, &Counter), DatasetError> {
         let invalid = |field: &str, message: String| DatasetError::Invalid {
             origin: format!("point `{}`", point.id),
             field: field.to_string(),
             message,
         };
         let ep = self.endpoints.get(&point.endpoint).ok_or_else(|| {
-            invalid("endpoint", format!("endpoint `{}` is not in the plan", point.endpoint))
+            invalid(
+                "endpoint",
+                format!("endpoint `{}` is not in the plan", point.endpoint),
+            )
         })?;
         let sc = self.scenarios.get(&point.scenario).ok_or_else(|| {
-            invalid("scenario", format!("scenario `{}` is not in the plan", point.scenario))
+            invalid(
+                "scenario",
+                format!("scenario `{}` is not in the plan", point.scenario),
+            )
         })?;
         let counter = self
             .counters
@@ -366,7 +379,10 @@ impl Preparer {
         let spec = s.workload.to_spec_string();
         if s.replay {
             if matches!(ep.api, ApiKind::Rerank | ApiKind::Score) {
-                return fail("replay", format!("replay is not available for api = \"{api}\" (use R(...))"));
+                return fail(
+                    "replay",
+                    format!("replay is not available for api = \"{api}\" (use R(...))"),
+                );
             }
         } else {
             match &s.workload {
@@ -391,17 +407,26 @@ impl Preparer {
             return fail("turns", "must be at least 1".to_string());
         }
         if s.turns > 1 && ep.api != ApiKind::Chat {
-            return fail("turns", format!("multi-turn needs api = \"chat\", not \"{api}\""));
+            return fail(
+                "turns",
+                format!("multi-turn needs api = \"chat\", not \"{api}\""),
+            );
         }
         if s.max_tokens_cap == 0 {
             return fail("max_tokens_cap", "must be at least 1".to_string());
         }
         if let Some(img) = image_spec(s) {
             if ep.api != ApiKind::Chat {
-                return fail("images", format!("images need api = \"chat\", not \"{api}\""));
+                return fail(
+                    "images",
+                    format!("images need api = \"chat\", not \"{api}\""),
+                );
             }
             if img.width == 0 || img.height == 0 || img.count == 0 {
-                return fail("images", "width, height and count must be at least 1".to_string());
+                return fail(
+                    "images",
+                    "width, height and count must be at least 1".to_string(),
+                );
             }
             if img.from_dataset {
                 let with_images = sc
@@ -411,14 +436,20 @@ impl Preparer {
                 if !with_images {
                     return fail(
                         "images.from_dataset",
-                        format!("dataset `{}` has no images (set its image_column)", s.dataset.name),
+                        format!(
+                            "dataset `{}` has no images (set its image_column)",
+                            s.dataset.name
+                        ),
                     );
                 }
             }
         }
         if let Some(p) = &s.prefix {
             if !ep.api.generates() {
-                return fail("prefix", format!("shared prefixes need a generation api, not \"{api}\""));
+                return fail(
+                    "prefix",
+                    format!("shared prefixes need a generation api, not \"{api}\""),
+                );
             }
             if p.tokens == 0 || p.groups == 0 {
                 return fail("prefix", "tokens and groups must be at least 1".to_string());
@@ -431,7 +462,12 @@ impl Preparer {
     ///
     /// # Errors
     /// When the point is not in the plan or a request cannot be built.
-    pub fn prepare_run(&self, point: &PointSpec, run: u32, count: u32) -> Result<PreparedRun, DatasetError> {
+    pub fn prepare_run(
+        &self,
+        point: &PointSpec,
+        run: u32,
+        count: u32,
+    ) -> Result<PreparedRun, DatasetError> {
         self.build(point, Scope::Run(run), count)
     }
 
@@ -439,11 +475,20 @@ impl Preparer {
     ///
     /// # Errors
     /// As [`Preparer::prepare_run`].
-    pub fn prepare_warmup(&self, point: &PointSpec, count: u32) -> Result<PreparedRun, DatasetError> {
+    pub fn prepare_warmup(
+        &self,
+        point: &PointSpec,
+        count: u32,
+    ) -> Result<PreparedRun, DatasetError> {
         self.build(point, Scope::Warmup, count)
     }
 
-    fn build(&self, point: &PointSpec, scope: Scope, count: u32) -> Result<PreparedRun, DatasetError> {
+    fn build(
+        &self,
+        point: &PointSpec,
+        scope: Scope,
+        count: u32,
+    ) -> Result<PreparedRun, DatasetError> {
         let (ep, sc, counter) = self.lookup(point)?;
         let cx = Ctx {
             ep,
@@ -536,7 +581,8 @@ impl Ctx<'_> {
     }
 
     fn pool(&self) -> Pool<'_> {
-        self.dataset.map_or(Pool { texts: Vec::new() }, Dataset::pool)
+        self.dataset
+            .map_or(Pool { texts: Vec::new() }, Dataset::pool)
     }
 
     fn origin(&self) -> String {
@@ -650,9 +696,9 @@ impl Ctx<'_> {
                 let groups = u32::try_from(prefixes.len()).unwrap_or(u32::MAX);
                 let g = self.rng(Purpose::PrefixGroup, i).random_range(0..groups);
                 let head = &prefixes[g as usize];
-                let b = self
-                    .counter
-                    .build_after(&head.text, head.tokens, tin, &pool, &mut text_rng)?;
+                let b =
+                    self.counter
+                        .build_after(&head.text, head.tokens, tin, &pool, &mut text_rng)?;
                 (b, Some(g))
             };
             let mut followups = Vec::new();
@@ -698,7 +744,12 @@ impl Ctx<'_> {
     }
 
     /// One embedding text for request `index`: `(text, target, built)`.
-    fn embedding_text(&self, workload: &Workload, index: u32, pool: &Pool<'_>) -> Result<(String, Option<u32>, u32), DatasetError> {
+    fn embedding_text(
+        &self,
+        workload: &Workload,
+        index: u32,
+        pool: &Pool<'_>,
+    ) -> Result<(String, Option<u32>, u32), DatasetError> {
         let mut rng = self.rng(Purpose::Text, index);
         match workload {
             Workload::EmbeddingText { length } => {
@@ -724,7 +775,10 @@ impl Ctx<'_> {
     }
 
     /// Embedding requests from `(text, target, built)` triples (batched or one each).
-    fn embedding_bodies(&self, texts: Vec<(String, Option<u32>, u32)>) -> Result<Vec<PreparedRequest>, DatasetError> {
+    fn embedding_bodies(
+        &self,
+        texts: Vec<(String, Option<u32>, u32)>,
+    ) -> Result<Vec<PreparedRequest>, DatasetError> {
         let path = body::path_for(self.ep);
         if self.ep.embed_batch_in_one_request {
             if texts.is_empty() {
@@ -732,10 +786,7 @@ impl Ctx<'_> {
             }
             let adapter = self.lora(0);
             let model = lora::model_field(&self.ep.model, adapter.as_deref());
-            let target = texts
-                .iter()
-                .map(|t| t.1)
-                .sum::<Option<u32>>();
+            let target = texts.iter().map(|t| t.1).sum::<Option<u32>>();
             let built: u32 = texts.iter().map(|t| t.2).sum();
             let items = u32::try_from(texts.len()).unwrap_or(u32::MAX);
             let inputs: Vec<String> = texts.into_iter().map(|t| t.0).collect();
@@ -858,7 +909,11 @@ impl Ctx<'_> {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             let (messages, followups) = split_conversation(row.messages.as_deref(), turns);
             let counted: String = match &messages {
-                Some(ms) => ms.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n\n"),
+                Some(ms) => ms
+                    .iter()
+                    .map(|m| m.content.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
                 None => row.text.clone(),
             };
             let built = self.counter.count(&counted)?;
@@ -905,7 +960,10 @@ impl Ctx<'_> {
 
 /// A replayed conversation: messages up to the first user message, and up to
 /// `turns − 1` later user messages as follow-ups.
-fn split_conversation(messages: Option<&[Message]>, turns: usize) -> (Option<Vec<Message>>, Vec<String>) {
+fn split_conversation(
+    messages: Option<&[Message]>,
+    turns: usize,
+) -> (Option<Vec<Message>>, Vec<String>) {
     let Some(ms) = messages else {
         return (None, Vec::new());
     };
@@ -970,7 +1028,11 @@ pub async fn fetch_with(plan: &Plan, hub: &HubConfig) -> Result<Vec<String>, Dat
         let downloaded = hub::fetch_tokenizer(hub, repo, revision.as_deref()).await?;
         out.push(format!(
             "tokenizer.json of model {repo}: {}",
-            if downloaded { "downloaded" } else { "already cached" }
+            if downloaded {
+                "downloaded"
+            } else {
+                "already cached"
+            }
         ));
         seen_tok.push(key);
     }

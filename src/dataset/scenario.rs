@@ -190,9 +190,7 @@ impl Workload {
                     ("output_std", output_std),
                 ] {
                     if !v.is_finite() || *v < 0.0 {
-                        return fail(format!(
-                            "{name} must be a finite number ≥ 0, got {v}"
-                        ));
+                        return fail(format!("{name} must be a finite number ≥ 0, got {v}"));
                     }
                 }
                 Ok(())
@@ -536,10 +534,9 @@ impl Parser<'_> {
                     )
                 }
                 Some(c) => {
-                    return Err(self.error_at(
-                        self.pos,
-                        &format!("expected `,` or `)`, found `{c}`"),
-                    ))
+                    return Err(
+                        self.error_at(self.pos, &format!("expected `,` or `)`, found `{c}`"))
+                    )
                 }
                 None => return Err(self.error_at(self.pos, "expected `)`, found the end")),
             }
@@ -576,9 +573,9 @@ impl Parser<'_> {
         if let Some(dot) = n.text.find('.') {
             return Err(self.error_at(n.at + dot, "expected a whole number"));
         }
-        n.text
-            .parse::<u32>()
-            .map_err(|_| self.error_at(n.at, &format!("{} is too large (max {})", n.text, u32::MAX)))
+        n.text.parse::<u32>().map_err(|_| {
+            self.error_at(n.at, &format!("{} is too large (max {})", n.text, u32::MAX))
+        })
     }
 
     fn positive(&self, n: &Num, what: &str) -> Result<u32, ScenarioError> {
@@ -645,7 +642,10 @@ mod tests {
                 count: 3
             }
         );
-        assert_eq!(parse("E(256)").unwrap(), Workload::Embedding { tokens: 256 });
+        assert_eq!(
+            parse("E(256)").unwrap(),
+            Workload::Embedding { tokens: 256 }
+        );
         assert_eq!(
             parse("E( long )").unwrap(),
             Workload::EmbeddingText {
@@ -729,7 +729,8 @@ output_max = 9"#,
         )
         .unwrap();
         assert_eq!(w, parse("U(10,20)/(5,9)").unwrap());
-        let r: Workload = toml::from_str("kind = \"rerank\"\ndoc_tokens = 10\nquery_tokens = 4").unwrap();
+        let r: Workload =
+            toml::from_str("kind = \"rerank\"\ndoc_tokens = 10\nquery_tokens = 4").unwrap();
         assert_eq!(
             r,
             Workload::Rerank {
@@ -741,7 +742,9 @@ output_max = 9"#,
         let e: Workload =
             toml::from_str("kind = \"embedding_text\"\nlength = { words = 30 }").unwrap();
         assert_eq!(e.to_spec_string(), "E(30w)");
-        let bad = toml::from_str::<Workload>("kind = \"deterministic\"\ninput = 1\noutput = 2\nextra = 3");
+        let bad = toml::from_str::<Workload>(
+            "kind = \"deterministic\"\ninput = 1\noutput = 2\nextra = 3",
+        );
         assert!(bad.is_err());
         let inverted = Workload::Uniform {
             input_min: 9,

@@ -260,10 +260,21 @@ impl<'a> ItemCollector<'a> {
     }
 }
 
-fn read_json(path: &Path, cols: &Columns, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
+fn read_json(
+    path: &Path,
+    cols: &Columns,
+    max_rows: Option<usize>,
+) -> Result<RawTable, DatasetError> {
     let text = read_to_string(path)?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        read_err(path, format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
+        read_err(
+            path,
+            format!(
+                "invalid JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
     })?;
     let serde_json::Value::Array(items) = value else {
         return Err(read_err(
@@ -278,7 +289,11 @@ fn read_json(path: &Path, cols: &Columns, max_rows: Option<usize>) -> Result<Raw
     Ok(c.table)
 }
 
-fn read_jsonl(path: &Path, cols: &Columns, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
+fn read_jsonl(
+    path: &Path,
+    cols: &Columns,
+    max_rows: Option<usize>,
+) -> Result<RawTable, DatasetError> {
     let file = File::open(path).map_err(|e| read_err(path, format!("cannot open: {e}")))?;
     let mut c = ItemCollector::new(cols);
     let limit = max_rows.unwrap_or(usize::MAX);
@@ -348,7 +363,11 @@ pub(crate) fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
     Ok(records)
 }
 
-fn read_csv(path: &Path, cols: &Columns, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
+fn read_csv(
+    path: &Path,
+    cols: &Columns,
+    max_rows: Option<usize>,
+) -> Result<RawTable, DatasetError> {
     let text = read_to_string(path)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let records = parse_csv(text).map_err(|e| read_err(path, e))?;
@@ -440,9 +459,10 @@ pub(crate) fn read_parquet(
                 let mut fields = Vec::with_capacity(arrays.len());
                 for (a, name) in arrays.iter().zip(&requested) {
                     fields.push(match a {
-                        Some(a) => Some(cell_at(a.as_ref(), row).map_err(|e| {
-                            read_err(path, format!("column `{name}`: {e}"))
-                        })?),
+                        Some(a) => Some(
+                            cell_at(a.as_ref(), row)
+                                .map_err(|e| read_err(path, format!("column `{name}`: {e}")))?,
+                        ),
                         None => None,
                     });
                 }
@@ -689,13 +709,19 @@ pub(crate) fn rows_from_table(
                         .unwrap_or_default();
                     (text, msgs)
                 } else {
-                    (first.as_ref().and_then(Cell::text).unwrap_or_default(), None)
+                    (
+                        first.as_ref().and_then(Cell::text).unwrap_or_default(),
+                        None,
+                    )
                 };
                 let mut images = Vec::new();
                 if let Some(Some(cell)) = fields.get(1) {
                     image_refs(cell, base_dir, &mut images).map_err(|e| DatasetError::Image {
                         origin: origin.to_string(),
-                        message: format!("row {n}, column `{}`: {e}", cols.image.as_deref().unwrap_or("")),
+                        message: format!(
+                            "row {n}, column `{}`: {e}",
+                            cols.image.as_deref().unwrap_or("")
+                        ),
                     })?;
                 }
                 if cols.messages && messages.is_none() {
@@ -830,6 +856,9 @@ mod tests {
         let msgs = row.messages.as_ref().unwrap();
         assert_eq!(msgs[0].role, "user");
         assert_eq!(msgs[1].content, "hello");
-        assert_eq!(row.images, vec![ImageRef::Bytes(Bytes::from_static(b"\x89PNG"))]);
+        assert_eq!(
+            row.images,
+            vec![ImageRef::Bytes(Bytes::from_static(b"\x89PNG"))]
+        );
     }
 }

@@ -238,7 +238,11 @@ fn every_bundled_config_loads() {
         if path.extension().is_some_and(|e| e == "toml") {
             let spec = load_dataset_config(&path).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(spec.name, path.file_stem().unwrap().to_str().unwrap());
-            assert!(spec.raw_config["description"].is_string(), "{}", path.display());
+            assert!(
+                spec.raw_config["description"].is_string(),
+                "{}",
+                path.display()
+            );
             n += 1;
         }
     }
@@ -281,7 +285,10 @@ fn original_json_configs_load_unchanged() {
             revision: None
         }
     );
-    assert_eq!(gsm.raw_config["source"]["huggingface_kwargs"]["name"], "main");
+    assert_eq!(
+        gsm.raw_config["source"]["huggingface_kwargs"]["name"],
+        "main"
+    );
     let local = load_dataset_config(&d.join("original_local.json")).unwrap();
     assert_eq!(
         local.source,
@@ -291,7 +298,9 @@ fn original_json_configs_load_unchanged() {
         }
     );
     assert_eq!(
-        load_dataset_config(&d.join("original_aime.json")).unwrap().source,
+        load_dataset_config(&d.join("original_aime.json"))
+            .unwrap()
+            .source,
         DatasetSource::Aime
     );
     let vision = load_dataset_config(&d.join("original_vision.json")).unwrap();
@@ -302,24 +311,44 @@ fn original_json_configs_load_unchanged() {
 fn bad_configs_name_the_file_and_field() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("broken.toml");
-    std::fs::write(&p, "source = { huggingface = \"a/b\" }\nimage_colum = \"img\"\n").unwrap();
+    std::fs::write(
+        &p,
+        "source = { huggingface = \"a/b\" }\nimage_colum = \"img\"\n",
+    )
+    .unwrap();
     let e = load_dataset_config(&p).unwrap_err().to_string();
     assert!(e.contains("broken.toml"), "{e}");
-    assert!(e.contains("`image_colum`") && e.contains("did you mean `image_column`"), "{e}");
+    assert!(
+        e.contains("`image_colum`") && e.contains("did you mean `image_column`"),
+        "{e}"
+    );
 
     let p = tmp.path().join("syntax.toml");
     std::fs::write(&p, "source = \n").unwrap();
     let e = load_dataset_config(&p).unwrap_err().to_string();
-    assert!(e.contains("syntax.toml") && e.contains("invalid TOML"), "{e}");
+    assert!(
+        e.contains("syntax.toml") && e.contains("invalid TOML"),
+        "{e}"
+    );
 
     let p = tmp.path().join("wrongtype.json");
-    std::fs::write(&p, r#"{"source": {"type": "file", "path": "x.txt"}, "prompt_column": 3}"#).unwrap();
+    std::fs::write(
+        &p,
+        r#"{"source": {"type": "file", "path": "x.txt"}, "prompt_column": 3}"#,
+    )
+    .unwrap();
     let e = load_dataset_config(&p).unwrap_err().to_string();
-    assert!(e.contains("wrongtype.json") && e.contains("`prompt_column`"), "{e}");
+    assert!(
+        e.contains("wrongtype.json") && e.contains("`prompt_column`"),
+        "{e}"
+    );
 
     let p = tmp.path().join("config.yaml");
     std::fs::write(&p, "x").unwrap();
-    assert!(load_dataset_config(&p).unwrap_err().to_string().contains("config.yaml"));
+    assert!(load_dataset_config(&p)
+        .unwrap_err()
+        .to_string()
+        .contains("config.yaml"));
 }
 
 // ---------------------------------------------------------------- local files
@@ -328,7 +357,11 @@ fn rows_of(spec: DatasetSpec) -> Vec<String> {
     let ep = endpoint("e", ApiKind::Chat);
     let mut sc = scenario_spec("s", "D(4,4)", spec);
     sc.replay = true;
-    let p = Preparer::with_hub(&plan(vec![ep], vec![sc]), &offline_hub(Path::new("/nonexistent"))).unwrap();
+    let p = Preparer::with_hub(
+        &plan(vec![ep], vec![sc]),
+        &offline_hub(Path::new("/nonexistent")),
+    )
+    .unwrap();
     one(&p, "e", "s", 1, 0, 100)
         .requests
         .iter()
@@ -383,13 +416,30 @@ fn local_formats_read_their_rows() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let pq = tmp.path().join("rows.parquet");
-    write_parquet(&pq, &[("prompt", vec!["pq one", "pq two"]), ("other", vec!["x", "y"])], None);
+    write_parquet(
+        &pq,
+        &[
+            ("prompt", vec!["pq one", "pq two"]),
+            ("other", vec!["x", "y"]),
+        ],
+        None,
+    );
     assert_eq!(
-        rows_of(dataset("pq", DatasetSource::File { path: pq, format: FileFormat::Parquet }, "prompt")),
+        rows_of(dataset(
+            "pq",
+            DatasetSource::File {
+                path: pq,
+                format: FileFormat::Parquet
+            },
+            "prompt"
+        )),
         vec!["pq one", "pq two"]
     );
     let mut limited = load_dataset_config(&d.join("dataset.toml")).unwrap();
-    assert_eq!(limited.system_prompt.as_deref(), Some("Answer in one sentence."));
+    assert_eq!(
+        limited.system_prompt.as_deref(),
+        Some("Answer in one sentence.")
+    );
     limited.max_rows = Some(1);
     assert_eq!(rows_of(limited), vec!["What is the capital of Peru?"]);
 }
@@ -397,7 +447,10 @@ fn local_formats_read_their_rows() {
 fn preparer_error(spec: DatasetSpec) -> String {
     let ep = endpoint("e", ApiKind::Chat);
     let sc = scenario_spec("s", "D(4,4)", spec);
-    match Preparer::with_hub(&plan(vec![ep], vec![sc]), &offline_hub(Path::new("/nonexistent"))) {
+    match Preparer::with_hub(
+        &plan(vec![ep], vec![sc]),
+        &offline_hub(Path::new("/nonexistent")),
+    ) {
         Ok(_) => panic!("expected an error"),
         Err(e) => e.to_string(),
     }
@@ -505,7 +558,18 @@ fn bodies_for_every_form_and_api() {
     let keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["model", "messages", "max_tokens", "ignore_eos", "min_tokens", "temperature", "n", "stream", "stream_options", "top_p"]
+        [
+            "model",
+            "messages",
+            "max_tokens",
+            "ignore_eos",
+            "min_tokens",
+            "temperature",
+            "n",
+            "stream",
+            "stream_options",
+            "top_p"
+        ]
     );
     assert_eq!(b["max_tokens"], 256, "capped");
     assert_eq!(b["min_tokens"], 256);
@@ -527,8 +591,11 @@ fn bodies_for_every_form_and_api() {
         assert!((5..=9).contains(&req.target_input_tokens.unwrap()));
         assert_eq!(req.max_tokens, Some(7));
     }
-    let distinct: std::collections::BTreeSet<u32> =
-        u.requests.iter().map(|r| r.target_input_tokens.unwrap()).collect();
+    let distinct: std::collections::BTreeSet<u32> = u
+        .requests
+        .iter()
+        .map(|r| r.target_input_tokens.unwrap())
+        .collect();
     assert!(distinct.len() > 2, "uniform lengths vary: {distinct:?}");
 
     let i = one(&prep, "chat", "i", 1, 0, 2);
@@ -537,7 +604,10 @@ fn bodies_for_every_form_and_api() {
     assert_eq!(parts.len(), 3);
     assert_eq!(parts[0]["type"], "text");
     assert_eq!(parts[1]["type"], "image_url");
-    assert!(parts[1]["image_url"]["url"].as_str().unwrap().starts_with("data:image/png;base64,"));
+    assert!(parts[1]["image_url"]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,"));
     assert_ne!(parts[1], parts[2], "every image is its own noise");
     assert_eq!(i.requests[0].max_tokens, Some(IMAGE_OUTPUT_TOKENS));
 
@@ -577,7 +647,11 @@ fn bodies_for_every_form_and_api() {
     assert_eq!(sc.requests[0].path, "/score");
     assert!(b["text_1"].is_string());
     assert_eq!(b["text_2"].as_array().unwrap().len(), 3);
-    assert_eq!(b["text_1"], body(&rr.requests[0])["query"], "same streams, same texts");
+    assert_eq!(
+        b["text_1"],
+        body(&rr.requests[0])["query"],
+        "same streams, same texts"
+    );
 }
 
 #[test]
@@ -608,17 +682,26 @@ fn incompatible_combinations_are_rejected() {
         (ApiKind::Completions, "I(8,8)", "images need api = \"chat\""),
     ];
     for (api, spec, want) in cases {
-        let p = plan(vec![endpoint("e", api)], vec![scenario_spec("s", spec, synthetic())]);
+        let p = plan(
+            vec![endpoint("e", api)],
+            vec![scenario_spec("s", spec, synthetic())],
+        );
         let e = Preparer::with_hub(&p, &offline_hub(Path::new("/x")))
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains(want) && e.contains("scenario `s`"), "{spec}: {e}");
+        assert!(
+            e.contains(want) && e.contains("scenario `s`"),
+            "{spec}: {e}"
+        );
     }
     let mut sc = scenario_spec("s", "D(1,1)", synthetic());
     sc.turns = 3;
     let p = plan(vec![endpoint("e", ApiKind::Completions)], vec![sc]);
-    let e = Preparer::with_hub(&p, &offline_hub(Path::new("/x"))).err().unwrap().to_string();
+    let e = Preparer::with_hub(&p, &offline_hub(Path::new("/x")))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("`turns`"), "{e}");
 }
 
@@ -673,8 +756,16 @@ fn built_prompts_hit_their_targets_exactly() {
     let targets = [1u32, 2, 5, 17, 64, 200, 513, 1500];
     let mut scs = Vec::new();
     for t in targets {
-        scs.push(scenario_spec(&format!("s{t}"), &format!("D({t},8)"), sample_prompts()));
-        scs.push(scenario_spec(&format!("y{t}"), &format!("D({t},8)"), synthetic()));
+        scs.push(scenario_spec(
+            &format!("s{t}"),
+            &format!("D({t},8)"),
+            sample_prompts(),
+        ));
+        scs.push(scenario_spec(
+            &format!("y{t}"),
+            &format!("D({t},8)"),
+            synthetic(),
+        ));
     }
     let p = Preparer::with_hub(&plan(vec![ep], scs), &offline_hub(Path::new("/x"))).unwrap();
     for t in targets {
@@ -683,7 +774,12 @@ fn built_prompts_hit_their_targets_exactly() {
             assert_eq!(run.counting, PromptTokenCounting::Tokenizer);
             for r in &run.requests {
                 assert_eq!(r.built_input_tokens, Some(t), "{sc}");
-                assert_eq!(count_minilm(&tok, &user_text(r)), t as usize, "{sc}: {}", user_text(r));
+                assert_eq!(
+                    count_minilm(&tok, &user_text(r)),
+                    t as usize,
+                    "{sc}: {}",
+                    user_text(r)
+                );
             }
         }
     }
@@ -695,7 +791,10 @@ fn prefix_groups_share_exactly_their_first_tokens() {
     let mut ep = endpoint("chat", ApiKind::Chat);
     ep.tokenizer = Some(minilm());
     let mut sc = scenario_spec("s", "U(60,120)/(8,8)", sample_prompts());
-    sc.prefix = Some(PrefixSpec { tokens: 40, groups: 3 });
+    sc.prefix = Some(PrefixSpec {
+        tokens: 40,
+        groups: 3,
+    });
     let p = Preparer::with_hub(&plan(vec![ep], vec![sc]), &offline_hub(Path::new("/x"))).unwrap();
     let run = one(&p, "chat", "s", 5, 0, 24);
     let mut heads: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -745,7 +844,10 @@ fn rerank_and_embedding_counts_are_exact_with_a_tokenizer() {
     }
     assert_eq!(r.built_input_tokens, Some(9 + 4 * 30));
     let e = &one(&prep, "em", "e", 2, 0, 1).requests[0];
-    assert_eq!(count_minilm(&tok, body(e)["input"][0].as_str().unwrap()), 77);
+    assert_eq!(
+        count_minilm(&tok, body(e)["input"][0].as_str().unwrap()),
+        77
+    );
 }
 
 // ---------------------------------------------------------------- LoRA
@@ -792,7 +894,11 @@ fn lora_assignment_follows_the_strategy() {
     assert_eq!(names, ["a", "b", "c", "a", "b", "c"]);
 
     let w = lora_run(LoraStrategy::Weighted, vec![1.0, 3.0, 0.0], 0.0, 4000);
-    assert!((share(&w, Some("b")) - 0.75).abs() < 0.03, "{}", share(&w, Some("b")));
+    assert!(
+        (share(&w, Some("b")) - 0.75).abs() < 0.03,
+        "{}",
+        share(&w, Some("b"))
+    );
     assert_eq!(share(&w, Some("c")), 0.0);
 
     let u = lora_run(LoraStrategy::Uniform, vec![], 0.25, 4000);
@@ -802,7 +908,11 @@ fn lora_assignment_follows_the_strategy() {
     }
 
     let z = lora_run(LoraStrategy::Zipf, vec![], 0.0, 4000);
-    let (a, b, c) = (share(&z, Some("a")), share(&z, Some("b")), share(&z, Some("c")));
+    let (a, b, c) = (
+        share(&z, Some("a")),
+        share(&z, Some("b")),
+        share(&z, Some("c")),
+    );
     // Bounded Zipf, s = 1.5 over 3 ranks: weights 1, 0.354, 0.192.
     let norm = 1.0 + 2f64.powf(-1.5) + 3f64.powf(-1.5);
     assert!((a - 1.0 / norm).abs() < 0.03, "{a}");
@@ -823,7 +933,10 @@ fn lora_assignment_follows_the_strategy() {
     .err()
     .unwrap()
     .to_string();
-    assert!(e.contains("lora.weights") && e.contains("scenario `s`"), "{e}");
+    assert!(
+        e.contains("lora.weights") && e.contains("scenario `s`"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------- multi-turn, replay
@@ -854,24 +967,40 @@ fn multi_turn_continues_the_conversation() {
     assert_eq!(second.conversation, Some(1));
     let third = next_turn(&second, "Another.", 2).unwrap();
     assert_eq!(body(&third)["messages"].as_array().unwrap().len(), 6);
-    assert_eq!(body(&third)["messages"][5]["content"], first.followups[1].as_str());
-    assert!(next_turn(&third, "x", 3).unwrap_err().to_string().contains("turn 3"));
+    assert_eq!(
+        body(&third)["messages"][5]["content"],
+        first.followups[1].as_str()
+    );
+    assert!(next_turn(&third, "x", 3)
+        .unwrap_err()
+        .to_string()
+        .contains("turn 3"));
     assert!(next_turn(&first, "x", 0).is_err());
 
     let comp = Preparer::with_hub(
-        &plan(vec![endpoint("c", ApiKind::Completions)], vec![scenario_spec("s", "D(3,3)", synthetic())]),
+        &plan(
+            vec![endpoint("c", ApiKind::Completions)],
+            vec![scenario_spec("s", "D(3,3)", synthetic())],
+        ),
         &offline_hub(Path::new("/x")),
     )
     .unwrap();
     let mut c = one(&comp, "c", "s", 1, 0, 1).requests.remove(0);
     c.followups = vec!["more".into()];
-    assert!(next_turn(&c, "x", 1).unwrap_err().to_string().contains("not a chat request"));
+    assert!(next_turn(&c, "x", 1)
+        .unwrap_err()
+        .to_string()
+        .contains("not a chat request"));
 }
 
 #[test]
 fn replay_sends_rows_verbatim_in_order() {
     let d = fixtures();
-    let mut sc = scenario_spec("s", "D(1,1)", load_dataset_config(&d.join("original_local.json")).unwrap());
+    let mut sc = scenario_spec(
+        "s",
+        "D(1,1)",
+        load_dataset_config(&d.join("original_local.json")).unwrap(),
+    );
     sc.replay = true;
     sc.max_tokens_cap = 77;
     let p = Preparer::with_hub(
@@ -881,7 +1010,10 @@ fn replay_sends_rows_verbatim_in_order() {
     .unwrap();
     let run = one(&p, "e", "s", 1, 0, 10);
     assert_eq!(run.requests.len(), 3, "min(count, rows)");
-    assert_eq!(user_text(&run.requests[2]), "What makes bread rise in a warm kitchen?");
+    assert_eq!(
+        user_text(&run.requests[2]),
+        "What makes bread rise in a warm kitchen?"
+    );
     assert!(run.requests.iter().all(|r| r.max_tokens == Some(77)));
     assert_eq!(one(&p, "e", "s", 1, 0, 2).requests.len(), 2);
 
@@ -904,10 +1036,19 @@ fn replay_sends_rows_verbatim_in_order() {
     .unwrap();
     let run = one(&p, "e", "c", 1, 0, 5);
     let b0 = body(&run.requests[0]);
-    assert_eq!(b0["messages"], json!([{"role": "user", "content": "Plan a picnic."}]));
-    assert_eq!(run.requests[0].followups, vec!["Where should we go?".to_string()]);
+    assert_eq!(
+        b0["messages"],
+        json!([{"role": "user", "content": "Plan a picnic."}])
+    );
+    assert_eq!(
+        run.requests[0].followups,
+        vec!["Where should we go?".to_string()]
+    );
     let b1 = body(&run.requests[1]);
-    assert_eq!(b1["messages"][0], json!({"role": "system", "content": "Be brief."}));
+    assert_eq!(
+        b1["messages"][0],
+        json!({"role": "system", "content": "Be brief."})
+    );
     assert!(run.requests[1].followups.is_empty());
 }
 
@@ -919,13 +1060,24 @@ fn hub_datasets_are_read_from_the_cache() {
     let hub_dir = tmp.path().join("hub");
     let s0 = tmp.path().join("s0.parquet");
     let s1 = tmp.path().join("s1.parquet");
-    write_parquet(&s0, &[("prompt", vec!["cached one", "cached two"])], Some(("img", vec![png(), png()])));
-    write_parquet(&s1, &[("prompt", vec!["cached three"])], Some(("img", vec![png()])));
+    write_parquet(
+        &s0,
+        &[("prompt", vec!["cached one", "cached two"])],
+        Some(("img", vec![png(), png()])),
+    );
+    write_parquet(
+        &s1,
+        &[("prompt", vec!["cached three"])],
+        Some(("img", vec![png()])),
+    );
     fill_cache(
         &hub_dir,
         "datasets--acme--prompts",
         "refs/convert/parquet",
-        &[("default/train/0000.parquet", &s0), ("default/train/0001.parquet", &s1)],
+        &[
+            ("default/train/0000.parquet", &s0),
+            ("default/train/0001.parquet", &s1),
+        ],
     );
     let mut ds = dataset(
         "acme",
@@ -940,19 +1092,29 @@ fn hub_datasets_are_read_from_the_cache() {
     ds.image_column = Some("img".into());
     let mut sc = scenario_spec("s", "D(4,4)", ds.clone());
     sc.replay = true;
-    let p = Preparer::with_hub(&plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]), &offline_hub(&hub_dir)).unwrap();
+    let p = Preparer::with_hub(
+        &plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]),
+        &offline_hub(&hub_dir),
+    )
+    .unwrap();
     let run = one(&p, "e", "s", 1, 0, 10);
     let texts: Vec<String> = run.requests.iter().map(user_text).collect();
     assert_eq!(texts, ["cached one", "cached two", "cached three"]);
     let parts = body(&run.requests[0])["messages"][0]["content"].clone();
-    assert!(parts[1]["image_url"]["url"].as_str().unwrap().starts_with("data:image/png;base64,"));
+    assert!(parts[1]["image_url"]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,"));
 
     // Missing column names the dataset and lists the columns.
     let mut bad = ds.clone();
     bad.prompt_column = "question".into();
     bad.image_column = None;
     let e = preparer_error_with(bad, &hub_dir);
-    assert!(e.contains("acme/prompts") && e.contains("`question`") && e.contains("prompt, img"), "{e}");
+    assert!(
+        e.contains("acme/prompts") && e.contains("`question`") && e.contains("prompt, img"),
+        "{e}"
+    );
 
     // Not cached: names the dataset and says how to fetch it.
     let mut other = ds;
@@ -969,7 +1131,10 @@ fn hub_datasets_are_read_from_the_cache() {
 
 fn preparer_error_with(spec: DatasetSpec, hub_dir: &Path) -> String {
     let sc = scenario_spec("s", "D(4,4)", spec);
-    match Preparer::with_hub(&plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]), &offline_hub(hub_dir)) {
+    match Preparer::with_hub(
+        &plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]),
+        &offline_hub(hub_dir),
+    ) {
         Ok(_) => panic!("expected an error"),
         Err(e) => e.to_string(),
     }
@@ -1004,30 +1169,62 @@ fn aime_comes_from_a_filled_cache_with_its_preamble() {
         "refs/convert/parquet",
         &[("default/train/0000.parquet", &f)],
     );
-    let mut sc = scenario_spec("s", "D(4,4)", load_dataset_config(&fixtures().join("original_aime.json")).unwrap());
+    let mut sc = scenario_spec(
+        "s",
+        "D(4,4)",
+        load_dataset_config(&fixtures().join("original_aime.json")).unwrap(),
+    );
     sc.replay = true;
-    let p = Preparer::with_hub(&plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]), &offline_hub(&hub_dir)).unwrap();
-    let texts: Vec<String> = one(&p, "e", "s", 1, 0, 5).requests.iter().map(user_text).collect();
+    let p = Preparer::with_hub(
+        &plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]),
+        &offline_hub(&hub_dir),
+    )
+    .unwrap();
+    let texts: Vec<String> = one(&p, "e", "s", 1, 0, 5)
+        .requests
+        .iter()
+        .map(user_text)
+        .collect();
     assert_eq!(texts.len(), 3);
     assert_eq!(texts[1], format!("{AIME_PREAMBLE}Find y."));
 
     // Synthesised prompts from AIME snippets too.
-    let sc = scenario_spec("d", "D(30,4)", dataset("aime", DatasetSource::Aime, "Question"));
-    let p = Preparer::with_hub(&plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]), &offline_hub(&hub_dir)).unwrap();
+    let sc = scenario_spec(
+        "d",
+        "D(30,4)",
+        dataset("aime", DatasetSource::Aime, "Question"),
+    );
+    let p = Preparer::with_hub(
+        &plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]),
+        &offline_hub(&hub_dir),
+    )
+    .unwrap();
     let t = user_text(&one(&p, "e", "d", 1, 0, 1).requests[0]);
     assert!(t.starts_with("You are an assistant"), "{t}");
 }
 
 #[test]
 fn hub_settings_come_from_the_environment() {
-    let _g = ENV_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _g = ENV_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().unwrap();
     let hub_dir = tmp.path().join("hub");
     let f = tmp.path().join("p.parquet");
     write_parquet(&f, &[("text", vec!["from HF_HOME"])], None);
-    fill_cache(&hub_dir, "datasets--acme--env", "refs/convert/parquet", &[("default/train/0000.parquet", &f)]);
+    fill_cache(
+        &hub_dir,
+        "datasets--acme--env",
+        "refs/convert/parquet",
+        &[("default/train/0000.parquet", &f)],
+    );
     let tok = root().join("tests/fixtures/tokenizers/minilm/tokenizer.json");
-    fill_cache(&hub_dir, "models--acme--tok", "main", &[("tokenizer.json", &tok)]);
+    fill_cache(
+        &hub_dir,
+        "models--acme--tok",
+        "main",
+        &[("tokenizer.json", &tok)],
+    );
     let saved: Vec<(&str, Option<std::ffi::OsString>)> = ["HF_HOME", "HF_ENDPOINT", "HF_TOKEN"]
         .iter()
         .map(|k| (*k, std::env::var_os(k)))
@@ -1095,7 +1292,10 @@ async fn mock_hub(files: HashMap<String, Vec<u8>>) -> MockHub {
         let (files, hits, auth) = (f.clone(), h.clone(), a.clone());
         async move {
             hits.fetch_add(1, Ordering::SeqCst);
-            if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            if let Some(v) = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+            {
                 auth.lock().unwrap().push(v.to_string());
             }
             let Some(data) = files.get(uri.path()) else {
@@ -1108,12 +1308,19 @@ async fn mock_hub(files: HashMap<String, Vec<u8>>) -> MockHub {
                 .and_then(|r| r.strip_prefix("bytes="))
                 .and_then(|r| r.split_once('-'))
                 .map_or((0, size - 1), |(a, b)| {
-                    (a.parse().unwrap_or(0), b.parse::<usize>().unwrap_or(size - 1).min(size - 1))
+                    (
+                        a.parse().unwrap_or(0),
+                        b.parse::<usize>().unwrap_or(size - 1).min(size - 1),
+                    )
                 });
             let etag = format!("{:x}", Sha256::digest(data));
-            let mut resp: Response = (StatusCode::PARTIAL_CONTENT, data[start..=end].to_vec()).into_response();
+            let mut resp: Response =
+                (StatusCode::PARTIAL_CONTENT, data[start..=end].to_vec()).into_response();
             let hm = resp.headers_mut();
-            hm.insert(header::ETAG, HeaderValue::from_str(&format!("\"{etag}\"")).unwrap());
+            hm.insert(
+                header::ETAG,
+                HeaderValue::from_str(&format!("\"{etag}\"")).unwrap(),
+            );
             hm.insert("x-repo-commit", HeaderValue::from_static(COMMIT));
             hm.insert(
                 header::CONTENT_RANGE,
@@ -1144,9 +1351,18 @@ async fn fetch_downloads_shards_and_tokenizers_from_the_hub() {
     let tok = root().join("tests/fixtures/tokenizers/minilm/tokenizer.json");
     let rev = "refs%2Fconvert%2Fparquet";
     let files: HashMap<String, Vec<u8>> = [
-        (format!("/datasets/acme/prompts/resolve/{rev}/default/train/0000.parquet"), std::fs::read(&s0).unwrap()),
-        (format!("/datasets/acme/prompts/resolve/{rev}/default/train/0001.parquet"), std::fs::read(&s1).unwrap()),
-        ("/acme/tok/resolve/main/tokenizer.json".to_string(), std::fs::read(&tok).unwrap()),
+        (
+            format!("/datasets/acme/prompts/resolve/{rev}/default/train/0000.parquet"),
+            std::fs::read(&s0).unwrap(),
+        ),
+        (
+            format!("/datasets/acme/prompts/resolve/{rev}/default/train/0001.parquet"),
+            std::fs::read(&s1).unwrap(),
+        ),
+        (
+            "/acme/tok/resolve/main/tokenizer.json".to_string(),
+            std::fs::read(&tok).unwrap(),
+        ),
     ]
     .into_iter()
     .collect();
@@ -1194,7 +1410,12 @@ async fn fetch_downloads_shards_and_tokenizers_from_the_hub() {
             "tokenizer.json of model acme/tok: downloaded"
         ]
     );
-    assert!(mock.auth.lock().unwrap().iter().all(|a| a == "Bearer hf_test"));
+    assert!(mock
+        .auth
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|a| a == "Bearer hf_test"));
     assert!(!mock.auth.lock().unwrap().is_empty());
 
     // Now everything is cached: preparing needs no network.
@@ -1227,5 +1448,8 @@ async fn fetch_downloads_shards_and_tokenizers_from_the_hub() {
         revision: None,
     };
     let e = fetch_with(&missing, &hub).await.unwrap_err().to_string();
-    assert!(e.contains("acme/nothing") && e.contains("no Parquet files"), "{e}");
+    assert!(
+        e.contains("acme/nothing") && e.contains("no Parquet files"),
+        "{e}"
+    );
 }

@@ -208,9 +208,13 @@ mod tests {
         for _ in 0..50 {
             let s = embedding_text(&mut rng, TextLength::Short);
             assert!((5..=15).contains(&s.split_whitespace().count()));
-            let m = embedding_text(&mut rng, TextLength::Medium).split_whitespace().count();
+            let m = embedding_text(&mut rng, TextLength::Medium)
+                .split_whitespace()
+                .count();
             assert!((17..=46).contains(&m), "{m}");
-            let l = embedding_text(&mut rng, TextLength::Long).split_whitespace().count();
+            let l = embedding_text(&mut rng, TextLength::Long)
+                .split_whitespace()
+                .count();
             assert!((4 * 17..=8 * 46).contains(&l), "{l}");
         }
         for n in [1u32, 7, 20, 21, 35, 50, 51, 200, 1000] {

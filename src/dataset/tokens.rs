@@ -186,7 +186,9 @@ impl Counter {
         pool: &Pool<'_>,
         rng: &mut R,
     ) -> Result<Built, DatasetError> {
-        let limit = target.saturating_mul(BYTES_PER_TOKEN * 64).saturating_add(1 << 20);
+        let limit = target
+            .saturating_mul(BYTES_PER_TOKEN * 64)
+            .saturating_add(1 << 20);
         let mut source = String::new();
         let mut budget = target.saturating_mul(BYTES_PER_TOKEN).saturating_add(32);
         let ids = loop {
@@ -197,7 +199,11 @@ impl Counter {
                     source.push(' ');
                 }
                 source.push_str(pool.pick(rng));
-                stalled = if source.len() <= before + 1 { stalled + 1 } else { 0 };
+                stalled = if source.len() <= before + 1 {
+                    stalled + 1
+                } else {
+                    0
+                };
                 if stalled > 1000 {
                     return Err(too_little_text(target as u32));
                 }
@@ -245,7 +251,12 @@ impl Counter {
     }
 
     /// Step 4 of the module docs: drop trailing words / append filler words.
-    fn pad_or_trim(&self, mut text: String, mut n: usize, target: usize) -> Result<Built, DatasetError> {
+    fn pad_or_trim(
+        &self,
+        mut text: String,
+        mut n: usize,
+        target: usize,
+    ) -> Result<Built, DatasetError> {
         let mut best = (text.clone(), n);
         let mut filler = 0usize;
         for _ in 0..(target.abs_diff(n) * 4 + 32) {
@@ -336,9 +347,7 @@ fn built(text: String, n: usize) -> Built {
 
 fn too_little_text(target: u32) -> DatasetError {
     DatasetError::Build {
-        message: format!(
-            "cannot reach {target} tokens: the dataset's texts yield too few tokens"
-        ),
+        message: format!("cannot reach {target} tokens: the dataset's texts yield too few tokens"),
     }
 }
 
@@ -368,7 +377,11 @@ mod tests {
         assert_eq!(words_for(1), 1);
         assert_eq!(words_for(130), 100);
         let c = Counter::Estimate;
-        assert_eq!(c.count("one two three four five six seven eight nine ten").unwrap(), 13);
+        assert_eq!(
+            c.count("one two three four five six seven eight nine ten")
+                .unwrap(),
+            13
+        );
         let pool = Pool {
             texts: vec!["alpha beta gamma", "delta epsilon"],
         };
