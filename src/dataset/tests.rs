@@ -1453,3 +1453,53 @@ async fn fetch_downloads_shards_and_tokenizers_from_the_hub() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn fetch_without_a_reachable_hub_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = scenario_spec(
+        "s",
+        "D(4,4)",
+        dataset("aime", DatasetSource::Aime, "Question"),
+    );
+    let pl = plan(vec![endpoint("e", ApiKind::Chat)], vec![sc]);
+    // Port 9 (discard) on loopback is closed: the connection is refused at once.
+    let e = tokio::time::timeout(
+        Duration::from_secs(30),
+        fetch_with(&pl, &offline_hub(tmp.path())),
+    )
+    .await
+    .unwrap()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("gneubig/aime-1983-2024"), "{e}");
+    assert!(
+        e.contains("check network access to http://127.0.0.1:9"),
+        "{e}"
+    );
+}
+
+#[test]
+fn preparer_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Preparer>();
+    let p = Arc::new(
+        Preparer::with_hub(
+            &plan(
+                vec![endpoint("e", ApiKind::Chat)],
+                vec![scenario_spec("s", "D(8,8)", synthetic())],
+            ),
+            &offline_hub(Path::new("/x")),
+        )
+        .unwrap(),
+    );
+    let handles: Vec<_> = (0..2)
+        .map(|run| {
+            let p = Arc::clone(&p);
+            std::thread::spawn(move || digest(&one(&p, "e", "s", 1, run, 4)))
+        })
+        .collect();
+    let digests: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(digests[0], digest(&one(&p, "e", "s", 1, 0, 4)));
+    assert_ne!(digests[0], digests[1]);
+}
