@@ -28,6 +28,8 @@ mod prepare;
 mod rng;
 pub mod scenario;
 mod source;
+#[cfg(test)]
+mod tests;
 mod text;
 mod tokens;
 
