@@ -66,7 +66,10 @@ fn ensure_built() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     for key in ["BIN=", "MODEL="] {
-        let path = text.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no {key} in {text}"));
+        let path = text
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {text}"));
         assert!(Path::new(path).is_file(), "{key}{path} does not exist");
     }
 }
@@ -75,7 +78,14 @@ fn start(name: &'static str, extra: &[&str]) -> Server {
     let port = free_port();
     let child = Command::new("bash")
         .arg(repo().join("server/llamacpp_run_server.sh"))
-        .args(["--port", &port.to_string(), "--threads", "1", "--parallel", "2"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--threads",
+            "1",
+            "--parallel",
+            "2",
+        ])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -92,7 +102,8 @@ fn wait_healthy(s: &Server) {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", s.port)) {
             use std::io::{Read, Write};
             let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = stream.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            let _ = stream
+                .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
             let mut buf = String::new();
             let _ = stream.read_to_string(&mut buf);
             if buf.starts_with("HTTP/1.1 200") {
@@ -101,7 +112,10 @@ fn wait_healthy(s: &Server) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("llama-server `{}` on port {} did not become healthy within 120 s", s.name, s.port);
+    panic!(
+        "llama-server `{}` on port {} did not become healthy within 120 s",
+        s.name, s.port
+    );
 }
 
 #[test]
@@ -116,34 +130,80 @@ fn llamacpp_smoke_manifest_runs_against_real_llama_server() {
     let out = tempfile::tempdir().expect("tempdir");
     let status = Command::new(assert_cmd::cargo::cargo_bin("tokenomics"))
         .current_dir(repo())
-        .args(["run", "experiments/llamacpp-smoke.toml", "--quiet", "--run-id", "t", "--output"])
+        .args([
+            "run",
+            "experiments/llamacpp-smoke.toml",
+            "--quiet",
+            "--run-id",
+            "t",
+            "--output",
+        ])
         .arg(out.path())
-        .args(["--set", &format!("endpoints.chat.base_url=\"{}\"", url(&chat))])
-        .args(["--set", &format!("endpoints.chat-nostream.base_url=\"{}\"", url(&chat))])
-        .args(["--set", &format!("endpoints.completions.base_url=\"{}\"", url(&chat))])
-        .args(["--set", &format!("endpoints.embed.base_url=\"{}\"", url(&embed))])
-        .args(["--set", &format!("endpoints.rerank.base_url=\"{}\"", url(&rerank))])
+        .args([
+            "--set",
+            &format!("endpoints.chat.base_url=\"{}\"", url(&chat)),
+        ])
+        .args([
+            "--set",
+            &format!("endpoints.chat-nostream.base_url=\"{}\"", url(&chat)),
+        ])
+        .args([
+            "--set",
+            &format!("endpoints.completions.base_url=\"{}\"", url(&chat)),
+        ])
+        .args([
+            "--set",
+            &format!("endpoints.embed.base_url=\"{}\"", url(&embed)),
+        ])
+        .args([
+            "--set",
+            &format!("endpoints.rerank.base_url=\"{}\"", url(&rerank)),
+        ])
         .status()
         .expect("run tokenomics");
-    assert_eq!(status.code(), Some(0), "tokenomics run against llama-server failed");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "tokenomics run against llama-server failed"
+    );
 
     let dir = out.path().join("llamacpp-smoke/t");
-    let records = tokenomics::sink::parquet::read_records(&dir.join("requests.parquet")).expect("requests.parquet");
+    let records = tokenomics::sink::parquet::read_records(&dir.join("requests.parquet"))
+        .expect("requests.parquet");
     let plan: tokenomics::plan::Plan =
-        serde_json::from_slice(&std::fs::read(dir.join("plan.json")).expect("plan.json")).expect("plan");
-    let expected: u64 = plan.points.iter().map(tokenomics::plan::matrix::total_requests).sum();
+        serde_json::from_slice(&std::fs::read(dir.join("plan.json")).expect("plan.json"))
+            .expect("plan");
+    let expected: u64 = plan
+        .points
+        .iter()
+        .map(tokenomics::plan::matrix::total_requests)
+        .sum();
     assert_eq!(records.len() as u64, expected, "every request recorded");
 
     for r in &records {
-        assert_eq!(r.outcome, Outcome::Ok, "request {} failed: {:?}", r.request_id, r.error);
+        assert_eq!(
+            r.outcome,
+            Outcome::Ok,
+            "request {} failed: {:?}",
+            r.request_id,
+            r.error
+        );
         let point = &plan.points[r.point_index as usize];
         let ep = &plan.endpoints[&point.endpoint];
         match ep.api {
             ApiKind::Chat | ApiKind::Completions => {
-                assert_eq!(r.output_token_source, TokenSource::Usage, "{}", r.request_id);
+                assert_eq!(
+                    r.output_token_source,
+                    TokenSource::Usage,
+                    "{}",
+                    r.request_id
+                );
                 assert_eq!(Some(r.output_tokens), r.server_output_tokens);
                 assert_eq!(Some(r.input_tokens), r.server_input_tokens);
-                assert_eq!(r.output_tokens, 16, "ignore_eos makes every output max_tokens long");
+                assert_eq!(
+                    r.output_tokens, 16,
+                    "ignore_eos makes every output max_tokens long"
+                );
                 if ep.stream {
                     let ttft = r.first_token_ns.expect("streamed TTFT") - r.start_ns;
                     let e2e = r.last_token_ns.expect("last token") - r.start_ns;
@@ -160,7 +220,11 @@ fn llamacpp_smoke_manifest_runs_against_real_llama_server() {
             }
             ApiKind::Embeddings => {
                 assert_eq!(r.items_returned, r.items);
-                assert_eq!(r.embedding_dim, Some(576), "SmolLM2-135M embeddings have 576 dimensions");
+                assert_eq!(
+                    r.embedding_dim,
+                    Some(576),
+                    "SmolLM2-135M embeddings have 576 dimensions"
+                );
                 assert_eq!(Some(r.input_tokens), r.server_input_tokens);
             }
             ApiKind::Rerank | ApiKind::Score => {
@@ -169,6 +233,9 @@ fn llamacpp_smoke_manifest_runs_against_real_llama_server() {
         }
     }
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
-    assert!(html.contains("llamacpp-smoke") && html.contains("<svg"), "report rendered");
+    assert!(
+        html.contains("llamacpp-smoke") && html.contains("<svg"),
+        "report rendered"
+    );
     drop((chat, embed, rerank));
 }

@@ -100,6 +100,8 @@ pub struct Preparer {
     scenarios: BTreeMap<String, Scenario>,
     datasets: Vec<Dataset>,
     counters: BTreeMap<String, Counter>,
+    /// The experiment seed (the original tool's base seed, for `compat = "original"`).
+    base_seed: u64,
 }
 
 /// True when a scenario reads its dataset (generated embedding texts do not).
@@ -329,6 +331,7 @@ impl Preparer {
             scenarios,
             datasets,
             counters,
+            base_seed: plan.experiment.seed,
         };
         for point in &plan.points {
             me.check_point(point)?;
@@ -500,6 +503,8 @@ impl Preparer {
         };
         let requests = if sc.spec.replay && scope != Scope::Warmup {
             cx.replay(count)?
+        } else if sc.spec.compat_original && ep.api.generates() {
+            cx.original(self.base_seed, point, count)?
         } else {
             cx.synthesize(count)?
         };
@@ -623,6 +628,84 @@ impl Ctx<'_> {
 
     fn system(&self) -> Option<&str> {
         self.dataset.and_then(|d| d.spec.system_prompt.as_deref())
+    }
+
+    /// `compat = "original"`: the original tool's prompt synthesis, bit for bit
+    /// (see [`super::compat`]). Seed = `derive_seed(experiment seed, load value,
+    /// run)` with run −1 for warmup; lengths from NumPy's legacy generator, snippets
+    /// picked with CPython's `random.choice` and joined with one space until their
+    /// token counts reach the target (so prompts overshoot, as the original's do).
+    /// Warmup uses the original's `N(100,50)/(50,25)` with `max_tokens` ≤ 4096.
+    /// Snippet counts come from the endpoint's tokenizer without special tokens
+    /// (the original counts with them; identical for tokenizers that add none).
+    fn original(
+        &self,
+        base_seed: u64,
+        point: &PointSpec,
+        count: u32,
+    ) -> Result<Vec<PreparedRequest>, DatasetError> {
+        let run: i64 = match self.scope {
+            Scope::Run(r) => i64::from(r),
+            Scope::Warmup | Scope::Point => -1,
+        };
+        #[allow(clippy::cast_possible_truncation)]
+        let sweep = point.load.value().round() as i64;
+        let seed = super::compat::derive_seed(base_seed, sweep, run);
+        let (workload, cap) = if self.warmup() {
+            let w = Workload::Normal {
+                input_mean: 100.0,
+                input_std: 50.0,
+                output_mean: 50.0,
+                output_std: 25.0,
+            };
+            (w, 4096)
+        } else {
+            (
+                self.sc.spec.workload.clone(),
+                self.sc.spec.max_tokens_cap.max(1),
+            )
+        };
+        let pool = self.pool();
+        let snippets = pool
+            .texts
+            .iter()
+            .map(|t| Ok(((*t).to_string(), self.counter.count(t)?)))
+            .collect::<Result<Vec<_>, DatasetError>>()?;
+        let prompts =
+            super::compat::synthesize_original(seed, &workload, &snippets, count as usize, cap)
+                .map_err(|e| DatasetError::Build {
+                    message: format!("scenario `{}`: {e}", self.sc.spec.name),
+                })?;
+        let mut out = Vec::with_capacity(prompts.len());
+        for (i, p) in (0u32..).zip(prompts) {
+            let body = body::generation(
+                self.ep,
+                &Generation {
+                    model: &self.ep.model,
+                    system: self.system(),
+                    text: &p.text,
+                    images: &[],
+                    messages: None,
+                    max_tokens: p.max_tokens,
+                },
+            )?;
+            out.push(PreparedRequest {
+                index: i,
+                path: body::path_for(self.ep),
+                body,
+                model: self.ep.model.clone(),
+                lora: None,
+                target_input_tokens: Some(p.target_input),
+                built_input_tokens: Some(p.actual_input),
+                target_output_tokens: Some(p.target_output),
+                max_tokens: Some(p.max_tokens),
+                items: 1,
+                prefix_group: None,
+                followups: Vec::new(),
+                conversation: None,
+            });
+        }
+        Ok(out)
     }
 
     fn synthesize(&self, count: u32) -> Result<Vec<PreparedRequest>, DatasetError> {

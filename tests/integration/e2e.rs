@@ -198,3 +198,66 @@ fn every_shipped_manifest_validates() {
         bin().arg("plan").arg(&f).assert().success();
     }
 }
+
+/// `compat = "original"` reproduces the original tool's length draws: with seed 42,
+/// sweep value 1 and run 0, `U(50,150)/(20,80)` gives (50,74), (131,68), (70,66)
+/// (the original spec's test vectors), and prompts reach at least their targets.
+#[test]
+fn compat_original_reproduces_the_original_length_draws() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write(
+        tmp.path(),
+        "compat.toml",
+        r#"
+schema = 1
+[experiment]
+name = "compat"
+seed = 42
+runs = 1
+warmup = 0
+
+[endpoints.sim]
+simulator = { ttft_ms = 1, itl_ms = 1 }
+tokenizer = { path = "tokenizer.json" }
+
+[scenarios.s]
+spec = "U(50,150)/(20,80)"
+compat = "original"
+
+[[grid]]
+endpoints = ["sim"]
+scenarios = ["s"]
+mode = "concurrency"
+concurrency = [1]
+requests = 3
+"#,
+    );
+    std::fs::copy(
+        repo().join("tests/fixtures/tokenizers/minilm/tokenizer.json"),
+        tmp.path().join("tokenizer.json"),
+    )
+    .unwrap();
+    let m = tokenomics::manifest::load(&manifest, &tokenomics::manifest::LoadOptions::default())
+        .unwrap();
+    let plan = tokenomics::plan::build(&m, &tokenomics::plan::PlanOptions::default()).unwrap();
+    let prep = tokenomics::dataset::Preparer::new(&plan).unwrap();
+    let run = prep.prepare_run(&plan.points[0], 0, 3).unwrap();
+    let got: Vec<(u32, u32)> = run
+        .requests
+        .iter()
+        .map(|r| {
+            (
+                r.target_input_tokens.unwrap(),
+                r.target_output_tokens.unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![(50, 74), (131, 68), (70, 66)]);
+    for r in &run.requests {
+        assert!(r.built_input_tokens.unwrap() >= r.target_input_tokens.unwrap());
+        assert_eq!(r.max_tokens, r.target_output_tokens);
+    }
+    // Same manifest, same bytes.
+    let again = prep.prepare_run(&plan.points[0], 0, 3).unwrap();
+    assert_eq!(run.requests, again.requests);
+}
