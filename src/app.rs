@@ -263,6 +263,19 @@ fn finish(outcome: crate::runner::RunOutcome, quiet: bool, json: bool) -> Result
             "{}",
             crate::progress::summary_table(&outcome.results.points)
         );
+        for s in &outcome.results.searches {
+            match &s.answer {
+                Some(a) => println!(
+                    "search {} ({}): {} — {}",
+                    s.spec.id,
+                    s.spec.kind.mode_name(),
+                    a.value
+                        .map_or_else(|| "no answer".to_owned(), crate::plan::matrix::format_value),
+                    a.note
+                ),
+                None => println!("search {}: not finished", s.spec.id),
+            }
+        }
     }
     if !json {
         println!("results: {}", outcome.dir.path.display());

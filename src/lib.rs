@@ -35,6 +35,7 @@ pub mod progress;
 pub mod record;
 pub mod runner;
 pub mod schedule;
+pub mod search;
 pub mod simulator;
 pub mod sink;
 pub mod suggest;

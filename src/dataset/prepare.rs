@@ -336,6 +336,9 @@ impl Preparer {
         for point in &plan.points {
             me.check_point(point)?;
         }
+        for search in &plan.searches {
+            me.check_point(&search.probe_point(1.0, 0))?;
+        }
         Ok(me)
     }
 

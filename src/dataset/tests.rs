@@ -151,6 +151,7 @@ fn plan(eps: Vec<EndpointSpec>, scs: Vec<ScenarioSpec>) -> Plan {
         endpoints: eps.into_iter().map(|e| (e.name.clone(), e)).collect(),
         scenarios: scs.into_iter().map(|s| (s.name.clone(), s)).collect(),
         points,
+        searches: Vec::new(),
         manifest_path: PathBuf::from("experiments/t.toml"),
         resolved_manifest: String::new(),
     }

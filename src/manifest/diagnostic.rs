@@ -192,7 +192,7 @@ fn missing_hint(parent: &str, field: &str) -> Option<String> {
         "scenarios" => "add a [scenarios.<name>] table with spec = \"D(512,128)\"",
         "grid" => "add a [[grid]] table with endpoints, scenarios and a mode",
         "spec" => "set spec = \"D(512,128)\" or another scenario string",
-        "mode" => "set mode = \"burst\", \"concurrency\", \"rate\" or \"ramp\"",
+        "mode" => "set mode = \"burst\", \"concurrency\", \"rate\", \"ramp\", \"sweep\" or \"slo_search\"",
         "duration_s" => "give every stage a duration_s, e.g. { rate = 5, duration_s = 10 }",
         "strategy" => "set strategy = \"single\", \"uniform\", \"round_robin\", \"weighted\" or \"zipf\"",
         "adapters" => "list the adapter names, e.g. adapters = [\"a\", \"b\"]",

@@ -67,6 +67,16 @@ pub mod defaults {
     pub const SIM_RETRY_AFTER_S: u32 = 1;
     /// `simulator.faults.stall_ms`.
     pub const SIM_STALL_MS: f64 = 1000.0;
+    /// `search.factor` of a saturation sweep.
+    pub const SWEEP_FACTOR: f64 = 2.0;
+    /// `search.min_gain` of a saturation sweep (10%).
+    pub const SWEEP_MIN_GAIN: f64 = 0.1;
+    /// `search.min_attainment` of an SLO search.
+    pub const SLO_MIN_ATTAINMENT: f64 = 0.99;
+    /// `search.tolerance` of an SLO search over concurrency.
+    pub const SLO_TOLERANCE_CONCURRENCY: f64 = 1.0;
+    /// `search.tolerance` of an SLO search over rate, as a fraction of `max − min`.
+    pub const SLO_TOLERANCE_RATE_FRACTION: f64 = 1.0 / 32.0;
     /// `datasets.*.prompt_column`.
     pub const PROMPT_COLUMN: &str = "text";
     /// `source.huggingface` split.
@@ -372,6 +382,10 @@ pub enum Mode {
     Rate,
     /// Stages of rate or concurrency, back to back.
     Ramp,
+    /// Adaptive: raise the load until throughput stops growing (`search`).
+    Sweep,
+    /// Adaptive: the highest load that meets `[experiment.slo]` (`search`).
+    SloSearch,
 }
 
 impl Mode {
@@ -383,6 +397,8 @@ impl Mode {
             Mode::Concurrency => "concurrency",
             Mode::Rate => "rate",
             Mode::Ramp => "ramp",
+            Mode::Sweep => "sweep",
+            Mode::SloSearch => "slo_search",
         }
     }
 }
@@ -415,10 +431,43 @@ pub struct RawGrid {
     pub max_concurrency: Option<u32>,
     /// Ramp: stages, back to back.
     pub stages: Option<Vec<RawStage>>,
+    /// Sweep and SLO search: what to vary and where to look.
+    pub search: Option<RawSearch>,
     /// Overrides `experiment.runs`.
     pub runs: Option<u32>,
     /// Overrides `experiment.warmup`.
     pub warmup: Option<u32>,
+}
+
+/// `search = { over = "concurrency", ... }` of a `sweep` or `slo_search` grid.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearch {
+    /// `concurrency` (default) or `rate`.
+    pub over: Option<SearchOverValue>,
+    /// Sweep: the first load (default 1).
+    pub start: Option<f64>,
+    /// Sweep: load multiplier between probes (default 2).
+    pub factor: Option<f64>,
+    /// Sweep: relative throughput gain below which the server is saturated (default 0.1).
+    pub min_gain: Option<f64>,
+    /// SLO search: the lowest load (default 1).
+    pub min: Option<f64>,
+    /// Both: the highest load probed (required).
+    pub max: Option<f64>,
+    /// SLO search: stop when the bracket is this narrow (default 1 for concurrency,
+    /// (max − min)/32 for rate).
+    pub tolerance: Option<f64>,
+    /// SLO search: fraction of requests that must be good and not failed (default 0.99).
+    pub min_attainment: Option<f64>,
+}
+
+/// What a search varies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchOverValue {
+    Concurrency,
+    Rate,
 }
 
 /// One ramp stage: `{ rate = 5, duration_s = 10 }` or `{ concurrency = 8, duration_s = 10 }`.

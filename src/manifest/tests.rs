@@ -621,10 +621,73 @@ fn mode_specific_keys_are_checked() {
             "mode = \"rate\"\nrates = [1.0]\narrival = { gamma = 0 }",
             "grid[0].arrival",
         ),
+        ("mode = \"sweep\"", "grid[0].search"),
+        (
+            "mode = \"sweep\"\nsearch = { start = 1 }",
+            "grid[0].search.max",
+        ),
+        (
+            "mode = \"sweep\"\nsearch = { max = 8, factor = 1 }",
+            "grid[0].search.factor",
+        ),
+        (
+            "mode = \"sweep\"\nsearch = { max = 8, min = 2 }",
+            "grid[0].search.min",
+        ),
+        (
+            "mode = \"sweep\"\nsearch = { max = 8.5 }",
+            "grid[0].search.max",
+        ),
+        (
+            "mode = \"sweep\"\nsearch = { start = 16, max = 8 }",
+            "grid[0].search.max",
+        ),
+        (
+            "mode = \"sweep\"\nsearch = { max = 8 }\narrival = \"poisson\"",
+            "grid[0].arrival",
+        ),
+        (
+            "mode = \"burst\"\nbatch_sizes = [1]\nsearch = { max = 8 }",
+            "grid[0].search",
+        ),
+        // No [experiment.slo] in the base manifest: an SLO search has nothing to look for.
+        (
+            "mode = \"slo_search\"\nsearch = { max = 8 }",
+            "grid[0].mode",
+        ),
     ] {
         let err = err_of(&valid_with(grid, to));
         assert_eq!(err.key.as_deref(), Some(key), "{to}: {err}");
     }
+}
+
+#[test]
+fn searches_validate_and_plan() {
+    let grid = "mode = \"burst\"\nbatch_sizes = [1, 2]";
+    let sweep = valid_with(
+        grid,
+        "mode = \"sweep\"\nsearch = { over = \"rate\", start = 0.5, max = 8 }\narrival = \"constant\"",
+    );
+    let m = load_str(&sweep).unwrap_or_else(|e| panic!("{e}"));
+    let plan = crate::plan::build(&m, &crate::plan::PlanOptions::default()).unwrap();
+    assert!(plan.points.is_empty());
+    assert_eq!(plan.searches.len(), 1);
+    assert!(matches!(
+        plan.searches[0].over,
+        crate::search::SearchOver::Rate {
+            arrival: crate::plan::Arrival::Constant,
+            ..
+        }
+    ));
+    let slo = valid_with(grid, "mode = \"slo_search\"\nsearch = { min = 1, max = 8 }").replace(
+        "[experiment]",
+        "[experiment.slo]\ntpot_ms = { p90 = 50 }\n\n[experiment]",
+    );
+    let err = err_of(&slo.replace("max = 8 }", "max = 8, min_gain = 0.2 }"));
+    assert_eq!(err.key.as_deref(), Some("grid[0].search.min_gain"), "{err}");
+    let m = load_str(&slo).unwrap_or_else(|e| panic!("{e}"));
+    let plan = crate::plan::build(&m, &crate::plan::PlanOptions::default()).unwrap();
+    assert_eq!(plan.searches[0].kind.mode_name(), "slo_search");
 }
 
 #[test]

@@ -11,7 +11,8 @@ use crate::plan::{ApiKind, LoraStrategy};
 use super::dataset_config::{DatasetConfig, BUILTIN_DATASETS};
 use super::diagnostic::{suggestion, toml_key};
 use super::raw::{
-    Mode, RawEndpoint, RawExperiment, RawGrid, RawManifest, RawScenario, RawSimulator,
+    Mode, RawEndpoint, RawExperiment, RawGrid, RawManifest, RawScenario, RawSearch, RawSimulator,
+    SearchOverValue,
 };
 use super::ManifestError;
 
@@ -931,6 +932,13 @@ fn grid(c: &Checker, i: usize, g: &RawGrid, raw: &RawManifest) -> Check {
         }
     }
     mode_keys(c, i, g)?;
+    if g.mode == Mode::SloSearch && raw.experiment.slo.as_ref().is_none_or(BTreeMap::is_empty) {
+        return Err(c.fail(
+            k("mode"),
+            "mode = \"slo_search\" needs service-level objectives to search for",
+            "add them under [experiment.slo], e.g. tpot_ms = { p90 = 50 }",
+        ));
+    }
     c.at_least_one(
         &k("runs"),
         g.runs,
@@ -949,33 +957,33 @@ fn required_key(mode: Mode) -> (&'static str, &'static str) {
             "stages",
             "stages = [{ rate = 5, duration_s = 10 }, { concurrency = 8, duration_s = 10 }]",
         ),
+        Mode::Sweep => (
+            "search",
+            "search = { over = \"concurrency\", start = 1, max = 256 }",
+        ),
+        Mode::SloSearch => (
+            "search",
+            "search = { over = \"concurrency\", min = 1, max = 64 }",
+        ),
     }
 }
 
 fn mode_keys(c: &Checker, i: usize, g: &RawGrid) -> Check {
     let k = |field: &str| format!("grid[{i}].{field}");
     let mode = g.mode;
-    let present: [(&str, bool, &[Mode]); 8] = [
+    const SEARCHES: [Mode; 2] = [Mode::Sweep, Mode::SloSearch];
+    const COUNTED: [Mode; 4] = [Mode::Concurrency, Mode::Rate, Mode::Sweep, Mode::SloSearch];
+    const OPEN_LOOP: [Mode; 3] = [Mode::Rate, Mode::Sweep, Mode::SloSearch];
+    let present: [(&str, bool, &[Mode]); 9] = [
         ("batch_sizes", g.batch_sizes.is_some(), &[Mode::Burst]),
         ("concurrency", g.concurrency.is_some(), &[Mode::Concurrency]),
         ("rates", g.rates.is_some(), &[Mode::Rate]),
-        ("arrival", g.arrival.is_some(), &[Mode::Rate]),
-        (
-            "requests",
-            g.requests.is_some(),
-            &[Mode::Concurrency, Mode::Rate],
-        ),
-        (
-            "duration_s",
-            g.duration_s.is_some(),
-            &[Mode::Concurrency, Mode::Rate],
-        ),
-        (
-            "max_concurrency",
-            g.max_concurrency.is_some(),
-            &[Mode::Rate],
-        ),
+        ("arrival", g.arrival.is_some(), &OPEN_LOOP),
+        ("requests", g.requests.is_some(), &COUNTED),
+        ("duration_s", g.duration_s.is_some(), &COUNTED),
+        ("max_concurrency", g.max_concurrency.is_some(), &OPEN_LOOP),
         ("stages", g.stages.is_some(), &[Mode::Ramp]),
+        ("search", g.search.is_some(), &SEARCHES),
     ];
     for (field, set, modes) in present {
         if set && !modes.contains(&mode) {
@@ -1004,6 +1012,7 @@ fn mode_keys(c: &Checker, i: usize, g: &RawGrid) -> Check {
         Mode::Concurrency => g.concurrency.is_none(),
         Mode::Rate => g.rates.is_none(),
         Mode::Ramp => g.stages.is_none(),
+        Mode::Sweep | Mode::SloSearch => g.search.is_none(),
     };
     if missing {
         return Err(c.fail(
@@ -1089,6 +1098,9 @@ fn mode_keys(c: &Checker, i: usize, g: &RawGrid) -> Check {
             }
         }
     }
+    if let Some(search) = &g.search {
+        search_keys(c, i, g, search)?;
+    }
     c.at_least_one(
         &k("requests"),
         g.requests,
@@ -1104,6 +1116,107 @@ fn mode_keys(c: &Checker, i: usize, g: &RawGrid) -> Check {
         g.duration_s,
         false,
         "the longest a run may last, in seconds",
+    )?;
+    Ok(())
+}
+
+/// The `search` table of a `sweep` or `slo_search` grid.
+fn search_keys(c: &Checker, i: usize, g: &RawGrid, s: &RawSearch) -> Check {
+    let k = |field: &str| format!("grid[{i}].search.{field}");
+    let by_rate = s.over == Some(SearchOverValue::Rate);
+    if !by_rate {
+        for (field, set) in [
+            ("arrival", g.arrival.is_some()),
+            ("max_concurrency", g.max_concurrency.is_some()),
+        ] {
+            if set {
+                return Err(c.fail(
+                    format!("grid[{i}].{field}"),
+                    format!("`{field}` applies only to searches over the request rate"),
+                    "set search.over = \"rate\", or remove the key",
+                ));
+            }
+        }
+    }
+    let (only, other) = if g.mode == Mode::Sweep {
+        (["min", "tolerance", "min_attainment"], "slo_search")
+    } else {
+        (["start", "factor", "min_gain"], "sweep")
+    };
+    let set = |f: &str| match f {
+        "min" => s.min.is_some(),
+        "tolerance" => s.tolerance.is_some(),
+        "min_attainment" => s.min_attainment.is_some(),
+        "start" => s.start.is_some(),
+        "factor" => s.factor.is_some(),
+        _ => s.min_gain.is_some(),
+    };
+    if let Some(f) = only.iter().find(|f| set(f)) {
+        return Err(c.fail(
+            k(f),
+            format!(
+                "`search.{f}` applies only to mode = \"{other}\" (this grid has mode = \"{}\")",
+                g.mode.as_str()
+            ),
+            if g.mode == Mode::Sweep {
+                "a sweep takes start, factor, min_gain and max"
+            } else {
+                "an SLO search takes min, max, tolerance and min_attainment"
+            },
+        ));
+    }
+    let Some(max) = s.max else {
+        return Err(c.fail(
+            k("max"),
+            "a search needs the highest load it may try",
+            "e.g. search = { max = 256 }",
+        ));
+    };
+    let load_hint = if by_rate {
+        "rates are requests per second, > 0"
+    } else {
+        "concurrency is a whole number of requests in flight, ≥ 1"
+    };
+    for (field, v) in [("start", s.start), ("min", s.min), ("max", Some(max))] {
+        c.positive(&k(field), v, false, load_hint)?;
+        if let Some(x) = v {
+            if !by_rate && (x < 1.0 || x.fract() != 0.0) {
+                return Err(c.fail(
+                    k(field),
+                    format!("{x} is not a whole number ≥ 1"),
+                    load_hint,
+                ));
+            }
+        }
+    }
+    let low = s.start.or(s.min).unwrap_or(1.0);
+    if low > max {
+        return Err(c.fail(
+            k("max"),
+            format!("max ({max}) is below the first load ({low})"),
+            "max is the highest load the search may try",
+        ));
+    }
+    if let Some(f) = s.factor {
+        if !(f.is_finite() && f > 1.0) {
+            return Err(c.fail(
+                k("factor"),
+                format!("{f} is out of range: expected a number > 1"),
+                "each probe multiplies the load by factor, e.g. 2",
+            ));
+        }
+    }
+    c.positive(
+        &k("min_gain"),
+        s.min_gain,
+        false,
+        "e.g. 0.1 = 10% more throughput",
+    )?;
+    c.positive(&k("tolerance"), s.tolerance, false, "in load units, e.g. 1")?;
+    c.fraction(
+        &k("min_attainment"),
+        s.min_attainment,
+        "the fraction of requests that must meet the SLOs, e.g. 0.99",
     )?;
     Ok(())
 }

@@ -23,9 +23,15 @@
 //! when `duration_s` is set, else `max(64, ceil(8·rate))`); `duration_s` can end a
 //! run earlier in both modes.
 //!
+//! **Searches.** A `sweep` or `slo_search` grid gives no points up front: it
+//! gives one search per endpoint × scenario (same order), with the id
+//! `{grid}.{endpoint}.{scenario}.{mode}` (`{grid}` is the grid's name, or
+//! `grid{i}`). The runner adds its probes as points while it runs, after the
+//! listed points (see [`crate::search`]).
+//!
 //! **Shards.** `--shard i/n` keeps the points whose index satisfies
-//! `index % n == i − 1`; indices, ids and seeds stay those of the full plan, so
-//! shard results merge back in order.
+//! `index % n == i − 1` (and the searches whose index does); indices, ids and
+//! seeds stay those of the full plan, so shard results merge back in order.
 //!
 //! **Size guard.** The points kept may total at most `experiment.max_points`
 //! (default 500) points and `experiment.max_requests` (default 1,000,000) requests,
@@ -36,8 +42,9 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::manifest::raw::{defaults, Mode, RawGrid};
+use crate::manifest::raw::{defaults, Mode, RawGrid, SearchOverValue};
 use crate::manifest::Manifest;
+use crate::search::{SearchKind, SearchOver, SearchSpec};
 
 use super::resolve::secs;
 use super::{Arrival, LoadSpec, PlanError, PointSpec, Stage, StageKind};
@@ -134,7 +141,72 @@ fn loads(g: &RawGrid) -> Vec<LoadSpec> {
                 })
                 .collect(),
         }],
+        Mode::Sweep | Mode::SloSearch => Vec::new(),
     }
+}
+
+/// The searches of every `sweep` and `slo_search` grid, in matrix order.
+pub(crate) fn searches(m: &Manifest) -> Vec<SearchSpec> {
+    let seed = m.raw.experiment.seed.unwrap_or(defaults::SEED);
+    let runs_default = m.raw.experiment.runs.unwrap_or(defaults::RUNS);
+    let warmup_default = m.raw.experiment.warmup.unwrap_or(defaults::WARMUP);
+    let mut out = Vec::new();
+    for (gi, g) in m.raw.grid.iter().enumerate() {
+        let Some(s) = &g.search else { continue };
+        let by_rate = s.over == Some(SearchOverValue::Rate);
+        let over = if by_rate {
+            SearchOver::Rate {
+                arrival: g.arrival.map_or(Arrival::Poisson, |a| a.0),
+                max_concurrency: g.max_concurrency,
+            }
+        } else {
+            SearchOver::Concurrency
+        };
+        let max = s.max.unwrap_or(1.0);
+        let kind = match g.mode {
+            Mode::Sweep => SearchKind::Saturation {
+                start: s.start.unwrap_or(1.0),
+                factor: s.factor.unwrap_or(defaults::SWEEP_FACTOR),
+                max,
+                min_gain: s.min_gain.unwrap_or(defaults::SWEEP_MIN_GAIN),
+            },
+            _ => {
+                let min = s.min.unwrap_or(1.0);
+                SearchKind::Slo {
+                    min,
+                    max,
+                    tolerance: s.tolerance.unwrap_or(if by_rate {
+                        (max - min) * defaults::SLO_TOLERANCE_RATE_FRACTION
+                    } else {
+                        defaults::SLO_TOLERANCE_CONCURRENCY
+                    }),
+                    min_attainment: s.min_attainment.unwrap_or(defaults::SLO_MIN_ATTAINMENT),
+                }
+            }
+        };
+        let label = g.name.clone().unwrap_or_else(|| format!("grid[{gi}]"));
+        let prefix = g.name.clone().unwrap_or_else(|| format!("grid{gi}"));
+        for endpoint in &g.endpoints {
+            for scenario in &g.scenarios {
+                out.push(SearchSpec {
+                    index: out.len(),
+                    id: format!("{prefix}.{endpoint}.{scenario}.{}", g.mode.as_str()),
+                    grid: label.clone(),
+                    endpoint: endpoint.clone(),
+                    scenario: scenario.clone(),
+                    kind,
+                    over,
+                    requests: g.requests,
+                    duration: g.duration_s.map(secs),
+                    runs: g.runs.unwrap_or(runs_default),
+                    warmup: g.warmup.unwrap_or(warmup_default),
+                    experiment_seed: seed,
+                    probe_base: 0,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Expands every grid of `m` into points, in matrix order, with unique ids and seeds.
@@ -203,10 +275,11 @@ pub(crate) fn expand(m: &Manifest) -> Result<Vec<PointSpec>, PlanError> {
     Ok(out)
 }
 
-/// Keeps the points of shard `i` of `n` (1-based): `index % n == i − 1`.
+/// Keeps the points (and searches) of shard `i` of `n` (1-based): `index % n == i − 1`.
 pub(crate) fn shard(
     file: &Path,
     points: Vec<PointSpec>,
+    searches: &mut Vec<SearchSpec>,
     (i, n): (u32, u32),
 ) -> Result<Vec<PointSpec>, PlanError> {
     if n == 0 || i == 0 || i > n {
@@ -224,11 +297,15 @@ pub(crate) fn shard(
         .into_iter()
         .filter(|p| p.index % n_us == want)
         .collect();
-    if kept.is_empty() {
+    let total = total + searches.len();
+    searches.retain(|s| s.index % n_us == want);
+    if kept.is_empty() && searches.is_empty() {
         return Err(PlanError {
             file: file.to_path_buf(),
             key: None,
-            message: format!("shard {i}/{n} selects no points (the plan has {total})"),
+            message: format!(
+                "shard {i}/{n} selects no points (the plan has {total} points and searches)"
+            ),
             hint: Some(format!("use at most {total} shards")),
         });
     }

@@ -86,19 +86,28 @@ pub fn build(manifest: &Manifest, opts: &PlanOptions) -> Result<Plan, PlanError>
     let experiment = resolve::experiment(manifest);
     let (mut endpoints, mut scenarios) = resolve::all(manifest)?;
     let mut points = matrix::expand(manifest)?;
+    let mut searches = matrix::searches(manifest);
+    for s in &mut searches {
+        s.probe_base = points.len();
+    }
     if let Some(shard) = opts.shard {
-        points = matrix::shard(&manifest.path, points, shard)?;
+        points = matrix::shard(&manifest.path, points, &mut searches, shard)?;
     }
     if !opts.allow_large {
         matrix::size_guard(manifest, &points)?;
     }
-    endpoints.retain(|name, _| points.iter().any(|p| &p.endpoint == name));
-    scenarios.retain(|name, _| points.iter().any(|p| &p.scenario == name));
+    endpoints.retain(|name, _| {
+        points.iter().any(|p| &p.endpoint == name) || searches.iter().any(|s| &s.endpoint == name)
+    });
+    scenarios.retain(|name, _| {
+        points.iter().any(|p| &p.scenario == name) || searches.iter().any(|s| &s.scenario == name)
+    });
     Ok(Plan {
         experiment,
         endpoints,
         scenarios,
         points,
+        searches,
         manifest_path: manifest.path.clone(),
         resolved_manifest: manifest.resolved_toml.clone(),
     })

@@ -21,8 +21,12 @@ pub struct Plan {
     pub endpoints: BTreeMap<String, EndpointSpec>,
     /// Scenarios by name (only those used by some point).
     pub scenarios: BTreeMap<String, ScenarioSpec>,
-    /// Points in execution order (see `plan::matrix` for the order).
+    /// Points in execution order (see `plan::matrix` for the order). The probes
+    /// of searches are appended here as they are chosen.
     pub points: Vec<PointSpec>,
+    /// Adaptive searches (`sweep`, `slo_search` grids), run after the listed points.
+    #[serde(default)]
+    pub searches: Vec<crate::search::SearchSpec>,
     /// The manifest file the plan came from.
     pub manifest_path: PathBuf,
     /// The resolved manifest (file + env + `--set`) as TOML: what runs and what is saved.

@@ -92,7 +92,9 @@ pub fn render_table(plan: &Plan) -> String {
         out.push_str(s.trim_end());
         out.push('\n');
     };
-    line(&HEADERS.map(str::to_owned));
+    if !rows.is_empty() || plan.searches.is_empty() {
+        line(&HEADERS.map(str::to_owned));
+    }
     for row in &rows {
         line(row);
     }
@@ -109,6 +111,29 @@ pub fn render_table(plan: &Plan) -> String {
         out.push_str(
             "* a duration can end these runs early, or closed-loop ramp stages add requests\n",
         );
+    }
+    if !plan.searches.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} adaptive search{} (run after the points above; each probe is a point with its own load):",
+            plan.searches.len(),
+            if plan.searches.len() == 1 { "" } else { "es" },
+        );
+        for s in &plan.searches {
+            let requests = s
+                .requests
+                .map_or_else(|| "default".to_owned(), |r| r.to_string());
+            let _ = writeln!(
+                out,
+                "  {}. {} ({}): {}; runs {}, warmup {}, req/run {requests}",
+                s.index + 1,
+                s.id,
+                s.kind.mode_name(),
+                s.describe(),
+                s.runs,
+                s.warmup,
+            );
+        }
     }
     out
 }

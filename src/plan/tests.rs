@@ -763,7 +763,11 @@ fn every_shipped_manifest_loads_and_plans() {
             let m = load_path(&file);
             let p = build(&m, &PlanOptions::default())
                 .unwrap_or_else(|e| panic!("{} does not plan:\n{e}", file.display()));
-            assert!(!p.points.is_empty(), "{}", file.display());
+            assert!(
+                !p.points.is_empty() || !p.searches.is_empty(),
+                "{}",
+                file.display()
+            );
             assert!(!render_table(&p).is_empty());
             checked += 1;
         }
@@ -787,4 +791,6 @@ fn reference_manifest_covers_every_mode_and_api() {
     for api in [ApiKind::Chat, ApiKind::Embeddings, ApiKind::Rerank] {
         assert!(p.endpoints.values().any(|e| e.api == api), "{api:?}");
     }
+    let modes: Vec<&str> = p.searches.iter().map(|s| s.kind.mode_name()).collect();
+    assert_eq!(modes, ["sweep", "slo_search"]);
 }

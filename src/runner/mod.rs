@@ -28,8 +28,9 @@ use crate::client::HttpClient;
 use crate::dataset::Preparer;
 use crate::error::Error;
 use crate::metrics::{self, RunContext, RunSummary};
-use crate::plan::{EndpointTarget, LoadSpec, Plan};
+use crate::plan::{EndpointTarget, LoadSpec, Plan, PointSpec};
 use crate::record::RequestRecord;
+use crate::search::{self, Probe, SearchKind, SearchResult, Step};
 use crate::sink::spool::{RunFinished, RunStarted, SpoolWriter};
 use crate::sink::{Environment, ExperimentResults, PointResult, ResultsDir};
 
@@ -82,6 +83,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         plan.resolved_manifest.as_bytes(),
     )?;
 
+    let mut plan = plan;
     let mut environment = environment(&plan, &opts.command);
 
     // Simulators live as long as this function.
@@ -122,172 +124,96 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
 
     let preparer = Preparer::new(&plan)?;
     let spool_path = dir.file(crate::sink::spool::FILE_NAME);
-    let mut spool = Some(if opts.done.is_empty() {
+    let spool = Some(if opts.done.is_empty() {
         SpoolWriter::create(&spool_path)?
     } else {
         SpoolWriter::append(&spool_path)?
     });
 
-    let progress = crate::progress::Progress::new(opts.progress);
-    let mut all_records: Vec<RequestRecord> = Vec::new();
-    let mut points = Vec::new();
+    let mut runner = PointRunner {
+        experiment: plan.experiment.clone(),
+        endpoints: plan.endpoints.clone(),
+        base_urls,
+        preparer,
+        opts: &opts,
+        spool,
+        progress: crate::progress::Progress::new(opts.progress),
+        records: Vec::new(),
+        server_metrics: Vec::new(),
+    };
+    let mut points: Vec<PointResult> = Vec::new();
     let mut interrupted = false;
-    let mut server_metrics = Vec::new();
 
-    for point in &plan.points {
+    let listed = plan.points.clone();
+    for point in &listed {
         if opts.cancel.is_cancelled() {
             interrupted = true;
             break;
         }
-        let endpoint = Arc::new(plan.endpoints[&point.endpoint].clone());
-        let client = HttpClient::new(
-            &endpoint,
-            &base_urls[&point.endpoint],
-            pool_size(&point.load),
-        )
-        .map_err(|e| Error::Preflight {
-            message: format!("endpoint `{}`: {e}", point.endpoint),
-            hint: None,
-        })?;
-        let point_id: Arc<str> = Arc::from(point.id.as_str());
-        let point_index = u32::try_from(point.index).unwrap_or(u32::MAX);
-        let bar = progress.point(point, point.requests_per_run() * u64::from(point.runs));
-
-        // Warmup: sequential, unmeasured, once before the point's first run.
-        let already_started = opts.done.keys().any(|(p, _)| *p == point_index);
-        if point.warmup > 0 && !already_started {
-            let warm = preparer.prepare_warmup(point, point.warmup)?;
-            let input = RunInput {
-                client: client.clone(),
-                endpoint: Arc::clone(&endpoint),
-                point_index,
-                point_id: Arc::clone(&point_id),
-                run_index: 0,
-                warmup: true,
-                requests: Arc::new(warm.requests),
-                cancel: opts.cancel.clone(),
-                grace: opts.grace,
-                schedule_seed: point.seed,
-            };
-            let load = LoadSpec::Concurrency {
-                concurrency: 1,
-                requests: point.warmup,
-                duration: None,
-            };
-            let (records, _) = run_with_collector(input, &load, &mut spool, None).await?;
-            all_records.extend(records);
-        }
-
-        let mut runs: Vec<RunSummary> = Vec::new();
-        for run_index in 0..point.runs {
-            if let Some((records, ctx)) = opts.done.get(&(point_index, run_index)) {
-                runs.push(summarize(records, ctx));
-                all_records.extend(records.iter().cloned());
-                continue;
-            }
-            if opts.cancel.is_cancelled() {
-                interrupted = true;
-                break;
-            }
-            let count = u32::try_from(point.requests_per_run()).unwrap_or(u32::MAX);
-            let prepared = preparer.prepare_run(point, run_index, count)?;
-            let input = RunInput {
-                client: client.clone(),
-                endpoint: Arc::clone(&endpoint),
-                point_index,
-                point_id: Arc::clone(&point_id),
-                run_index,
-                warmup: false,
-                requests: Arc::new(prepared.requests),
-                cancel: opts.cancel.clone(),
-                grace: opts.grace,
-                schedule_seed: crate::schedule::sub_seed(point.seed, u64::from(run_index)),
-            };
-            let scraper = endpoint.scrape.as_ref().map(|s| {
-                let stop = CancellationToken::new();
-                let target = scrape::ScrapeTarget {
-                    endpoint: point.endpoint.clone(),
-                    url: scrape_url(&s.url, &base_urls[&point.endpoint]),
-                    interval: s.interval,
-                    point_index,
-                    run_index,
-                    t0_ns: crate::clock::now_ns(),
-                };
-                (
-                    stop.clone(),
-                    tokio::spawn(scrape::scrape_until(target, stop)),
-                )
-            });
-            let started = RunStarted {
-                point_index,
-                point_id: point.id.clone(),
-                run_index,
-                t0_wall_ns: crate::clock::wall_ns(),
-                reference_concurrency: reference_concurrency(&point.load),
-            };
-            if let Some(sp) = spool.as_mut() {
-                sp.run_started(&started)?;
-            }
-            let (records, timing) =
-                run_with_collector(input, &point.load, &mut spool, bar.clone()).await?;
-            if let Some((stop, handle)) = scraper {
-                stop.cancel();
-                if let Ok((samples, failures)) = handle.await {
-                    if failures > 0 {
-                        tracing::warn!(
-                            "point {}: {failures} scrape(s) of the metrics page failed",
-                            point.id
-                        );
-                    }
-                    server_metrics.extend(samples);
-                }
-            }
-            let finished = RunFinished {
-                point_index,
-                run_index,
-                wall_time_s: timing.wall_time_s,
-                cpu_utilisation: timing.cpu_utilisation,
-                interrupted: opts.cancel.is_cancelled(),
-            };
-            if let Some(sp) = spool.as_mut() {
-                sp.run_finished(&finished)?;
-            }
-            let ctx = RunContext {
-                run_index,
-                t0_wall_ns: timing.t0_wall_ns,
-                wall_time_s: timing.wall_time_s,
-                reference_concurrency: started.reference_concurrency,
-                bucket_s: plan.experiment.bucket.as_secs_f64(),
-                steady_state_threshold: plan.experiment.steady_state_threshold,
-                slos: plan.experiment.slos.clone(),
-                cpu_utilisation: timing.cpu_utilisation,
-            };
-            runs.push(summarize(&records, &ctx));
-            all_records.extend(records);
-            if opts.cancel.is_cancelled() {
-                interrupted = true;
-                break;
-            }
-        }
-        if let Some(sp) = spool.as_mut() {
-            sp.flush()?;
-        }
-        let point_records: Vec<&RequestRecord> = final_attempts(
-            all_records
-                .iter()
-                .filter(|r| r.point_index == point_index && !r.warmup),
-        );
-        let summary = metrics::summarize_point(point, &plan.experiment, &runs, &point_records);
-        progress.finish_point(&bar, &summary);
-        points.push(PointResult {
-            spec: point.clone(),
-            summary,
-            runs,
-        });
-        if interrupted {
+        let (result, stopped) = runner.run_point(point).await?;
+        points.push(result);
+        if stopped {
+            interrupted = true;
             break;
         }
     }
+
+    // Adaptive searches: each probe is a point appended to the plan (and to
+    // plan.json, so `resume` knows it); probes measured before a resume are reused.
+    let mut searches = Vec::with_capacity(plan.searches.len());
+    for spec in plan.searches.clone() {
+        let min_attainment = match spec.kind {
+            SearchKind::Slo { min_attainment, .. } => min_attainment,
+            SearchKind::Saturation { .. } => 0.0,
+        };
+        let mut probes = Vec::new();
+        let answer = loop {
+            if interrupted {
+                break None;
+            }
+            let value = match search::next_step(&spec, &probes) {
+                Step::Done(a) => break Some(a),
+                Step::Probe(v) => v,
+            };
+            let id = spec.probe_id(value);
+            let summary = if let Some(done) = points.iter().find(|p| p.spec.id == id) {
+                done.summary.clone()
+            } else {
+                if opts.cancel.is_cancelled() {
+                    interrupted = true;
+                    break None;
+                }
+                let point = spec.probe_point(value, spec.probe_index(probes.len()));
+                plan.points.push(point.clone());
+                let plan_json =
+                    serde_json::to_vec_pretty(&plan).map_err(|e| Error::Internal(e.to_string()))?;
+                crate::sink::write_atomic(&dir.file("plan.json"), &plan_json)?;
+                let (result, stopped) = runner.run_point(&point).await?;
+                let summary = result.summary.clone();
+                points.push(result);
+                if stopped {
+                    interrupted = true;
+                }
+                summary
+            };
+            probes.push(Probe::from_summary(&summary, min_attainment));
+        };
+        if let Some(a) = &answer {
+            tracing::info!("search {}: {}", spec.id, a.note);
+        }
+        searches.push(SearchResult {
+            spec,
+            probes,
+            answer,
+        });
+    }
+
+    let PointRunner {
+        mut spool,
+        records: all_records,
+        server_metrics,
+        ..
+    } = runner;
     if let Some(sp) = spool.as_mut() {
         sp.sync()?;
     }
@@ -303,6 +229,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         records: all_records,
         interrupted,
         server_metrics,
+        searches,
     };
     crate::sink::write_all(&dir, &results)?;
 
@@ -324,6 +251,180 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         results,
         failure_rate_exceeded,
     })
+}
+
+/// What every point of a run shares: endpoints, the preparer, the spool, and
+/// the records measured so far (owned here, never dropped on an error path that
+/// could be recovered).
+struct PointRunner<'a> {
+    experiment: crate::plan::ExperimentSpec,
+    endpoints: BTreeMap<String, crate::plan::EndpointSpec>,
+    base_urls: BTreeMap<String, String>,
+    preparer: Preparer,
+    opts: &'a RunOptions,
+    spool: Option<SpoolWriter>,
+    progress: crate::progress::Progress,
+    records: Vec<RequestRecord>,
+    server_metrics: Vec<scrape::ServerMetricSample>,
+}
+
+impl PointRunner<'_> {
+    /// Runs one point: its warmup (once, unless resumed past it), then its runs
+    /// (completed runs of a resumed results directory are reused). Returns the
+    /// point's result and whether the run was interrupted.
+    async fn run_point(&mut self, point: &PointSpec) -> Result<(PointResult, bool), Error> {
+        let opts = self.opts;
+        let mut interrupted = false;
+        let endpoint = Arc::new(self.endpoints[&point.endpoint].clone());
+        let base_url = self.base_urls[&point.endpoint].clone();
+        let client =
+            HttpClient::new(&endpoint, &base_url, pool_size(&point.load)).map_err(|e| {
+                Error::Preflight {
+                    message: format!("endpoint `{}`: {e}", point.endpoint),
+                    hint: None,
+                }
+            })?;
+        let point_id: Arc<str> = Arc::from(point.id.as_str());
+        let point_index = u32::try_from(point.index).unwrap_or(u32::MAX);
+        let bar = self
+            .progress
+            .point(point, point.requests_per_run() * u64::from(point.runs));
+
+        // Warmup: sequential, unmeasured, once before the point's first run.
+        let already_started = opts.done.keys().any(|(p, _)| *p == point_index);
+        if point.warmup > 0 && !already_started {
+            let warm = self.preparer.prepare_warmup(point, point.warmup)?;
+            let input = RunInput {
+                client: client.clone(),
+                endpoint: Arc::clone(&endpoint),
+                point_index,
+                point_id: Arc::clone(&point_id),
+                run_index: 0,
+                warmup: true,
+                requests: Arc::new(warm.requests),
+                cancel: opts.cancel.clone(),
+                grace: opts.grace,
+                schedule_seed: point.seed,
+            };
+            let load = LoadSpec::Concurrency {
+                concurrency: 1,
+                requests: point.warmup,
+                duration: None,
+            };
+            let (records, _) = run_with_collector(input, &load, &mut self.spool, None).await?;
+            self.records.extend(records);
+        }
+
+        let mut runs: Vec<RunSummary> = Vec::new();
+        for run_index in 0..point.runs {
+            if let Some((records, ctx)) = opts.done.get(&(point_index, run_index)) {
+                runs.push(summarize(records, ctx));
+                self.records.extend(records.iter().cloned());
+                continue;
+            }
+            if opts.cancel.is_cancelled() {
+                interrupted = true;
+                break;
+            }
+            let count = u32::try_from(point.requests_per_run()).unwrap_or(u32::MAX);
+            let prepared = self.preparer.prepare_run(point, run_index, count)?;
+            let input = RunInput {
+                client: client.clone(),
+                endpoint: Arc::clone(&endpoint),
+                point_index,
+                point_id: Arc::clone(&point_id),
+                run_index,
+                warmup: false,
+                requests: Arc::new(prepared.requests),
+                cancel: opts.cancel.clone(),
+                grace: opts.grace,
+                schedule_seed: crate::schedule::sub_seed(point.seed, u64::from(run_index)),
+            };
+            let scraper = endpoint.scrape.as_ref().map(|s| {
+                let stop = CancellationToken::new();
+                let target = scrape::ScrapeTarget {
+                    endpoint: point.endpoint.clone(),
+                    url: scrape_url(&s.url, &base_url),
+                    interval: s.interval,
+                    point_index,
+                    run_index,
+                    t0_ns: crate::clock::now_ns(),
+                };
+                (
+                    stop.clone(),
+                    tokio::spawn(scrape::scrape_until(target, stop)),
+                )
+            });
+            let started = RunStarted {
+                point_index,
+                point_id: point.id.clone(),
+                run_index,
+                t0_wall_ns: crate::clock::wall_ns(),
+                reference_concurrency: reference_concurrency(&point.load),
+            };
+            if let Some(sp) = self.spool.as_mut() {
+                sp.run_started(&started)?;
+            }
+            let (records, timing) =
+                run_with_collector(input, &point.load, &mut self.spool, bar.clone()).await?;
+            if let Some((stop, handle)) = scraper {
+                stop.cancel();
+                if let Ok((samples, failures)) = handle.await {
+                    if failures > 0 {
+                        tracing::warn!(
+                            "point {}: {failures} scrape(s) of the metrics page failed",
+                            point.id
+                        );
+                    }
+                    self.server_metrics.extend(samples);
+                }
+            }
+            let finished = RunFinished {
+                point_index,
+                run_index,
+                wall_time_s: timing.wall_time_s,
+                cpu_utilisation: timing.cpu_utilisation,
+                interrupted: opts.cancel.is_cancelled(),
+            };
+            if let Some(sp) = self.spool.as_mut() {
+                sp.run_finished(&finished)?;
+            }
+            let ctx = RunContext {
+                run_index,
+                t0_wall_ns: timing.t0_wall_ns,
+                wall_time_s: timing.wall_time_s,
+                reference_concurrency: started.reference_concurrency,
+                bucket_s: self.experiment.bucket.as_secs_f64(),
+                steady_state_threshold: self.experiment.steady_state_threshold,
+                slos: self.experiment.slos.clone(),
+                cpu_utilisation: timing.cpu_utilisation,
+            };
+            runs.push(summarize(&records, &ctx));
+            self.records.extend(records);
+            if opts.cancel.is_cancelled() {
+                interrupted = true;
+                break;
+            }
+        }
+        if let Some(sp) = self.spool.as_mut() {
+            sp.flush()?;
+        }
+        let point_records: Vec<&RequestRecord> = final_attempts(
+            self.records
+                .iter()
+                .filter(|r| r.point_index == point_index && !r.warmup),
+        );
+        let summary = metrics::summarize_point(point, &self.experiment, &runs, &point_records);
+        self.progress.finish_point(&bar, &summary);
+        Ok((
+            PointResult {
+                spec: point.clone(),
+                summary,
+                runs,
+            },
+            interrupted,
+        ))
+    }
 }
 
 /// Runs one load with a collector task that owns the records: it appends each

@@ -11,7 +11,7 @@
 //! The output is a pure function of [`ExperimentResults`]: no rendering time, no
 //! hash-map order, so `tokenomics report` re-renders a stored run byte for byte.
 //!
-//! Sections (anchor ids): `experiment`, `overview`, `throughput`, `latency`,
+//! Sections (anchor ids): `experiment`, `overview`, `searches` (adaptive searches, when any), `throughput`, `latency`,
 //! `tradeoff`, `timeseries`, `tokens`, `points`, `reliability`, `client`,
 //! `pooling`, `definitions`. Chart ids are listed in [`CHART_IDS`].
 
@@ -229,6 +229,7 @@ struct ReportView {
     nav: Vec<NavItem>,
     experiment: ExperimentView,
     overview: Vec<OverviewRow>,
+    searches: Vec<SearchView>,
     throughput_charts: Vec<Chart>,
     latency_charts: Vec<Chart>,
     tradeoff_charts: Vec<Chart>,
@@ -242,6 +243,68 @@ struct ReportView {
     client: ClientView,
     pooling: Option<PoolingView>,
     definitions: Vec<Definition>,
+}
+
+/// One adaptive search (sweep or SLO search): its question, answer and probes.
+#[derive(Serialize)]
+struct SearchView {
+    id: String,
+    mode: &'static str,
+    question: String,
+    answer: String,
+    note: String,
+    probes: Vec<ProbeRow>,
+}
+
+#[derive(Serialize)]
+struct ProbeRow {
+    load: String,
+    anchor: String,
+    point_id: String,
+    throughput: String,
+    meets: &'static str,
+    chosen: bool,
+}
+
+fn search_views(results: &ExperimentResults) -> Vec<SearchView> {
+    results
+        .searches
+        .iter()
+        .map(|s| {
+            let chosen = s.answer.as_ref().and_then(|a| a.value);
+            let slo = matches!(s.spec.kind, crate::search::SearchKind::Slo { .. });
+            SearchView {
+                id: s.spec.id.clone(),
+                mode: s.spec.kind.mode_name(),
+                question: s.spec.describe(),
+                answer: match &s.answer {
+                    None => "not finished (the run was interrupted)".into(),
+                    Some(a) => a.value.map_or_else(|| "none".into(), fmt_num),
+                },
+                note: s
+                    .answer
+                    .as_ref()
+                    .map(|a| a.note.clone())
+                    .unwrap_or_default(),
+                probes: s
+                    .probes
+                    .iter()
+                    .map(|p| ProbeRow {
+                        load: fmt_num(p.value),
+                        anchor: anchor_for(&p.point_id),
+                        point_id: p.point_id.clone(),
+                        throughput: fmt_num(p.throughput),
+                        meets: match (slo, p.meets_slos) {
+                            (false, _) => "",
+                            (true, true) => "yes",
+                            (true, false) => "no",
+                        },
+                        chosen: chosen == Some(p.value),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -870,6 +933,12 @@ fn build_view(results: &ExperimentResults) -> Result<ReportView, SinkError> {
             title: "Overview",
         },
     ];
+    if !results.searches.is_empty() {
+        nav.push(NavItem {
+            id: "searches",
+            title: "Searches",
+        });
+    }
     if !throughput_charts.is_empty() {
         nav.push(NavItem {
             id: "throughput",
@@ -932,6 +1001,7 @@ fn build_view(results: &ExperimentResults) -> Result<ReportView, SinkError> {
         nav,
         experiment: experiment_view(results),
         overview,
+        searches: search_views(results),
         throughput_charts,
         latency_charts,
         tradeoff_charts,

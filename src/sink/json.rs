@@ -60,6 +60,7 @@ struct SummaryOut<'a> {
     plan: &'a Plan,
     points: &'a [PointResult],
     server_metrics: &'a [crate::runner::scrape::ServerMetricSample],
+    searches: &'a [crate::search::SearchResult],
 }
 
 /// `summary.json` as read back.
@@ -76,6 +77,9 @@ pub struct SummaryFile {
     /// Prometheus samples scraped during the run (absent in files without scraping).
     #[serde(default)]
     pub server_metrics: Vec<crate::runner::scrape::ServerMetricSample>,
+    /// Adaptive searches and their answers (absent in files without searches).
+    #[serde(default)]
+    pub searches: Vec<crate::search::SearchResult>,
 }
 
 /// Writes `summary.json`, `manifest.resolved.toml` and `environment.json`.
@@ -118,6 +122,7 @@ pub fn summary_bytes(
         plan: &results.plan,
         points: &results.points,
         server_metrics: &results.server_metrics,
+        searches: &results.searches,
     };
     to_pretty_json(&out, path)
 }
@@ -201,6 +206,7 @@ pub(crate) mod tests {
                 endpoints: BTreeMap::new(),
                 scenarios: BTreeMap::new(),
                 points: vec![spec.clone()],
+                searches: Vec::new(),
                 manifest_path: PathBuf::from("experiments/demo.toml"),
                 resolved_manifest: "[experiment]\nname = \"demo\"\n".into(),
             },
@@ -221,6 +227,7 @@ pub(crate) mod tests {
             records: Vec::new(),
             interrupted: false,
             server_metrics: Vec::new(),
+            searches: Vec::new(),
         }
     }
 
@@ -244,7 +251,8 @@ pub(crate) mod tests {
                 "environment",
                 "plan",
                 "points",
-                "server_metrics"
+                "server_metrics",
+                "searches"
             ]
         );
         assert_eq!(v["schema_version"], 1);

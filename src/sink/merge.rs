@@ -29,6 +29,7 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<PathBuf, SinkError> {
     merged.points.clear();
     merged.records.clear();
     merged.server_metrics.clear();
+    merged.searches.clear();
     for (dir, shard) in &shards {
         if shard.plan.experiment.name != first.plan.experiment.name {
             return Err(SinkError::Encode {
@@ -54,6 +55,7 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<PathBuf, SinkError> {
         merged
             .server_metrics
             .extend(shard.server_metrics.iter().cloned());
+        merged.searches.extend(shard.searches.iter().cloned());
         merged.interrupted |= shard.interrupted;
         if !std::ptr::eq(shard, first) {
             merged.environment.command.push("--".into());
@@ -65,6 +67,7 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<PathBuf, SinkError> {
     }
     merged.points.sort_by_key(|p| p.spec.index);
     merged.plan.points = merged.points.iter().map(|p| p.spec.clone()).collect();
+    merged.plan.searches = merged.searches.iter().map(|s| s.spec.clone()).collect();
     std::fs::create_dir_all(output).map_err(|source| SinkError::Io {
         path: output.to_path_buf(),
         source,

@@ -35,6 +35,8 @@ pub struct ExperimentResults {
     /// Samples scraped from the servers' Prometheus pages (endpoints with `metrics`).
     #[serde(default)]
     pub server_metrics: Vec<crate::runner::scrape::ServerMetricSample>,
+    /// Adaptive searches (sweep, SLO search) with their probes and answers.
+    pub searches: Vec<crate::search::SearchResult>,
 }
 
 /// One point with its summaries.

@@ -55,6 +55,7 @@ pub fn read_results(dir: &Path) -> Result<ExperimentResults, SinkError> {
         records,
         interrupted: summary.interrupted,
         server_metrics: summary.server_metrics,
+        searches: summary.searches,
     })
 }
 

@@ -6,3 +6,4 @@ mod cli;
 mod common;
 mod e2e;
 mod reliability;
+mod search;

@@ -444,6 +444,7 @@ pub fn sample_results_with(slowdown: f64) -> ExperimentResults {
         endpoints,
         scenarios,
         points: plan_points,
+        searches: Vec::new(),
         manifest_path: PathBuf::from("experiments/demo.toml"),
         resolved_manifest: format!("[experiment]\nname = \"demo\"\ndescription = \"{SCRIPT}\"\n"),
     };
@@ -471,6 +472,7 @@ pub fn sample_results_with(slowdown: f64) -> ExperimentResults {
         records: all_records,
         interrupted: false,
         server_metrics: Vec::new(),
+        searches: Vec::new(),
     }
 }
 
