@@ -1,8 +1,10 @@
-//! Percentile bootstrap confidence interval of a difference of means.
+//! Percentile bootstrap confidence interval of a difference of means (or of
+//! percentiles).
 //!
-//! Given per-run values `a` (baseline) and `b` (candidate), each resample draws
-//! `len(a)` values from `a` and `len(b)` values from `b` with replacement,
-//! independently, and records `mean(b*) − mean(a*)`. After [`RESAMPLES`]
+//! Given values `a` (baseline) and `b` (candidate) — one per run, or one per
+//! request — each resample draws `len(a)` values from `a` and `len(b)` values
+//! from `b` with replacement, independently, and records `stat(b*) − stat(a*)`,
+//! where `stat` is the mean or a percentile ([`Statistic`]). After [`RESAMPLES`]
 //! resamples the interval is the 2.5th and 97.5th percentiles of those
 //! differences (linear interpolation between closest ranks, the same method as
 //! the report's percentiles).
@@ -89,10 +91,32 @@ pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * frac
 }
 
+/// The statistic whose difference is bootstrapped.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Statistic {
+    /// Arithmetic mean.
+    Mean,
+    /// Percentile `p` (0–100), linear interpolation between closest ranks.
+    Percentile(f64),
+}
+
 /// The bootstrap interval of `mean(b) − mean(a)`, or None when either side
 /// has fewer than two finite values (one run says nothing about spread).
 #[must_use]
 pub fn diff_of_means_ci(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> Option<(f64, f64)> {
+    diff_ci(a, b, Statistic::Mean, resamples, seed)
+}
+
+/// The bootstrap interval of `stat(b) − stat(a)`, or None when either side has
+/// fewer than two finite values.
+#[must_use]
+pub fn diff_ci(
+    a: &[f64],
+    b: &[f64],
+    stat: Statistic,
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, f64)> {
     let a: Vec<f64> = a.iter().copied().filter(|x| x.is_finite()).collect();
     let b: Vec<f64> = b.iter().copied().filter(|x| x.is_finite()).collect();
     if a.len() < 2 || b.len() < 2 || resamples == 0 {
@@ -104,23 +128,32 @@ pub fn diff_of_means_ci(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> Op
         return Some((exact, exact));
     }
     let mut rng = SplitMix64::new(seed);
-    let draw_mean = |v: &[f64], rng: &mut SplitMix64| {
+    let mut scratch = Vec::with_capacity(a.len().max(b.len()));
+    let mut draw = |v: &[f64], rng: &mut SplitMix64| {
         let n = v.len() as u64;
-        let mut sum = 0.0;
+        scratch.clear();
         for _ in 0..v.len() {
             // `below(n)` < n = v.len(), so the index is in bounds.
             #[allow(clippy::cast_possible_truncation)]
             let i = rng.below(n) as usize;
-            sum += v[i];
+            scratch.push(v[i]);
         }
-        #[allow(clippy::cast_precision_loss)]
-        let len = v.len() as f64;
-        sum / len
+        match stat {
+            Statistic::Mean => {
+                #[allow(clippy::cast_precision_loss)]
+                let len = scratch.len() as f64;
+                scratch.iter().sum::<f64>() / len
+            }
+            Statistic::Percentile(p) => {
+                scratch.sort_by(f64::total_cmp);
+                percentile_sorted(&scratch, p)
+            }
+        }
     };
     let mut diffs: Vec<f64> = (0..resamples)
         .map(|_| {
-            let ma = draw_mean(&a, &mut rng);
-            let mb = draw_mean(&b, &mut rng);
+            let ma = draw(&a, &mut rng);
+            let mb = draw(&b, &mut rng);
             mb - ma
         })
         .collect();
@@ -197,6 +230,20 @@ mod tests {
     fn needs_two_runs_per_side() {
         assert!(diff_of_means_ci(&[1.0], &[2.0, 3.0], RESAMPLES, 0).is_none());
         assert!(diff_of_means_ci(&[1.0, f64::NAN], &[2.0, 3.0], RESAMPLES, 0).is_none());
+    }
+
+    #[test]
+    fn percentile_differences_are_bootstrapped_too() {
+        // b is a shifted by 50: every resampled median differs by about 50.
+        let a: Vec<f64> = (0..200).map(f64::from).collect();
+        let b: Vec<f64> = a.iter().map(|x| x + 50.0).collect();
+        let (lo, hi) = diff_ci(&a, &b, Statistic::Percentile(50.0), 500, 9).unwrap();
+        assert!(
+            lo < 50.0 && hi > 50.0 && lo > 20.0 && hi < 80.0,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = diff_ci(&a, &a, Statistic::Percentile(90.0), 500, 9).unwrap();
+        assert!(lo <= 0.0 && hi >= 0.0, "{lo} {hi}");
     }
 
     #[test]

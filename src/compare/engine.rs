@@ -11,12 +11,16 @@
 //! on both (mean, p50, p99 always; p90 and p95 when a rule names them):
 //! `Δ% = (candidate − baseline) / |baseline| × 100` (none when the baseline is 0).
 //!
-//! **Intervals.** For means with at least two per-run values on each side, a
-//! seeded percentile bootstrap 95 % interval of `mean(candidate) − mean(baseline)`
-//! ([`super::bootstrap`], 2,000 resamples). Per-request metrics (TTFT, TPOT, …)
-//! have no per-run values in `summary.json`, and the original's files and
-//! references have none at all, so those rows have no interval. With only a
-//! few runs the interval is narrow and understates the uncertainty.
+//! **Intervals.** A seeded percentile bootstrap 95 % interval of
+//! `stat(candidate) − stat(baseline)` ([`super::bootstrap`], 2,000 resamples):
+//! for per-run metrics (throughputs, wall time) the mean over the per-run values
+//! (at least two runs a side); for per-request metrics (TTFT, TTFO, TPOT, E2E,
+//! decode time, per-request throughputs) the mean or percentile over the
+//! per-request values read from each side's `requests.parquet` (successful,
+//! measured requests, last attempts). The original's files and references hold
+//! neither, so their rows have no interval; pooled ITL gaps have none either.
+//! With only a few runs a per-run interval is narrow and understates the
+//! uncertainty.
 //! Per-run metrics (throughputs, wall time, failure rate) are shown by their
 //! mean only, unless a rule names another statistic.
 //!
@@ -29,11 +33,22 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::bootstrap::{diff_of_means_ci, seed_for, RESAMPLES};
+use super::bootstrap::{diff_ci, diff_of_means_ci, seed_for, Statistic, RESAMPLES};
 use super::view::{
     closest_metric, metric_info, Direction, PointMetrics, SourceView, StatKind, METRICS,
     PER_RUN_METRICS,
 };
+
+/// The bootstrap statistic of a table statistic.
+fn stat_statistic(stat: StatKind) -> Option<Statistic> {
+    Some(match stat {
+        StatKind::Mean => Statistic::Mean,
+        StatKind::P50 => Statistic::Percentile(50.0),
+        StatKind::P90 => Statistic::Percentile(90.0),
+        StatKind::P95 => Statistic::Percentile(95.0),
+        StatKind::P99 => Statistic::Percentile(99.0),
+    })
+}
 
 /// One `--fail-if-regression` rule, e.g. `ttft_ms.p50:10`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -431,17 +446,27 @@ pub fn compare(sources: &[SourceView], rules: &[RegressionRule]) -> CompareRepor
                         };
                         let delta = y - x;
                         let delta_pct = (x != 0.0).then(|| delta / x.abs() * 100.0);
-                        let ci = if stat == StatKind::Mean {
-                            let key = format!(
-                                "{}|{}|{}|{}",
-                                ci_index + 1,
-                                pa.display(),
-                                info.name,
-                                stat.as_str()
-                            );
+                        let key = format!(
+                            "{}|{}|{}|{}",
+                            ci_index + 1,
+                            pa.display(),
+                            info.name,
+                            stat.as_str()
+                        );
+                        // Per-run values when both sides have them (throughputs), else
+                        // per-request values (latencies), for the mean and percentiles.
+                        let ci = if stat == StatKind::Mean && !va.per_run.is_empty() {
                             diff_of_means_ci(&va.per_run, &vb.per_run, RESAMPLES, seed_for(&key))
                         } else {
-                            None
+                            stat_statistic(stat).and_then(|st| {
+                                diff_ci(
+                                    &va.per_request,
+                                    &vb.per_request,
+                                    st,
+                                    RESAMPLES,
+                                    seed_for(&key),
+                                )
+                            })
                         };
                         let mut flagged_by = Vec::new();
                         for (k, r) in rules.iter().enumerate() {
@@ -538,7 +563,7 @@ pub fn method_notes() -> Vec<String> {
     vec![
         "The first input is the baseline; Δ = candidate − baseline, Δ % = Δ / |baseline| × 100.".into(),
         "Points are paired by endpoint/scenario label and load when both inputs label every point and share a label, otherwise by load alone; several points at one load pair up in file order.".into(),
-        format!("95 % confidence intervals of Δ (means only) come from a seeded percentile bootstrap with {RESAMPLES} resamples of the per-run values of each side (at least 2 runs per side); per-request metrics, the original's files and references have no per-run values and get no interval."),
+        format!("95 % confidence intervals of Δ come from a seeded percentile bootstrap with {RESAMPLES} resamples: of the per-run values of each side for per-run metrics (at least 2 runs per side), and of the per-request values in each side's requests.parquet for per-request latencies and throughputs (mean and percentiles); the original's files and references hold neither and get no interval."),
         "With few runs the bootstrap interval is narrow and understates the uncertainty; use at least 5 runs per point when gating on it.".into(),
         "A rule METRIC[.STAT]:PERCENT flags a regression when the statistic got worse (latencies, times and failure rates up; throughputs down; token counts either way) by more than PERCENT and the interval excludes zero on the worse side; without an interval the threshold alone decides.".into(),
         "Units: latencies in ms (the original's seconds are converted), wall times in s, throughputs in tokens or items per second.".into(),
@@ -675,6 +700,42 @@ mod tests {
             .rows
             .iter()
             .all(|row| row.verdict == Verdict::Equal));
+    }
+
+    #[test]
+    fn per_request_values_give_percentile_intervals() {
+        let with_requests = |name: &str, shift: f64, noise: f64| {
+            let mut p = point(Some("e/s"), 8.0, &[1000.0, 1000.0], 50.0 + shift);
+            let ttft = p.metrics.get_mut("ttft_ms").unwrap();
+            // 200 requests around 50 ms (+ shift), spread ± noise.
+            ttft.per_request = (0..200)
+                .map(|i| 50.0 + shift + noise * (f64::from(i % 21) - 10.0) / 10.0)
+                .collect();
+            source(name, vec![p])
+        };
+        let rules = [parse_rule("ttft_ms.p50:5").unwrap()];
+        // +10 ms on a tight distribution: flagged, with an interval above zero.
+        let r = compare(
+            &[with_requests("a", 0.0, 2.0), with_requests("b", 10.0, 2.0)],
+            &rules,
+        );
+        let reg = &r.regressions[0];
+        let (lo, hi) = reg.ci.expect("an interval from per-request values");
+        assert!(lo > 0.0 && lo <= 10.0 && hi >= 10.0, "{lo} {hi}");
+        // Same +10 ms threshold breach, but buried in ±40 ms noise with a
+        // different spread: the interval includes zero, so nothing is flagged.
+        let r = compare(
+            &[with_requests("a", 0.0, 40.0), with_requests("b", 3.0, 44.0)],
+            &rules,
+        );
+        let row = r.comparisons[0]
+            .rows
+            .iter()
+            .find(|x| x.metric == "ttft_ms" && x.stat == StatKind::P50)
+            .unwrap();
+        let (lo, hi) = row.ci.expect("interval");
+        assert!(lo < 0.0 && hi > 0.0, "{lo} {hi}");
+        assert!(r.regressions.is_empty(), "{:#?}", r.regressions);
     }
 
     #[test]

@@ -47,6 +47,7 @@ struct ReliabilityView {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct SummaryView {
+    point_index: u32,
     endpoint: String,
     scenario: String,
     mode: String,
@@ -107,6 +108,7 @@ fn full_stat(s: &StatView) -> Option<MetricValue> {
         p99: Some(s.p99),
         n: Some(s.n),
         per_run: Vec::new(),
+        per_request: Vec::new(),
         approx: false,
     })
 }
@@ -307,6 +309,16 @@ pub fn load_results_dir(dir: &Path) -> Result<SourceView, String> {
     if v.get("interrupted").and_then(Value::as_bool) == Some(true) {
         notes.push("This run was interrupted: some points may be partial.".into());
     }
+    let mut points: Vec<PointMetrics> = entries.iter().map(point_metrics).collect();
+    let parquet_path = dir.join(crate::sink::parquet::FILE_NAME);
+    if parquet_path.is_file() {
+        match crate::sink::parquet::read_records(&parquet_path) {
+            Ok(records) => attach_per_request(&mut points, &entries, &records),
+            Err(e) => notes.push(format!(
+                "Per-request values unavailable ({e}): latency rows have no interval."
+            )),
+        }
+    }
     Ok(SourceView {
         name,
         kind: SourceKind::Results,
@@ -318,8 +330,56 @@ pub fn load_results_dir(dir: &Path) -> Result<SourceView, String> {
             .and_then(Value::as_str)
             .map(|h| format!("host {h}")),
         notes,
-        points: entries.iter().map(point_metrics).collect(),
+        points,
     })
+}
+
+/// Fills `per_request` of the per-request metrics from the records: successful,
+/// measured (not warmup) requests, last attempt of each, grouped by point.
+fn attach_per_request(
+    points: &mut [PointMetrics],
+    entries: &[PointEntry],
+    records: &[crate::record::RequestRecord],
+) {
+    use std::collections::BTreeMap;
+    let mut last: BTreeMap<(u32, u32, u32, u32), u32> = BTreeMap::new();
+    for r in records.iter().filter(|r| !r.warmup) {
+        let e = last
+            .entry((r.point_index, r.run_index, r.request_index, r.turn))
+            .or_insert(r.attempt);
+        *e = (*e).max(r.attempt);
+    }
+    let mut by_point: BTreeMap<u32, Vec<crate::metrics::RequestMetrics>> = BTreeMap::new();
+    for r in records {
+        let key = (r.point_index, r.run_index, r.request_index, r.turn);
+        if r.warmup || !r.outcome.is_ok() || last.get(&key) != Some(&r.attempt) {
+            continue;
+        }
+        by_point
+            .entry(r.point_index)
+            .or_default()
+            .push(crate::metrics::request_metrics(r));
+    }
+    type Pick = fn(&crate::metrics::RequestMetrics) -> Option<f64>;
+    let columns: [(&str, Pick); 7] = [
+        ("ttft_ms", |m| m.ttft_ms),
+        ("ttfo_ms", |m| m.ttfo_ms),
+        ("tpot_ms", |m| m.tpot_ms),
+        ("e2e_ms", |m| Some(m.e2e_ms)),
+        ("decode_ms", |m| Some(m.decode_ms)),
+        ("input_tps_per_request", |m| m.input_tps),
+        ("output_tps_per_request", |m| m.output_tps),
+    ];
+    for (point, entry) in points.iter_mut().zip(entries) {
+        let Some(ms) = by_point.get(&entry.summary.point_index) else {
+            continue;
+        };
+        for (name, pick) in columns {
+            if let Some(v) = point.metrics.get_mut(name) {
+                v.per_request = ms.iter().filter_map(pick).collect();
+            }
+        }
+    }
 }
 
 /// The newest run directory (holding `summary.json`) inside an experiment directory.

@@ -176,6 +176,7 @@ pub fn parse_reference(text: &str, path: &Path) -> Result<SourceView, String> {
                     p99: v.p99,
                     n: v.n,
                     per_run: Vec::new(),
+                    per_request: Vec::new(),
                     approx: v.approx,
                 },
             );

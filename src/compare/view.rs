@@ -284,6 +284,10 @@ pub struct MetricValue {
     /// One value per run (our results only), used by the bootstrap.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub per_run: Vec<f64>,
+    /// One value per successful measured request (our results with
+    /// `requests.parquet` only), used by the bootstrap of per-request metrics.
+    #[serde(skip)]
+    pub per_request: Vec<f64>,
     /// The value was read off a chart and is approximate.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub approx: bool,
