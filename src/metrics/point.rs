@@ -360,6 +360,7 @@ mod tests {
             steady_state_threshold: 0.8,
             slos: slos.to_vec(),
             cpu_utilisation: 0.1,
+            loop_lag_ms: None,
         }
     }
 

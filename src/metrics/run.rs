@@ -39,8 +39,10 @@
 //! bucket (float division can misplace it).
 //!
 //! **Client check.** Warnings are raised when the send-lag p99 exceeds
-//! [`SEND_LAG_WARN_MS`] (the client could not keep to its schedule) or the
-//! client used at least [`CPU_WARN_CORES`] cores (it may be the bottleneck).
+//! [`SEND_LAG_WARN_MS`] (the client could not keep to its schedule), the
+//! client used at least [`CPU_WARN_CORES`] cores (it may be the bottleneck), or
+//! the p99 of its runtime lag exceeds [`LOOP_LAG_WARN_MS`] (chunks may have been
+//! timestamped late by up to that much).
 
 use std::collections::HashMap;
 
@@ -55,6 +57,8 @@ use crate::record::{Outcome, RequestRecord};
 pub const SEND_LAG_WARN_MS: f64 = 10.0;
 /// Client CPU use (cores) at or above which a run is flagged as client-limited.
 pub const CPU_WARN_CORES: f64 = 0.9;
+/// Runtime-lag p99 (ms) above which chunk timestamps may be late.
+pub const LOOP_LAG_WARN_MS: f64 = 5.0;
 /// Bucket width used when the context gives a non-positive or non-finite one (s).
 pub const DEFAULT_BUCKET_S: f64 = 0.05;
 
@@ -77,6 +81,8 @@ pub struct RunContext {
     pub slos: Vec<Slo>,
     /// Client CPU time / wall time during the run (1.0 = one core).
     pub cpu_utilisation: f64,
+    /// p99 of the client's runtime lag during the run (ms), when sampled.
+    pub loop_lag_ms: Option<f64>,
 }
 
 /// Result of the steady-state computation of one run.
@@ -257,12 +263,16 @@ pub fn summarize_run(records: &[RequestRecord], ctx: &RunContext) -> RunSummary 
         items_per_s: per_second(items_sum, wall),
         goodput_rps,
         goodput_tps,
-        client: client_check(&measured, ctx.cpu_utilisation),
+        client: client_check(&measured, ctx.cpu_utilisation, ctx.loop_lag_ms),
     }
 }
 
 /// Send lag and queue statistics plus warnings (module docs).
-fn client_check(measured: &[&RequestRecord], cpu_utilisation: f64) -> ClientCheck {
+fn client_check(
+    measured: &[&RequestRecord],
+    cpu_utilisation: f64,
+    loop_lag_ms: Option<f64>,
+) -> ClientCheck {
     let sent: Vec<RequestMetrics> = measured
         .iter()
         .filter(|r| r.outcome != Outcome::Cancelled)
@@ -291,10 +301,18 @@ fn client_check(measured: &[&RequestRecord], cpu_utilisation: f64) -> ClientChec
              limiting the measured throughput; run it on a less loaded machine or lower the load"
         ));
     }
+    let loop_lag_ms = loop_lag_ms.filter(|l| l.is_finite());
+    if let Some(lag) = loop_lag_ms.filter(|l| *l > LOOP_LAG_WARN_MS) {
+        warnings.push(format!(
+            "the client's runtime lag p99 was {lag:.1} ms (above {LOOP_LAG_WARN_MS} ms): chunk \
+             timestamps may be late by up to that much; the client machine is overloaded"
+        ));
+    }
     ClientCheck {
         send_lag_ms,
         queue_ms,
         cpu_utilisation: cpu,
+        loop_lag_ms,
         warnings,
     }
 }
@@ -319,6 +337,7 @@ mod tests {
             steady_state_threshold: 0.8,
             slos: Vec::new(),
             cpu_utilisation: 0.2,
+            loop_lag_ms: Some(0.4),
         }
     }
 
@@ -460,6 +479,20 @@ mod tests {
         assert_eq!(s.goodput_rps, None);
         assert_eq!(s.run_index, 0);
         assert!(s.client.warnings.is_empty());
+    }
+
+    #[test]
+    fn runtime_lag_above_the_threshold_warns() {
+        let quiet = summarize_run(&three(), &ctx());
+        assert_eq!(quiet.client.loop_lag_ms, Some(0.4));
+        assert!(quiet.client.warnings.is_empty());
+        let c = RunContext {
+            loop_lag_ms: Some(LOOP_LAG_WARN_MS + 1.0),
+            ..ctx()
+        };
+        let s = summarize_run(&three(), &c);
+        assert_eq!(s.client.warnings.len(), 1, "{:?}", s.client.warnings);
+        assert!(s.client.warnings[0].contains("runtime lag"));
     }
 
     #[test]

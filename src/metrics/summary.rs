@@ -69,6 +69,10 @@ pub struct ClientCheck {
     pub queue_ms: Stat,
     /// CPU time used by the client process during the run / wall time (1.0 = one core).
     pub cpu_utilisation: f64,
+    /// p99 of the client's runtime lag (ms): how late the client could react to
+    /// ready I/O, and so how late chunk timestamps could be.
+    #[serde(default)]
+    pub loop_lag_ms: Option<f64>,
     /// Warnings when the client, not the server, may be limiting the numbers.
     pub warnings: Vec<String>,
 }

@@ -45,6 +45,32 @@ pub struct RunTiming {
     pub wall_time_s: f64,
     /// Process CPU time during the run / wall time (1.0 = one core busy).
     pub cpu_utilisation: f64,
+    /// p99 of the runtime lag during the run (ms; see [`lag_probe`]), when sampled.
+    pub loop_lag_ms: Option<f64>,
+}
+
+/// Interval of the runtime-lag probe.
+pub const LAG_PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// The client's own delay in reacting to ready I/O: a task on the same runtime
+/// as the requests sleeps until `due = last wake + 5 ms` and records
+/// `woke − due` (ms). A socket read that became ready waits about as long for
+/// the runtime to poll it, so this lag bounds how late chunk timestamps can be
+/// (timer resolution adds up to 1 ms). Runs until `stop` fires.
+pub async fn lag_probe(stop: CancellationToken) -> Vec<f64> {
+    let mut lags = Vec::new();
+    let interval = dur_ns(LAG_PROBE_INTERVAL);
+    loop {
+        let due = now_ns() + interval;
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(LAG_PROBE_INTERVAL) => {
+                #[allow(clippy::cast_precision_loss)]
+                lags.push(now_ns().saturating_sub(due) as f64 / 1e6);
+            }
+        }
+    }
+    lags
 }
 
 /// Runs `load` over `input.requests`, sending every record to `tx`.
@@ -58,6 +84,8 @@ pub async fn execute(
     let t0_wall_ns = crate::clock::wall_ns();
     let t0_ns = now_ns();
     let input = Arc::new(input);
+    let stop_probe = CancellationToken::new();
+    let probe = tokio::spawn(lag_probe(stop_probe.clone()));
     match load {
         LoadSpec::Burst { .. } => burst(&input, t0_ns, &tx).await,
         LoadSpec::Concurrency {
@@ -144,12 +172,16 @@ pub async fn execute(
         }
     }
     let end = now_ns();
+    stop_probe.cancel();
+    let lags = probe.await.unwrap_or_default();
+    let loop_lag_ms = (!lags.is_empty()).then(|| crate::metrics::Stat::from_values(&lags).p99);
     let wall_time_s = (end - t0_ns) as f64 / 1e9;
     let cpu = process_cpu_ns().saturating_sub(cpu0) as f64 / 1e9;
     RunTiming {
         t0_ns,
         t0_wall_ns,
         wall_time_s,
+        loop_lag_ms,
         cpu_utilisation: if wall_time_s > 0.0 {
             cpu / wall_time_s
         } else {
@@ -523,5 +555,24 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(process_cpu_ns() > a);
+    }
+}
+
+#[cfg(test)]
+mod lag_probe_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lag_probe_samples_until_stopped() {
+        let stop = CancellationToken::new();
+        let probe = tokio::spawn(lag_probe(stop.clone()));
+        // Let it wake a few times, then stop it; it must return what it measured.
+        for _ in 0..4 {
+            tokio::time::sleep(LAG_PROBE_INTERVAL).await;
+        }
+        stop.cancel();
+        let lags = probe.await.unwrap();
+        assert!(!lags.is_empty());
+        assert!(lags.iter().all(|l| l.is_finite() && *l >= 0.0), "{lags:?}");
     }
 }

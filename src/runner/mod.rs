@@ -384,6 +384,7 @@ impl PointRunner<'_> {
                 run_index,
                 wall_time_s: timing.wall_time_s,
                 cpu_utilisation: timing.cpu_utilisation,
+                loop_lag_ms: timing.loop_lag_ms,
                 interrupted: opts.cancel.is_cancelled(),
             };
             if let Some(sp) = self.spool.as_mut() {
@@ -398,6 +399,7 @@ impl PointRunner<'_> {
                 steady_state_threshold: self.experiment.steady_state_threshold,
                 slos: self.experiment.slos.clone(),
                 cpu_utilisation: timing.cpu_utilisation,
+                loop_lag_ms: timing.loop_lag_ms,
             };
             runs.push(summarize(&records, &ctx));
             self.records.extend(records);

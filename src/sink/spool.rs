@@ -66,6 +66,9 @@ pub struct RunFinished {
     pub wall_time_s: f64,
     /// Client CPU time / wall time (1.0 = one core).
     pub cpu_utilisation: f64,
+    /// p99 of the client's runtime lag (ms), when sampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_lag_ms: Option<f64>,
     /// True when Ctrl-C stopped the run.
     pub interrupted: bool,
 }
@@ -272,6 +275,7 @@ impl SpoolRun {
             steady_state_threshold: experiment.steady_state_threshold,
             slos: experiment.slos.clone(),
             cpu_utilisation: self.finished.as_ref().map_or(0.0, |f| f.cpu_utilisation),
+            loop_lag_ms: self.finished.as_ref().and_then(|f| f.loop_lag_ms),
         }
     }
 }
@@ -389,6 +393,7 @@ mod tests {
             run_index: 0,
             wall_time_s: 1.5,
             cpu_utilisation: 0.25,
+            loop_lag_ms: Some(1.5),
             interrupted: false,
         };
         w.run_finished(&fin).unwrap();
@@ -406,6 +411,7 @@ mod tests {
         assert_eq!(exp_ctx.wall_time_s, 1.5);
         assert_eq!(exp_ctx.reference_concurrency, Some(4));
         assert_eq!(exp_ctx.cpu_utilisation, 0.25);
+        assert_eq!(exp_ctx.loop_lag_ms, Some(1.5));
     }
 
     #[test]

@@ -415,6 +415,7 @@ pub fn sample_results_with(slowdown: f64) -> ExperimentResults {
                     send_lag_ms: stat(&[0.1, 0.2, 0.4]),
                     queue_ms: Stat::default(),
                     cpu_utilisation: 0.12,
+                    loop_lag_ms: Some(0.3),
                     warnings: Vec::new(),
                 },
             });
