@@ -397,7 +397,7 @@ fn final_attempts<'a>(records: impl Iterator<Item = &'a RequestRecord>) -> Vec<&
 /// The metrics URL: as given, or — for the placeholder `auto` — `/metrics` at the root
 /// of the endpoint's host (the embedded simulator's endpoints use this).
 fn scrape_url(url: &str, base_url: &str) -> String {
-    if url != "auto" {
+    if url != crate::plan::AUTO_METRICS_URL {
         return url.to_string();
     }
     let root = base_url.trim_end_matches('/');
