@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub command: Vec<String>,
     /// Points/runs already complete (resume): skipped, their records kept.
     pub done: BTreeMap<(u32, u32), (Vec<RequestRecord>, RunContext)>,
+    /// Server-metric samples of the runs in `done` (resume): kept in the results.
+    pub done_server_metrics: Vec<scrape::ServerMetricSample>,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -132,7 +134,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
     let mut all_records: Vec<RequestRecord> = Vec::new();
     let mut points = Vec::new();
     let mut interrupted = false;
-    let mut server_metrics = Vec::new();
+    let mut server_metrics = opts.done_server_metrics.clone();
 
     for point in &plan.points {
         if opts.cancel.is_cancelled() {
@@ -205,16 +207,18 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
             };
             let scraper = endpoint.scrape.as_ref().map(|s| {
                 let stop = CancellationToken::new();
+                let t0_ns = crate::clock::now_ns();
                 let target = scrape::ScrapeTarget {
                     endpoint: point.endpoint.clone(),
                     url: scrape_url(&s.url, &base_urls[&point.endpoint]),
                     interval: s.interval,
                     point_index,
                     run_index,
-                    t0_ns: crate::clock::now_ns(),
+                    t0_ns,
                 };
                 (
                     stop.clone(),
+                    t0_ns,
                     tokio::spawn(scrape::scrape_until(target, stop)),
                 )
             });
@@ -230,14 +234,26 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
             }
             let (records, timing) =
                 run_with_collector(input, &point.load, &mut spool, bar.clone()).await?;
-            if let Some((stop, handle)) = scraper {
+            if let Some((stop, scrape_t0_ns, handle)) = scraper {
                 stop.cancel();
-                if let Ok((samples, failures)) = handle.await {
+                if let Ok((mut samples, failures)) = handle.await {
                     if failures > 0 {
                         tracing::warn!(
                             "point {}: {failures} scrape(s) of the metrics page failed",
                             point.id
                         );
+                    }
+                    // The scraper starts just before the run's t0: re-base its stamps on t0
+                    // (t_ms −= (t0 − scrape_t0)/10⁶), the origin of the records' timestamps,
+                    // so the report can draw both on one time axis. A scrape taken before
+                    // the first request keeps a (small) negative time.
+                    #[allow(clippy::cast_precision_loss)]
+                    let shift_ms = timing.t0_ns.saturating_sub(scrape_t0_ns) as f64 / 1e6;
+                    for s in &mut samples {
+                        s.t_ms -= shift_ms;
+                    }
+                    if let Some(sp) = spool.as_mut() {
+                        sp.server_metrics(point_index, run_index, &samples)?;
                     }
                     server_metrics.extend(samples);
                 }
