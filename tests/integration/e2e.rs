@@ -261,3 +261,99 @@ requests = 3
     let again = prep.prepare_run(&plan.points[0], 0, 3).unwrap();
     assert_eq!(run.requests, again.requests);
 }
+
+/// Scraping the embedded simulator's `/metrics` page (`url = "auto"`): the samples land
+/// in `server_metrics.parquet` and the report's server section, and `resume
+/// --finalize-only` rebuilds both from the spool alone.
+#[test]
+fn scraped_simulator_metrics_reach_parquet_report_and_resume() {
+    use tokenomics::sink::server_metrics::{read_samples, FILE_NAME};
+    let tmp = tempfile::tempdir().unwrap();
+    // 8 requests at once against 4 slots: 4 run while 4 wait, each about 20 + 40 × 5 ms.
+    let manifest = write(
+        tmp.path(),
+        "scrape.toml",
+        r#"
+schema = 1
+[experiment]
+name = "scrape"
+runs = 1
+warmup = 0
+
+[endpoints.sim]
+simulator = { ttft_ms = 20, itl_ms = 5, batching = { itl_per_seq_ms = 0.05, max_batch = 4 } }
+metrics = { url = "auto", interval_ms = 20 }
+
+[scenarios.s]
+spec = "D(32,40)"
+
+[[grid]]
+endpoints = ["sim"]
+scenarios = ["s"]
+mode = "burst"
+batch_sizes = [8]
+"#,
+    );
+    bin()
+        .arg("run")
+        .arg(&manifest)
+        .args(["--quiet", "--run-id", "r", "--output"])
+        .arg(tmp.path().join("out"))
+        .assert()
+        .success();
+    let dir = run_dir(&tmp.path().join("out"), "scrape");
+    let samples = read_samples(&dir.join(FILE_NAME)).expect("server_metrics.parquet");
+    assert!(!samples.is_empty());
+    for name in [
+        "running",
+        "waiting",
+        "kv_cache_usage",
+        "prompt_tokens_total",
+        "generation_tokens_total",
+    ] {
+        assert!(
+            samples.iter().any(|s| s.name == name),
+            "no `{name}` sample in {samples:?}"
+        );
+    }
+    assert!(samples
+        .iter()
+        .all(|s| s.endpoint == "sim" && s.point_index == 0 && s.run_index == 0));
+    // The simulator never runs more than its 4 slots, nor queues more than the other 4.
+    let peak = |name: &str| {
+        samples
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| s.value)
+            .fold(0.0, f64::max)
+    };
+    assert!(
+        peak("running") > 0.0 && peak("running") <= 4.0,
+        "{samples:?}"
+    );
+    assert!(peak("waiting") <= 4.0);
+    assert!(peak("kv_cache_usage") <= 1.0);
+    // summary.json carries the same samples.
+    let s = summary(&dir);
+    assert_eq!(
+        s["server_metrics"].as_array().map(Vec::len),
+        Some(samples.len())
+    );
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("<section id=\"server\">"));
+    assert!(report.contains("id=\"chart-server-sim_s_burst-8\""));
+
+    // A crash before the outputs: only plan.json and the spool remain.
+    for f in ["summary.json", "requests.parquet", FILE_NAME, "report.html"] {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    bin()
+        .arg("resume")
+        .arg(&dir)
+        .arg("--finalize-only")
+        .assert()
+        .success();
+    assert_eq!(read_samples(&dir.join(FILE_NAME)).unwrap(), samples);
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("id=\"chart-server-sim_s_burst-8\""));
+}
