@@ -357,3 +357,112 @@ batch_sizes = [8]
     let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(report.contains("id=\"chart-server-sim_s_burst-8\""));
 }
+
+/// The pooling APIs end to end on the shipped `experiments/embeddings-demo.toml`:
+/// embeddings answered as floats and as base64, a whole batch in one request,
+/// rerank and score, all against the embedded simulator. Every request succeeds
+/// with one answer per input, and the summary's items/s (embeddings or documents
+/// per second) is Σ items of the run's successful requests / its wall time.
+#[test]
+fn embeddings_rerank_and_score_run_end_to_end() {
+    let manifest = repo().join("experiments/embeddings-demo.toml");
+    // What is sent: the encoding formats and the list input come from the manifest.
+    let m = tokenomics::manifest::load(&manifest, &tokenomics::manifest::LoadOptions::default())
+        .unwrap();
+    let plan = tokenomics::plan::build(&m, &tokenomics::plan::PlanOptions::default()).unwrap();
+    let prep = tokenomics::dataset::Preparer::new(&plan).unwrap();
+    let body_of = |point_id: &str| -> (usize, serde_json::Value) {
+        let p = plan.points.iter().find(|p| p.id == point_id).unwrap();
+        let run = prep.prepare_run(p, 0, p.requests_per_run() as u32).unwrap();
+        (
+            run.requests.len(),
+            serde_json::from_slice(&run.requests[0].body).unwrap(),
+        )
+    };
+    let (n, float) = body_of("embed-float.short.burst-8");
+    assert_eq!(
+        (n, &float["encoding_format"]),
+        (8, &serde_json::json!("float"))
+    );
+    assert_eq!(float["input"].as_array().map(Vec::len), Some(1));
+    let (_, b64) = body_of("embed-base64.words-200.burst-1");
+    assert_eq!(b64["encoding_format"], "base64");
+    let (n, list) = body_of("embed-list.short.burst-8");
+    assert_eq!((n, list["input"].as_array().map(Vec::len)), (1, Some(8)));
+    let (_, rerank) = body_of("rerank.rank.concurrency-2");
+    assert_eq!(rerank["documents"].as_array().map(Vec::len), Some(4));
+    let (_, score) = body_of("score.rank.concurrency-2");
+    assert_eq!(score["text_2"].as_array().map(Vec::len), Some(4));
+
+    let out = tempfile::tempdir().unwrap();
+    bin()
+        .args(["run", "--quiet", "--set", "experiment.runs=1", "--output"])
+        .arg(out.path())
+        .arg(&manifest)
+        .assert()
+        .success();
+    let dir = run_dir(out.path(), "embeddings-demo");
+    let recs = records(&dir);
+    assert!(!recs.is_empty());
+    let api_of = |point_id: &str| plan.endpoints[point_id.split('.').next().unwrap()].api;
+    for r in &recs {
+        assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+        assert_eq!(r.items_returned, r.items, "{}", r.point_id);
+        match api_of(&r.point_id) {
+            tokenomics::plan::ApiKind::Embeddings => {
+                assert_eq!(r.embedding_dim, Some(384), "{}", r.point_id);
+                let expected = if r.point_id.starts_with("embed-list") && !r.warmup {
+                    8
+                } else {
+                    1
+                };
+                assert_eq!(r.items, expected, "{}", r.point_id);
+            }
+            _ if !r.warmup => assert_eq!(r.items, 4, "{} documents", r.point_id),
+            _ => assert!(r.items >= 1),
+        }
+    }
+    // Every API is there: 8 embeddings points, the batched one, rerank and score.
+    let s = summary(&dir);
+    let points = s["points"].as_array().unwrap();
+    assert_eq!(points.len(), plan.points.len());
+    for p in points {
+        let id = p["spec"]["id"].as_str().unwrap();
+        let per_s = p["summary"]["items_per_s"]["mean"].as_f64().unwrap();
+        assert!(per_s > 0.0, "{id}: items/s {per_s}");
+        for run in p["runs"].as_array().unwrap() {
+            let run_index = run["run_index"].as_u64().unwrap() as u32;
+            let items: u32 = recs
+                .iter()
+                .filter(|r| r.point_id == id && !r.warmup && r.run_index == run_index)
+                .map(|r| r.items_returned)
+                .sum();
+            let wall = run["wall_time_s"].as_f64().unwrap();
+            let got = run["items_per_s"].as_f64().unwrap();
+            let want = f64::from(items) / wall;
+            assert!(
+                (got - want).abs() <= 1e-9 * want,
+                "{id} run {run_index}: items/s {got} vs {items} / {wall} s"
+            );
+        }
+    }
+    // The original tool's embedding layout, one directory per embeddings endpoint.
+    for f in [
+        "original/embed-float/batch_8_seq_short.json",
+        "original/embed-base64/batch_1_seq_200.json",
+        "original/embed-list/batch_8_seq_short.json",
+    ] {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(f)).unwrap()).unwrap();
+        assert!(
+            v["result"]["throughput"]["batch_embeddings_per_second"]["mean"]
+                .as_f64()
+                .unwrap()
+                > 0.0,
+            "{f}"
+        );
+    }
+    // The report's pooling section lists every pooling point.
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("id=\"chart-pooling-items\""));
+}
