@@ -466,3 +466,84 @@ fn embeddings_rerank_and_score_run_end_to_end() {
     let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(report.contains("id=\"chart-pooling-items\""));
 }
+
+/// `compare --fail-if-regression` on two runs of the demo manifest, the second with
+/// the batching simulator's inter-token latency raised from 5 to 20 ms
+/// (`--set endpoints.sim.simulator.itl_ms=20`): the rule on ITL p50 flags exactly
+/// the points of that endpoint and exits 7; a run compared with itself exits 0.
+#[test]
+fn compare_flags_the_slower_run_and_not_a_run_against_itself() {
+    let out = tempfile::tempdir().unwrap();
+    // The demo, smaller: one run, no warmup, 16-token answers, burst 1 and 4, concurrency 4.
+    let small = [
+        "experiment.runs=1",
+        "experiment.warmup=0",
+        "scenarios.short.spec=\"D(32,16)\"",
+        "grid[0].batch_sizes=[1,4]",
+        "grid[1].concurrency=[4]",
+        "grid[1].requests=4",
+        "grid[1].scenarios=[\"short\"]",
+    ];
+    let run = |id: &str, extra: &[&str]| {
+        let mut cmd = bin();
+        cmd.args(["run", "experiments/demo.toml", "--quiet", "--run-id", id])
+            .arg("--output")
+            .arg(out.path())
+            .current_dir(repo());
+        for s in small.iter().chain(extra) {
+            cmd.args(["--set", s]);
+        }
+        cmd.assert().success();
+        out.path().join("demo").join(id)
+    };
+    let fast = run("fast", &[]);
+    let slow = run("slow", &["endpoints.sim.simulator.itl_ms=20"]);
+    // The override reached the plan of the second run only.
+    let itl = |dir: &std::path::Path| {
+        let s = summary(dir);
+        s["plan"]["endpoints"]["sim"]["target"]["simulator"]["itl"].clone()
+    };
+    assert_eq!(
+        itl(&fast),
+        serde_json::json!({ "secs": 0, "nanos": 5_000_000 })
+    );
+    assert_eq!(
+        itl(&slow),
+        serde_json::json!({ "secs": 0, "nanos": 20_000_000 })
+    );
+
+    let compare = |a: &std::path::Path, b: &std::path::Path| {
+        let output = bin()
+            .arg("compare")
+            .arg(a)
+            .arg(b)
+            .args(["--fail-if-regression", "itl_ms.p50:50"])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+        )
+    };
+    let (code, text) = compare(&fast, &slow);
+    assert_eq!(code, Some(7), "a regression exits 7:\n{text}");
+    let flagged: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("REGRESSION"))
+        .collect();
+    // sim: burst 1, burst 4 and concurrency 4; sim-fixed kept its timing.
+    assert_eq!(flagged.len(), 3, "{text}");
+    for line in &flagged {
+        assert!(line.contains("itl_ms.p50:50 at sim/short @"), "{line}");
+        assert!(line.contains("in demo/slow"), "{line}");
+    }
+    assert!(!flagged.iter().any(|l| l.contains("sim-fixed")), "{text}");
+
+    let (code, text) = compare(&fast, &fast);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("no regression beyond the thresholds"),
+        "{text}"
+    );
+    assert!(!text.contains("REGRESSION"), "{text}");
+}
