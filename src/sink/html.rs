@@ -1998,6 +1998,11 @@ fn definitions() -> Vec<Definition> {
             text: "Embeddings returned or documents scored / run wall time. Batch time is the run's wall time.",
         },
         Definition {
+            term: "Server metrics",
+            unit: "requests and %, over time",
+            text: "Gauges scraped from the server's Prometheus page during a run (endpoints with a metrics setting): requests running and waiting, and the KV-cache usage, summed over their labels. Beside them, the client's requests in flight: sent (handed to the HTTP stack) and not yet answered. Times count from the run's start, as the records' timestamps.",
+        },
+        Definition {
             term: "Failure rate",
             unit: "%",
             text: "Failed measured requests / all measured requests × 100. Warmup requests are never counted.",
