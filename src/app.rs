@@ -247,6 +247,7 @@ async fn run(args: crate::cli::RunArgs) -> Result<i32, Error> {
         grace: Duration::from_secs(10),
         command: std::env::args().collect(),
         done: std::collections::BTreeMap::new(),
+        done_server_metrics: Vec::new(),
     };
     finish(crate::runner::run(plan, opts).await?, args.quiet, args.json)
 }
@@ -355,6 +356,13 @@ async fn resume(dir: &Path, finalize_only: bool) -> Result<i32, Error> {
         );
     }
     let done = completed_runs(&plan, &spool);
+    // Samples scraped during the runs that are kept (the others are run again).
+    let done_server_metrics: Vec<_> = spool
+        .server_metrics
+        .iter()
+        .filter(|m| done.contains_key(&(m.point_index, m.run_index)))
+        .cloned()
+        .collect();
     eprintln!(
         "resume: recovered {} record(s), {} complete run(s)",
         spool.records.len(),
@@ -380,6 +388,7 @@ async fn resume(dir: &Path, finalize_only: bool) -> Result<i32, Error> {
         grace: Duration::from_secs(10),
         command: std::env::args().collect(),
         done,
+        done_server_metrics,
     };
     finish(crate::runner::run(plan, opts).await?, false, false)
 }

@@ -43,6 +43,11 @@ impl Progress {
 }
 
 /// The final console table: one row per point.
+///
+/// A latency whose statistic has no values (TTFT of a non-streamed or pooling
+/// request, say) shows `–`, not 0. Points without output tokens (embeddings,
+/// rerank, score) show `–` for output tokens/s and their items (embeddings or
+/// documents) per second instead; generation points show `–` there.
 #[must_use]
 pub fn summary_table(points: &[crate::sink::PointResult]) -> String {
     let header = [
@@ -51,6 +56,7 @@ pub fn summary_table(points: &[crate::sink::PointResult]) -> String {
         "ok/total",
         "out tok/s",
         "req/s",
+        "items/s",
         "TTFT p50 ms",
         "TTFT p99 ms",
         "TPOT p50 ms",
@@ -60,17 +66,31 @@ pub fn summary_table(points: &[crate::sink::PointResult]) -> String {
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_string()).collect()];
     for p in points {
         let s = &p.summary;
+        let pooling = s.output_tokens.max == 0.0;
+        let stat = |st: &crate::metrics::Stat, v: f64, decimals: usize| {
+            if st.n == 0 {
+                "–".to_string()
+            } else {
+                format!("{v:.decimals$}")
+            }
+        };
+        let (out_tps, items) = if pooling {
+            ("–".to_string(), format!("{:.1}", s.items_per_s.mean))
+        } else {
+            (format!("{:.1}", s.e2e_output_tps.mean), "–".to_string())
+        };
         rows.push(vec![
             s.point_id.clone(),
             format!("{} {}", s.mode, trim_float(s.load_value)),
             format!("{}/{}", s.reliability.ok, s.reliability.total),
-            format!("{:.1}", s.e2e_output_tps.mean),
+            out_tps,
             format!("{:.2}", s.requests_per_s.mean),
-            format!("{:.1}", s.ttft_ms.p50),
-            format!("{:.1}", s.ttft_ms.p99),
-            format!("{:.2}", s.tpot_ms.p50),
-            format!("{:.2}", s.itl_ms.p50),
-            format!("{:.1}", s.e2e_ms.p50),
+            items,
+            stat(&s.ttft_ms, s.ttft_ms.p50, 1),
+            stat(&s.ttft_ms, s.ttft_ms.p99, 1),
+            stat(&s.tpot_ms, s.tpot_ms.p50, 2),
+            stat(&s.itl_ms, s.itl_ms.p50, 2),
+            stat(&s.e2e_ms, s.e2e_ms.p50, 1),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())
@@ -104,5 +124,43 @@ fn trim_float(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Stat;
+
+    #[test]
+    fn pooling_rows_show_items_and_no_generation_latencies() {
+        let mut results = crate::sink::html::test_fixture::sample_results();
+        results.points.retain(|p| {
+            p.spec.id == "vllm.short.burst-1" || p.spec.id == "embed.embed-200.burst-1"
+        });
+        // The fixture's embeddings point: no output tokens, no TTFT.
+        let embed = &mut results.points[1].summary;
+        embed.output_tokens = Stat::from_values(&[0.0, 0.0]);
+        embed.ttft_ms = Stat::default();
+        embed.items_per_s = Stat::from_values(&[40.0, 44.0]);
+        let table = summary_table(&results.points);
+        let lines: Vec<&str> = table.lines().collect();
+        let cells = |line: &str| -> Vec<String> {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let header = cells(lines[0]);
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let gen = cells(lines[2]);
+        let pool = cells(lines[3]);
+        assert_eq!(pool[0], "embed.embed-200.burst-1");
+        assert_eq!(pool[col("items/s")], "42.0");
+        assert_eq!(pool[col("out tok/s")], "–");
+        assert_eq!(pool[col("TTFT p50 ms")], "–");
+        assert_eq!(gen[col("items/s")], "–");
+        assert_ne!(gen[col("TTFT p50 ms")], "–");
     }
 }

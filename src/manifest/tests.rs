@@ -706,6 +706,31 @@ fn simulator_endpoints_take_the_model_from_either_place() {
 }
 
 #[test]
+fn metrics_url_may_be_auto_and_is_optional_for_simulators() {
+    let sim = "simulator = {}\nmetrics = { interval_ms = 100 }";
+    let text = valid_with(
+        "base_url = \"http://localhost:8000/v1\"\nmodel = \"m\"",
+        sim,
+    );
+    load_str(&text).expect("a simulator scrapes its own page by default");
+    let text = valid_with(
+        "model = \"m\"",
+        "model = \"m\"\nmetrics = { url = \"auto\", interval_ms = 100 }",
+    );
+    load_str(&text).expect("auto is accepted for URL endpoints");
+    let text = valid_with(
+        "model = \"m\"",
+        "model = \"m\"\nmetrics = { url = \"localhost:9090/metrics\" }",
+    );
+    let err = err_of(&text);
+    assert_eq!(
+        err.key.as_deref(),
+        Some("endpoints.vllm.metrics.url"),
+        "{err}"
+    );
+}
+
+#[test]
 fn dataset_configs_load_from_toml_and_original_json() {
     let path = Path::new("tests/fixtures/manifests/valid/dataset_configs.toml");
     let m = load_with_env(path, &LoadOptions::default(), no_env()).expect("loads");

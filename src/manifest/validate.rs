@@ -352,13 +352,6 @@ fn endpoint(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
                     ));
                 }
             }
-            if ep.metrics.as_ref().is_some_and(|m| m.url.is_none()) {
-                return Err(c.fail(
-                    k("metrics.url"),
-                    "a simulator endpoint has no metrics page to scrape by default",
-                    "remove `metrics`, or give metrics.url explicitly",
-                ));
-            }
         }
     }
     if ep.model.as_deref().is_some_and(|m| m.trim().is_empty()) {
@@ -556,7 +549,13 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
         "the default is 16777216 (16 MiB)",
     )?;
     if let Some(m) = &ep.metrics {
-        if let Some(url) = &m.url {
+        // "auto": the endpoint's own page, `{scheme://host:port}/metrics`, found at run time
+        // (the embedded simulator's port is only known then).
+        if let Some(url) = m
+            .url
+            .as_deref()
+            .filter(|u| *u != crate::plan::AUTO_METRICS_URL)
+        {
             check_url(url)
                 .map_err(|(msg, h)| c.fail(format!("endpoints.{name}.metrics.url"), msg, h))?;
         }

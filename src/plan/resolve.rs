@@ -153,11 +153,12 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
         (None, sim) => {
             let sim = simulator(&sim.clone().unwrap_or_default(), ep.model.as_ref());
             let model = sim.model.clone();
+            // The simulator serves `/metrics`; its port is known only at run time.
             (
                 EndpointTarget::Simulator(sim),
                 model,
                 "/v1/models".to_owned(),
-                None,
+                Some(crate::plan::AUTO_METRICS_URL.to_owned()),
             )
         }
     };

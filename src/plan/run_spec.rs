@@ -170,10 +170,14 @@ pub enum TokenizerSource {
     },
 }
 
+/// [`ScrapeSpec::url`] value meaning "the endpoint's own page, `{scheme://host:port}/metrics`",
+/// resolved when the run starts (the default for simulator endpoints, whose port is known only then).
+pub const AUTO_METRICS_URL: &str = "auto";
+
 /// Prometheus scraping of the server during a run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ScrapeSpec {
-    /// Full URL of the metrics page (default `{root}/metrics`).
+    /// Full URL of the metrics page (default `{root}/metrics`), or [`AUTO_METRICS_URL`].
     pub url: String,
     pub interval: Duration,
 }

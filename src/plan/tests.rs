@@ -388,6 +388,7 @@ metrics = {}
 [endpoints.sim]
 simulator = { ttft_ms = 20, itl_ms = 5, batching = { itl_per_seq_ms = 0.5, max_batch = 8 }, faults = { http_500 = 0.25 } }
 model = "served"
+metrics = { interval_ms = 50 }
 
 [datasets.rows]
 source = { file = "data/../data/rows.jsonl" }
@@ -451,6 +452,13 @@ batch_sizes = [1]
     let scrape = ep.scrape.as_ref().expect("scrape");
     assert_eq!(scrape.url, "https://api.example.com/metrics");
     assert_eq!(scrape.interval, Duration::from_secs(1));
+    // A simulator's metrics page is only known at run time: the URL defaults to "auto".
+    let sim_scrape = p.endpoints["sim"]
+        .scrape
+        .as_ref()
+        .expect("simulator scrape");
+    assert_eq!(sim_scrape.url, AUTO_METRICS_URL);
+    assert_eq!(sim_scrape.interval, Duration::from_millis(50));
     match &p.endpoints["sim"].target {
         EndpointTarget::Simulator(sim) => {
             assert_eq!(sim.model, "served");

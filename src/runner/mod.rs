@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub command: Vec<String>,
     /// Points/runs already complete (resume): skipped, their records kept.
     pub done: BTreeMap<(u32, u32), (Vec<RequestRecord>, RunContext)>,
+    /// Server-metric samples of the runs in `done` (resume): kept in the results.
+    pub done_server_metrics: Vec<scrape::ServerMetricSample>,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -139,7 +141,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         spool,
         progress: crate::progress::Progress::new(opts.progress),
         records: Vec::new(),
-        server_metrics: Vec::new(),
+        server_metrics: opts.done_server_metrics.clone(),
     };
     let mut points: Vec<PointResult> = Vec::new();
     let mut interrupted = false;
@@ -342,16 +344,18 @@ impl PointRunner<'_> {
             };
             let scraper = endpoint.scrape.as_ref().map(|s| {
                 let stop = CancellationToken::new();
+                let t0_ns = crate::clock::now_ns();
                 let target = scrape::ScrapeTarget {
                     endpoint: point.endpoint.clone(),
                     url: scrape_url(&s.url, &base_url),
                     interval: s.interval,
                     point_index,
                     run_index,
-                    t0_ns: crate::clock::now_ns(),
+                    t0_ns,
                 };
                 (
                     stop.clone(),
+                    t0_ns,
                     tokio::spawn(scrape::scrape_until(target, stop)),
                 )
             });
@@ -367,14 +371,26 @@ impl PointRunner<'_> {
             }
             let (records, timing) =
                 run_with_collector(input, &point.load, &mut self.spool, bar.clone()).await?;
-            if let Some((stop, handle)) = scraper {
+            if let Some((stop, scrape_t0_ns, handle)) = scraper {
                 stop.cancel();
-                if let Ok((samples, failures)) = handle.await {
+                if let Ok((mut samples, failures)) = handle.await {
                     if failures > 0 {
                         tracing::warn!(
                             "point {}: {failures} scrape(s) of the metrics page failed",
                             point.id
                         );
+                    }
+                    // The scraper starts just before the run's t0: re-base its stamps on t0
+                    // (t_ms −= (t0 − scrape_t0)/10⁶), the origin of the records' timestamps,
+                    // so the report can draw both on one time axis. A scrape taken before
+                    // the first request keeps a (small) negative time.
+                    #[allow(clippy::cast_precision_loss)]
+                    let shift_ms = timing.t0_ns.saturating_sub(scrape_t0_ns) as f64 / 1e6;
+                    for s in &mut samples {
+                        s.t_ms -= shift_ms;
+                    }
+                    if let Some(sp) = self.spool.as_mut() {
+                        sp.server_metrics(point_index, run_index, &samples)?;
                     }
                     self.server_metrics.extend(samples);
                 }
@@ -500,7 +516,7 @@ fn final_attempts<'a>(records: impl Iterator<Item = &'a RequestRecord>) -> Vec<&
 /// The metrics URL: as given, or — for the placeholder `auto` — `/metrics` at the root
 /// of the endpoint's host (the embedded simulator's endpoints use this).
 fn scrape_url(url: &str, base_url: &str) -> String {
-    if url != "auto" {
+    if url != crate::plan::AUTO_METRICS_URL {
         return url.to_string();
     }
     let root = base_url.trim_end_matches('/');

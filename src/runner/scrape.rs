@@ -26,7 +26,9 @@ pub struct ServerMetricSample {
     pub endpoint: String,
     pub point_index: u32,
     pub run_index: u32,
-    /// Milliseconds since the run's t0.
+    /// Milliseconds since the run's t0, the origin of the records' `*_ns` timestamps
+    /// (the runner re-bases the scraper's own stamps; a scrape taken just before the
+    /// first request is slightly negative).
     pub t_ms: f64,
     /// Normalised name (`running`, `waiting`, `kv_cache_usage`, …).
     pub name: String,

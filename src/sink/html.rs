@@ -11,9 +11,11 @@
 //! The output is a pure function of [`ExperimentResults`]: no rendering time, no
 //! hash-map order, so `tokenomics report` re-renders a stored run byte for byte.
 //!
-//! Sections (anchor ids): `experiment`, `overview`, `searches` (adaptive searches, when any), `throughput`, `latency`,
-//! `tradeoff`, `timeseries`, `tokens`, `points`, `reliability`, `client`,
-//! `pooling`, `definitions`. Chart ids are listed in [`CHART_IDS`].
+//! Sections (anchor ids): `experiment`, `overview`, `searches` (only with adaptive
+//! searches), `throughput`, `latency`, `tradeoff`, `timeseries`, `server` (only
+//! with scraped server metrics), `tokens`, `points`, `reliability`, `client`,
+//! `pooling`, `definitions`. Chart ids are listed in [`CHART_IDS`]; the server
+//! section has one chart per point, `chart-server-<point>` ([`server_chart_id`]).
 
 use std::collections::BTreeMap;
 
@@ -24,8 +26,8 @@ use crate::metrics::{PointSummary, RunSummary, Stat};
 use crate::plan::{EndpointTarget, LoadSpec};
 use crate::record::Outcome;
 use crate::sink::plots::{
-    self, Chart, HistogramSeries, LegendEntry, LineChartSpec, Series, SeriesPoint, TimeSeries,
-    XScale,
+    self, Chart, HistogramSeries, LegendEntry, LineChartSpec, Series, SeriesPoint, StepPanel,
+    StepSeries, TimeSeries, XScale,
 };
 use crate::sink::{write_atomic, ExperimentResults, PointResult, ResultsDir, Sink, SinkError};
 
@@ -51,6 +53,9 @@ pub const CHART_IDS: [&str; 16] = [
     "chart-pooling-batch-time",
     "chart-goodput",
 ];
+
+/// Prefix of the per-point server-metrics chart ids.
+pub const SERVER_CHART_PREFIX: &str = "chart-server-";
 
 const STYLE: &str = include_str!("templates/report.css");
 const MACROS: &str = include_str!("templates/macros.html.j2");
@@ -236,6 +241,7 @@ struct ReportView {
     timeseries_chart: Option<Chart>,
     timeseries_note: String,
     show_timeseries: bool,
+    server: Option<ServerView>,
     token_charts: Vec<Chart>,
     token_rows: Vec<TokenRow>,
     points: Vec<PointView>,
@@ -481,6 +487,11 @@ struct ClientRunRow {
     send_lag_p99: String,
     queue_p50: String,
     queue_p99: String,
+}
+
+#[derive(Serialize)]
+struct ServerView {
+    charts: Vec<Chart>,
 }
 
 #[derive(Serialize)]
@@ -883,6 +894,7 @@ fn build_view(results: &ExperimentResults) -> Result<ReportView, SinkError> {
         }
     };
     let (timeseries_chart, timeseries_note) = time_series(&groups, bucket_s)?;
+    let server = server_view(results)?;
 
     // ---- tokens ------------------------------------------------------------------
     let token_charts = token_histograms(results)?;
@@ -964,6 +976,12 @@ fn build_view(results: &ExperimentResults) -> Result<ReportView, SinkError> {
             title: "Time series",
         });
     }
+    if server.is_some() {
+        nav.push(NavItem {
+            id: "server",
+            title: "Server metrics",
+        });
+    }
     nav.push(NavItem {
         id: "tokens",
         title: "Tokens",
@@ -1013,6 +1031,7 @@ fn build_view(results: &ExperimentResults) -> Result<ReportView, SinkError> {
         },
         timeseries_note,
         show_timeseries: has_generation,
+        server,
         token_charts,
         token_rows,
         points,
@@ -1515,6 +1534,185 @@ fn time_series(
     Ok((Some(chart), notes.join("; ")))
 }
 
+/// Id of the server-metrics chart of `point_id`: [`SERVER_CHART_PREFIX`] + the
+/// id with characters other than `[A-Za-z0-9_-]` replaced by `_`.
+#[must_use]
+pub fn server_chart_id(point_id: &str) -> String {
+    let anchor = anchor_for(point_id);
+    format!(
+        "{SERVER_CHART_PREFIX}{}",
+        anchor.strip_prefix("point-").unwrap_or(&anchor)
+    )
+}
+
+/// Requests in flight at the client over time: `(t_s, count)` after every change.
+///
+/// A request is in flight from `start_ns` (handed to the HTTP stack) to `end_ns`;
+/// at equal times, endings count before starts. Starts with `(0, 0)` unless a
+/// request starts at 0.
+fn in_flight(records: &[&crate::record::RequestRecord]) -> Vec<(f64, f64)> {
+    let mut events: Vec<(u64, i64)> = records
+        .iter()
+        .flat_map(|r| [(r.start_ns, 1), (r.end_ns.max(r.start_ns), -1)])
+        .collect();
+    events.sort_unstable();
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(events.len() + 1);
+    if events.first().is_none_or(|e| e.0 > 0) {
+        out.push((0.0, 0.0));
+    }
+    let mut level = 0i64;
+    for (k, (t, delta)) in events.iter().enumerate() {
+        level += delta;
+        if events.get(k + 1).is_none_or(|next| next.0 != *t) {
+            #[allow(clippy::cast_precision_loss)]
+            out.push((*t as f64 / 1e9, level as f64));
+        }
+    }
+    out
+}
+
+/// One chart per point with scraped gauges: the client's requests in flight
+/// beside the server's running and waiting requests (top panel) and its
+/// KV-cache usage in % (bottom panel, when scraped), for the point's last
+/// run with samples. None when no point has gauge samples.
+fn server_view(results: &ExperimentResults) -> Result<Option<ServerView>, SinkError> {
+    const GAUGES: [&str; 3] = ["running", "waiting", "kv_cache_usage"];
+    let mut charts = Vec::new();
+    for p in &results.points {
+        let index = u32::try_from(p.spec.index).unwrap_or(u32::MAX);
+        let samples: Vec<&crate::runner::scrape::ServerMetricSample> = results
+            .server_metrics
+            .iter()
+            .filter(|s| s.point_index == index && GAUGES.contains(&s.name.as_str()))
+            .collect();
+        let Some(run) = samples.iter().map(|s| s.run_index).max() else {
+            continue;
+        };
+        let mut by_name: BTreeMap<&str, Vec<&crate::runner::scrape::ServerMetricSample>> =
+            BTreeMap::new();
+        for s in samples.iter().filter(|s| s.run_index == run) {
+            by_name.entry(s.name.as_str()).or_default().push(s);
+        }
+        for v in by_name.values_mut() {
+            v.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+        }
+        let line = |name: &str, scale: f64| -> Vec<(f64, f64)> {
+            by_name.get(name).map_or_else(Vec::new, |v| {
+                v.iter().map(|s| (s.t_ms / 1e3, s.value * scale)).collect()
+            })
+        };
+        let raw = |name: &str| {
+            by_name
+                .get(name)
+                .and_then(|v| v.first())
+                .map_or_else(String::new, |s| s.raw_name.clone())
+        };
+        let peak = |name: &str, scale: f64| {
+            line(name, scale)
+                .iter()
+                .map(|p| p.1)
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let records: Vec<&crate::record::RequestRecord> = results
+            .records
+            .iter()
+            .filter(|r| r.point_index == index && r.run_index == run && !r.warmup)
+            .collect();
+        let client = in_flight(&records);
+
+        let mut top = vec![StepSeries {
+            label: "client: requests in flight".into(),
+            color: 0,
+            dashed: false,
+            points: client.clone(),
+        }];
+        let mut facts = Vec::new();
+        for (name, label, color, dashed) in [
+            ("running", "server: running", 1, false),
+            ("waiting", "server: waiting", 3, true),
+        ] {
+            if by_name.contains_key(name) {
+                top.push(StepSeries {
+                    label: label.into(),
+                    color,
+                    dashed,
+                    points: line(name, 1.0),
+                });
+                facts.push(format!(
+                    "peak {name} {} ({})",
+                    fmt_num(peak(name, 1.0)),
+                    raw(name)
+                ));
+            }
+        }
+        let mut panels = vec![StepPanel {
+            y_label: "Requests".into(),
+            y_max: None,
+            series: top,
+        }];
+        if by_name.contains_key("kv_cache_usage") {
+            panels.push(StepPanel {
+                y_label: "KV cache used (%)".into(),
+                y_max: Some(100.0),
+                series: vec![StepSeries {
+                    label: "server: KV-cache usage".into(),
+                    color: 2,
+                    dashed: false,
+                    points: line("kv_cache_usage", 100.0),
+                }],
+            });
+            facts.push(format!(
+                "peak KV-cache usage {} % ({})",
+                fmt_num(peak("kv_cache_usage", 100.0)),
+                raw("kv_cache_usage")
+            ));
+        }
+        let times = panels
+            .iter()
+            .flat_map(|pn| pn.series.iter())
+            .flat_map(|s| s.points.iter().map(|pt| pt.0));
+        let (t_lo, t_hi) = times.fold((0.0f64, 0.0f64), |(lo, hi), t| (lo.min(t), hi.max(t)));
+        let t_hi = if t_hi > t_lo { t_hi } else { t_lo + 1.0 };
+        let id = server_chart_id(&p.spec.id);
+        let svg =
+            plots::step_panels_chart(&id, &panels, (t_lo, t_hi), (760, 420)).map_err(plot_err)?;
+        let interval = results
+            .plan
+            .endpoints
+            .get(&p.spec.endpoint)
+            .and_then(|e| e.scrape.as_ref())
+            .map_or_else(String::new, |s| {
+                format!(
+                    ", scraped every {} ms",
+                    fmt_num(s.interval.as_secs_f64() * 1e3)
+                )
+            });
+        let mut chart = Chart::new(
+            &id,
+            &p.spec.id,
+            &format!(
+                "Run {run} on endpoint {}{interval}. Client: requests sent and not yet \
+                 answered. Server: {}.",
+                p.spec.endpoint,
+                facts.join("; ")
+            ),
+            svg,
+            &[],
+        );
+        chart.legend = panels
+            .iter()
+            .flat_map(|pn| pn.series.iter())
+            .map(|s| LegendEntry {
+                label: s.label.clone(),
+                color: plots::color_hex(s.color).to_string(),
+                dashed: s.dashed,
+            })
+            .collect();
+        charts.push(chart);
+    }
+    Ok((!charts.is_empty()).then_some(ServerView { charts }))
+}
+
 fn token_histograms(results: &ExperimentResults) -> Result<Vec<Chart>, SinkError> {
     // point_id → (scenario, generates)
     let info: BTreeMap<&str, (&str, bool)> = results
@@ -1870,6 +2068,11 @@ fn definitions() -> Vec<Definition> {
             term: "Items/s (pooling APIs)",
             unit: "per run",
             text: "Embeddings returned or documents scored / run wall time. Batch time is the run's wall time.",
+        },
+        Definition {
+            term: "Server metrics",
+            unit: "requests and %, over time",
+            text: "Gauges scraped from the server's Prometheus page during a run (endpoints with a metrics setting): requests running and waiting, and the KV-cache usage, summed over their labels. Beside them, the client's requests in flight: sent (handed to the HTTP stack) and not yet answered. Times count from the run's start, as the records' timestamps.",
         },
         Definition {
             term: "Failure rate",

@@ -1,9 +1,10 @@
 //! STAGE 7: outputs. One [`Sink`] per format, all fed the same [`ExperimentResults`].
 //!
 //! Layout of a results directory (`results/<experiment>/<run-id>/`):
-//! `requests.parquet`, `summary.json`, `manifest.resolved.toml`,
-//! `environment.json`, `report.html`, `original/` (the original tool's per-point
-//! JSON files) and `records.spool.jsonl` (the crash-safe spool).
+//! `requests.parquet`, `server_metrics.parquet` (when endpoints were scraped),
+//! `summary.json`, `manifest.resolved.toml`, `environment.json`, `report.html`,
+//! `original/` (the original tool's per-point JSON files) and
+//! `records.spool.jsonl` (the crash-safe spool).
 
 pub mod html;
 pub mod json;
@@ -12,6 +13,7 @@ pub mod original;
 pub mod parquet;
 pub mod plots;
 pub mod read;
+pub mod server_metrics;
 pub mod spool;
 
 use std::path::{Path, PathBuf};
@@ -139,13 +141,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
     result.map_err(io)
 }
 
-/// Every output of a run, in the order written: the per-request Parquet, then the
-/// files built from the summaries (see [`write_reports`]).
+/// Every output of a run, in the order written: the per-request Parquet, the
+/// server-metrics Parquet (when there are samples), then the files built from
+/// the summaries (see [`write_reports`]).
 ///
 /// # Errors
 /// The first sink that fails; files already written stay.
 pub fn write_all(dir: &ResultsDir, results: &ExperimentResults) -> Result<(), SinkError> {
     parquet::ParquetSink.write(dir, results)?;
+    server_metrics::ServerMetricsSink.write(dir, results)?;
     write_reports(dir, results)
 }
 

@@ -46,9 +46,52 @@
 //! simulator); `timestamp` the run's start in local time without an offset
 //! (`2026-01-02T03:04:05.000000`); `input_tokens` is always null (the original
 //! sets it only for its fixed-filler prompts); `usage_extras` has no `cost` or
-//! `providers` (the records do not carry them). Points of the embeddings,
-//! rerank and score APIs are not written (the original's completion layout
-//! does not describe them).
+//! `providers` (the records do not carry them).
+//!
+//! **Embeddings** (`api = "embeddings"` points) follow the original's embedding
+//! benchmark instead: `batch_{B}_seq_{S}.json`, where B is the load value and S
+//! the sequence-length label of the scenario: `short`, `medium`, `long`, `mixed`
+//! for `E(short)` …, the word count for `E(<n>w)`, the token count for `E(n)`
+//! (the scenario's name for any other shape). An embeddings series (points of
+//! one endpoint, mode and grid, whatever their scenario) is one original results
+//! directory: alone in the plan it is written flat, beside other series it gets
+//! `original/<endpoint>/` (extended with `__<mode>`, then `__<grid>`, when two
+//! embeddings series would share the name, and with `__embeddings` should it
+//! equal a completion series' directory). Layout (keys in this order):
+//!
+//! ```text
+//! { "metadata": { timestamp, model, api_base, batch_sizes, sequence_lengths (ints or
+//!                 strings), num_runs, warmup_runs, concurrent_requests, seed, description },
+//!   "config_key": "batch_{B}_seq_{S}",
+//!   "result": {
+//!     "tokens":     {"total_per_batch": STAT, "embeddings_per_batch": STAT},
+//!     "timings":    {"batch_total_seconds": STAT, "fastest_seconds": STAT,
+//!                    "slowest_seconds": STAT, "spread_seconds": STAT},
+//!     "throughput": {"batch_embeddings_per_second": STAT, "batch_tokens_per_second": STAT,
+//!                    "request_embeddings_per_second": STAT, "request_tokens_per_second": STAT} } }
+//! STAT = {mean, std, min, max}, std the sample std (n − 1; 0 below two values), all 0 without values
+//! ```
+//!
+//! The values, over the point's measured requests (each request's final attempt;
+//! warmups excluded), times from the run's t0 (the batch start):
+//! * per successful request, pooled over runs: `total_per_batch` = its input
+//!   tokens and `embeddings_per_batch` = embeddings returned (per request,
+//!   despite the names, as in the original); `request_embeddings_per_second` =
+//!   embeddings / elapsed and `request_tokens_per_second` = input tokens /
+//!   elapsed, elapsed = end − start (requests with elapsed 0 are left out);
+//! * one value per run: `batch_total_seconds` = the run's wall time;
+//!   `fastest_seconds` / `slowest_seconds` = the earliest / latest end of any of
+//!   its requests (failed ones too: the batch waits for them), `spread_seconds`
+//!   = slowest − fastest; `batch_embeddings_per_second` = Σ embeddings / wall
+//!   time and `batch_tokens_per_second` = Σ input tokens / wall time, over its
+//!   successful requests.
+//!
+//! Differences from the original: input tokens are tokenomics' headline count
+//! (the server's `usage` when it reports one) rather than words × 1.3; failed
+//! requests are left out of the per-request lists instead of counting as zeros;
+//! `concurrent_requests` is false when the endpoint sends a whole batch in one
+//! request (`batch_in_one_request`). Rerank and score points are not written
+//! (the original's score benchmark has another layout).
 //!
 //! **Numbers.** Every float is rounded to 4 significant digits,
 //! `round(x, −floor(log10|x|) + 3)` (0 stays 0.0), with ties to even on the
@@ -66,8 +109,10 @@ use serde_json::ser::{Formatter, PrettyFormatter};
 use serde_json::{json, Map, Value};
 
 use super::{write_atomic, ExperimentResults, PointResult, ResultsDir, Sink, SinkError};
+use crate::dataset::scenario::{TextLength, Workload};
 use crate::metrics::Stat;
-use crate::plan::{EndpointTarget, LoadSpec, LoraStrategy, Plan, PointSpec};
+use crate::plan::{ApiKind, EndpointTarget, LoadSpec, LoraStrategy, Plan, PointSpec};
+use crate::record::RequestRecord;
 
 /// Directory (inside the results directory) holding the files.
 pub const DIR_NAME: &str = "original";
@@ -84,9 +129,13 @@ impl Sink for OriginalJsonSink {
     fn write(&self, dir: &ResultsDir, results: &ExperimentResults) -> Result<(), SinkError> {
         let layout = Layout::new(&results.plan, &results.points);
         for point in &results.points {
-            if !generates(&results.plan, &point.spec) {
+            let doc = if generates(&results.plan, &point.spec) {
+                point_document(results, point, &layout.series_values(&point.spec))
+            } else if is_embeddings(&results.plan, &point.spec) {
+                embedding_document(results, point, &layout)
+            } else {
                 continue;
-            }
+            };
             let rel = layout.path_of(&point.spec);
             let path = dir.path.join(DIR_NAME).join(&rel);
             if let Some(parent) = path.parent() {
@@ -95,7 +144,6 @@ impl Sink for OriginalJsonSink {
                     source,
                 })?;
             }
-            let doc = point_document(results, point, &layout.series_values(&point.spec));
             write_atomic(&path, &to_python_json(&doc, &path)?)?;
         }
         Ok(())
@@ -107,6 +155,46 @@ fn generates(plan: &Plan, spec: &PointSpec) -> bool {
     plan.endpoints
         .get(&spec.endpoint)
         .is_none_or(|e| e.api.generates())
+}
+
+/// True when the point's endpoint is an embeddings endpoint.
+fn is_embeddings(plan: &Plan, spec: &PointSpec) -> bool {
+    plan.endpoints
+        .get(&spec.endpoint)
+        .is_some_and(|e| e.api == ApiKind::Embeddings)
+}
+
+/// The original's sequence-length label of an embeddings point (module docs):
+/// a string for the word-count shapes, an integer for counts.
+fn sequence_length(plan: &Plan, spec: &PointSpec) -> Value {
+    match plan.scenarios.get(&spec.scenario).map(|s| &s.workload) {
+        Some(Workload::EmbeddingText { length }) => match length {
+            TextLength::Short => json!("short"),
+            TextLength::Medium => json!("medium"),
+            TextLength::Long => json!("long"),
+            TextLength::Mixed => json!("mixed"),
+            TextLength::Words(n) => json!(n),
+        },
+        Some(Workload::Embedding { tokens }) => json!(tokens),
+        _ => json!(spec.scenario),
+    }
+}
+
+/// A sequence-length label as it appears in `batch_{B}_seq_{S}`.
+fn sequence_text(label: &Value) -> String {
+    match label {
+        Value::String(s) => path_safe(s),
+        other => other.to_string(),
+    }
+}
+
+/// `batch_{B}_seq_{S}` of an embeddings point.
+fn config_key(plan: &Plan, spec: &PointSpec) -> String {
+    format!(
+        "batch_{}_seq_{}",
+        value_stem(spec.load.value()),
+        sequence_text(&sequence_length(plan, spec))
+    )
 }
 
 // ---- rounding and number formatting ----------------------------------------------
@@ -309,6 +397,49 @@ fn value_stem(v: f64) -> String {
 /// A series: the points that one run of the original would have swept.
 type SeriesKey = (String, String, &'static str, String);
 
+/// An embeddings series: one run of the original's embedding benchmark
+/// (endpoint, mode, grid), covering batch sizes × sequence lengths.
+type EmbedKey = (String, &'static str, String);
+
+fn embed_key(spec: &PointSpec) -> EmbedKey {
+    (
+        spec.endpoint.clone(),
+        spec.load.mode_name(),
+        spec.grid.clone(),
+    )
+}
+
+/// The sweep of one embeddings series, for its files' metadata.
+#[derive(Default)]
+struct EmbedSweep {
+    /// Distinct load values, in plan order.
+    batch_sizes: Vec<f64>,
+    /// Distinct sequence-length labels, in plan order.
+    sequence_lengths: Vec<Value>,
+}
+
+/// The shortest name of each key in `order` (by `name(level, key)`, levels
+/// 0..=2) that no two keys share.
+fn unique_names<K: Clone + Eq + std::hash::Hash>(
+    order: &[K],
+    name: impl Fn(usize, &K) -> String,
+) -> HashMap<K, String> {
+    let mut out = HashMap::new();
+    for level in 0..=2 {
+        let mut count: BTreeMap<String, usize> = BTreeMap::new();
+        for k in order {
+            *count.entry(name(level, k)).or_default() += 1;
+        }
+        if level == 2 || count.values().all(|&c| c == 1) {
+            for k in order {
+                out.insert(k.clone(), name(level, k));
+            }
+            break;
+        }
+    }
+    out
+}
+
 fn series_key(spec: &PointSpec) -> SeriesKey {
     (
         spec.endpoint.clone(),
@@ -324,6 +455,8 @@ struct Layout {
     files: HashMap<String, PathBuf>,
     /// Load values of each series, in plan order.
     values: HashMap<SeriesKey, Vec<f64>>,
+    /// Batch sizes and sequence lengths of each embeddings series.
+    sweeps: HashMap<EmbedKey, EmbedSweep>,
 }
 
 impl Layout {
@@ -335,57 +468,101 @@ impl Layout {
                 specs.push(&p.spec);
             }
         }
+        let (gen, embed): (Vec<&PointSpec>, Vec<&PointSpec>) = specs
+            .into_iter()
+            .filter(|s| generates(plan, s) || is_embeddings(plan, s))
+            .partition(|s| generates(plan, s));
+
         let mut values: HashMap<SeriesKey, Vec<f64>> = HashMap::new();
         let mut order: Vec<SeriesKey> = Vec::new();
-        for s in &specs {
+        for s in &gen {
             let key = series_key(s);
             if !values.contains_key(&key) {
                 order.push(key.clone());
             }
             values.entry(key).or_default().push(s.load.value());
         }
-        // Shortest unambiguous directory name per series.
-        let names = |level: usize, k: &SeriesKey| {
-            let mut parts = vec![path_safe(&k.0), path_safe(&k.1)];
-            if level >= 1 {
-                parts.push(k.2.to_string());
+        let mut sweeps: HashMap<EmbedKey, EmbedSweep> = HashMap::new();
+        let mut embed_order: Vec<EmbedKey> = Vec::new();
+        for s in &embed {
+            let key = embed_key(s);
+            if !sweeps.contains_key(&key) {
+                embed_order.push(key.clone());
             }
-            if level >= 2 {
-                parts.push(path_safe(&k.3));
+            let sweep = sweeps.entry(key).or_default();
+            let value = s.load.value();
+            if !sweep.batch_sizes.contains(&value) {
+                sweep.batch_sizes.push(value);
             }
-            parts.join("__")
-        };
-        let mut dirs: HashMap<SeriesKey, String> = HashMap::new();
-        if order.len() > 1 {
-            for level in 0..=2 {
-                let mut count: BTreeMap<String, usize> = BTreeMap::new();
-                for k in &order {
-                    *count.entry(names(level, k)).or_default() += 1;
-                }
-                if level == 2 || count.values().all(|&c| c == 1) {
-                    for k in &order {
-                        dirs.insert(k.clone(), names(level, k));
-                    }
-                    break;
-                }
+            let label = sequence_length(plan, s);
+            if !sweep.sequence_lengths.contains(&label) {
+                sweep.sequence_lengths.push(label);
             }
         }
-        // File names, disambiguating repeated values within a series.
+
+        // One series in all: flat. Several: one directory each, the shortest
+        // unambiguous name per series.
+        let several = order.len() + embed_order.len() > 1;
+        let (dirs, embed_dirs) = if several {
+            let dirs = unique_names(&order, |level, k: &SeriesKey| {
+                let mut parts = vec![path_safe(&k.0), path_safe(&k.1)];
+                if level >= 1 {
+                    parts.push(k.2.to_string());
+                }
+                if level >= 2 {
+                    parts.push(path_safe(&k.3));
+                }
+                parts.join("__")
+            });
+            let mut embed_dirs = unique_names(&embed_order, |level, k: &EmbedKey| {
+                let mut parts = vec![path_safe(&k.0)];
+                if level >= 1 {
+                    parts.push(k.1.to_string());
+                }
+                if level >= 2 {
+                    parts.push(path_safe(&k.2));
+                }
+                parts.join("__")
+            });
+            let taken: HashSet<&String> = dirs.values().collect();
+            for name in embed_dirs.values_mut() {
+                if taken.contains(name) {
+                    name.push_str("__embeddings");
+                }
+            }
+            (dirs, embed_dirs)
+        } else {
+            (HashMap::new(), HashMap::new())
+        };
+
+        // File names, disambiguating repeated names within a directory.
         let mut files = HashMap::new();
         let mut taken: HashSet<PathBuf> = HashSet::new();
-        for s in &specs {
-            // One series: flat; several: one directory per series.
-            let base = dirs
-                .get(&series_key(s))
-                .map_or_else(PathBuf::new, PathBuf::from);
-            let mut file = base.join(format!("{}.json", value_stem(s.load.value())));
+        let mut place = |s: &PointSpec, base: PathBuf, stem: String| {
+            let mut file = base.join(format!("{stem}.json"));
             if taken.contains(&file) {
-                file = base.join(format!("{}__{}.json", value_stem(s.load.value()), s.index));
+                file = base.join(format!("{stem}__{}.json", s.index));
             }
             taken.insert(file.clone());
             files.insert(s.id.clone(), file);
+        };
+        for s in &gen {
+            let base = dirs
+                .get(&series_key(s))
+                .map_or_else(PathBuf::new, PathBuf::from);
+            place(s, base, value_stem(s.load.value()));
         }
-        Layout { files, values }
+        for s in &embed {
+            let base = embed_dirs
+                .get(&embed_key(s))
+                .map_or_else(PathBuf::new, PathBuf::from);
+            place(s, base, config_key(plan, s));
+        }
+        Layout {
+            files,
+            values,
+            sweeps,
+        }
     }
 
     fn path_of(&self, spec: &PointSpec) -> PathBuf {
@@ -400,6 +577,10 @@ impl Layout {
             .get(&series_key(spec))
             .cloned()
             .unwrap_or_default()
+    }
+
+    fn sweep(&self, spec: &PointSpec) -> Option<&EmbedSweep> {
+        self.sweeps.get(&embed_key(spec))
     }
 }
 
@@ -595,6 +776,150 @@ fn point_document(results: &ExperimentResults, point: &PointResult, series: &[f6
         "metadata": metadata(results, &point.spec, series),
         "sweep_value": sweep_value(point.spec.load.value()),
         "result": result(point),
+    });
+    round_floats(&mut doc);
+    doc
+}
+
+// ---- embeddings ----------------------------------------------------------------
+
+/// `{mean, std, min, max}` of `values` with the sample std (n − 1 in the
+/// denominator; 0 for fewer than two values); every field 0 without values.
+fn sample_stat(values: &[f64]) -> Value {
+    if values.is_empty() {
+        return json!({ "mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0 });
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    // std = sqrt(Σ (x − mean)² / (n − 1))
+    let std = if values.len() < 2 {
+        0.0
+    } else {
+        (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    };
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    json!({ "mean": mean, "std": std, "min": min, "max": max })
+}
+
+/// The measured records of `point_index`, each request's final attempt only,
+/// grouped by run.
+fn final_attempts_by_run(
+    records: &[RequestRecord],
+    point_index: u32,
+) -> BTreeMap<u32, Vec<&RequestRecord>> {
+    let mut last: BTreeMap<(u32, u32, u32), &RequestRecord> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.point_index == point_index && !r.warmup)
+    {
+        let e = last
+            .entry((r.run_index, r.request_index, r.turn))
+            .or_insert(r);
+        if r.attempt > e.attempt {
+            *e = r;
+        }
+    }
+    let mut runs: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
+    for ((run, _, _), r) in last {
+        runs.entry(run).or_default().push(r);
+    }
+    runs
+}
+
+/// The `result` object of an embeddings point (module docs for each value).
+fn embedding_result(results: &ExperimentResults, point: &PointResult) -> Value {
+    let index = u32::try_from(point.spec.index).unwrap_or(u32::MAX);
+    let by_run = final_attempts_by_run(&results.records, index);
+    let (mut tokens, mut items, mut req_eps, mut req_tps) = (vec![], vec![], vec![], vec![]);
+    let (mut wall, mut fastest, mut slowest, mut spread) = (vec![], vec![], vec![], vec![]);
+    let (mut batch_eps, mut batch_tps) = (vec![], vec![]);
+    for run in &point.runs {
+        let recs = by_run.get(&run.run_index).map_or(&[][..], Vec::as_slice);
+        wall.push(run.wall_time_s);
+        // Ends are ns since the run's t0, the batch start.
+        let ends = recs.iter().map(|r| r.end_ns as f64 / 1e9);
+        if let (Some(first), Some(last)) = (ends.clone().reduce(f64::min), ends.reduce(f64::max)) {
+            fastest.push(first);
+            slowest.push(last);
+            spread.push(last - first);
+        }
+        let ok: Vec<&RequestRecord> = recs.iter().copied().filter(|r| r.outcome.is_ok()).collect();
+        for r in &ok {
+            let (input, returned) = (f64::from(r.input_tokens), f64::from(r.items_returned));
+            tokens.push(input);
+            items.push(returned);
+            let elapsed = r.end_ns.saturating_sub(r.start_ns) as f64 / 1e9;
+            if elapsed > 0.0 {
+                req_eps.push(returned / elapsed);
+                req_tps.push(input / elapsed);
+            }
+        }
+        if run.wall_time_s > 0.0 {
+            let sum =
+                |f: fn(&RequestRecord) -> u32| ok.iter().map(|r| f64::from(f(r))).sum::<f64>();
+            batch_eps.push(sum(|r| r.items_returned) / run.wall_time_s);
+            batch_tps.push(sum(|r| r.input_tokens) / run.wall_time_s);
+        }
+    }
+    json!({
+        "tokens": {
+            "total_per_batch": sample_stat(&tokens),
+            "embeddings_per_batch": sample_stat(&items),
+        },
+        "timings": {
+            "batch_total_seconds": sample_stat(&wall),
+            "fastest_seconds": sample_stat(&fastest),
+            "slowest_seconds": sample_stat(&slowest),
+            "spread_seconds": sample_stat(&spread),
+        },
+        "throughput": {
+            "batch_embeddings_per_second": sample_stat(&batch_eps),
+            "batch_tokens_per_second": sample_stat(&batch_tps),
+            "request_embeddings_per_second": sample_stat(&req_eps),
+            "request_tokens_per_second": sample_stat(&req_tps),
+        },
+    })
+}
+
+/// The whole document of an embeddings point, floats rounded.
+fn embedding_document(results: &ExperimentResults, point: &PointResult, layout: &Layout) -> Value {
+    let plan = &results.plan;
+    let spec = &point.spec;
+    let endpoint = plan.endpoints.get(&spec.endpoint);
+    let (batch_sizes, sequence_lengths) = layout.sweep(spec).map_or_else(
+        || {
+            (
+                vec![sweep_value(spec.load.value())],
+                vec![sequence_length(plan, spec)],
+            )
+        },
+        |s| {
+            (
+                s.batch_sizes.iter().map(|&v| sweep_value(v)).collect(),
+                s.sequence_lengths.clone(),
+            )
+        },
+    );
+    let mut doc = json!({
+        "metadata": {
+            "timestamp": local_timestamp(&results.environment.started_at),
+            "model": endpoint.map(|e| e.model.clone()),
+            "api_base": endpoint.map(|e| match &e.target {
+                EndpointTarget::Url(u) => u.clone(),
+                EndpointTarget::Simulator(_) => "simulator".to_string(),
+            }),
+            "batch_sizes": batch_sizes,
+            "sequence_lengths": sequence_lengths,
+            "num_runs": spec.runs,
+            "warmup_runs": spec.warmup,
+            "concurrent_requests": endpoint.is_none_or(|e| !e.embed_batch_in_one_request),
+            "seed": plan.experiment.seed,
+            "description": plan.experiment.description,
+        },
+        "config_key": config_key(plan, spec),
+        "result": embedding_result(results, point),
     });
     round_floats(&mut doc);
     doc
@@ -802,5 +1127,303 @@ mod tests {
         assert_eq!(v["metadata"]["execution_mode"], "rate");
         assert_eq!(v["metadata"]["rates"], json!([2.5]));
         assert_eq!(v["metadata"]["num_prompts"], 20);
+    }
+
+    // ---- embeddings ------------------------------------------------------------------
+
+    const MS: u64 = 1_000_000;
+
+    /// An embeddings request of run `run` that ended `end_ms` after the batch start.
+    fn embed_record(
+        point: u32,
+        run: u32,
+        request: u32,
+        attempt: u32,
+        (start_ms, end_ms): (u64, u64),
+        input: u32,
+        outcome: crate::record::Outcome,
+    ) -> RequestRecord {
+        RequestRecord {
+            point_index: point,
+            run_index: run,
+            request_index: request,
+            attempt,
+            start_ns: start_ms * MS,
+            end_ns: end_ms * MS,
+            outcome,
+            input_tokens: input,
+            items: 1,
+            items_returned: u32::from(outcome.is_ok()),
+            embedding_dim: outcome.is_ok().then_some(384),
+            ..RequestRecord::default()
+        }
+    }
+
+    /// The generation point of `sample_results` plus an embeddings endpoint with
+    /// two points: `E(260)` at batch 2 (two runs, with a retry and a failure) and
+    /// `E(short)` at batch 1 (one run).
+    fn with_embeddings() -> ExperimentResults {
+        use crate::record::Outcome::{HttpError, Ok as Fine, Timeout};
+        let mut results = sample_results();
+        let html = crate::sink::html::test_fixture::sample_results();
+        results
+            .plan
+            .endpoints
+            .insert("embed".into(), html.plan.endpoints["embed"].clone());
+        let e260 = html.plan.scenarios["embed-200"].clone();
+        let mut short = e260.clone();
+        short.name = "short".into();
+        short.workload = Workload::EmbeddingText {
+            length: TextLength::Short,
+        };
+        results.plan.scenarios.insert("embed-200".into(), e260);
+        results.plan.scenarios.insert("words".into(), short);
+        let spec = |index: usize, scenario: &str, batch: u32, runs: u32| PointSpec {
+            index,
+            id: format!("embed.{scenario}.burst-{batch}"),
+            grid: "grid[1]".into(),
+            endpoint: "embed".into(),
+            scenario: scenario.into(),
+            load: LoadSpec::Burst { batch },
+            runs,
+            warmup: 2,
+            seed: 1,
+        };
+        let run = |run_index: u32, wall_time_s: f64| crate::metrics::RunSummary {
+            run_index,
+            wall_time_s,
+            ..crate::metrics::RunSummary::default()
+        };
+        let a = spec(1, "embed-200", 2, 2);
+        let b = spec(2, "words", 1, 1);
+        results.plan.points.extend([a.clone(), b.clone()]);
+        results.points.push(PointResult {
+            spec: a,
+            summary: crate::metrics::PointSummary::default(),
+            runs: vec![run(0, 0.5), run(1, 0.4)],
+        });
+        results.points.push(PointResult {
+            spec: b,
+            summary: crate::metrics::PointSummary::default(),
+            runs: vec![run(0, 0.125)],
+        });
+        let mut warm = embed_record(1, 0, 0, 1, (0, 1), 999, Fine);
+        warm.warmup = true;
+        results.records = vec![
+            warm,
+            // point 1, run 0: two successes
+            embed_record(1, 0, 0, 1, (0, 100), 250, Fine),
+            embed_record(1, 0, 1, 1, (0, 200), 270, Fine),
+            // point 1, run 1: one success; request 1 fails, is retried, and times out
+            embed_record(1, 1, 0, 1, (0, 100), 260, Fine),
+            embed_record(1, 1, 1, 1, (0, 50), 0, HttpError),
+            embed_record(1, 1, 1, 2, (60, 300), 0, Timeout),
+            // point 2, run 0
+            embed_record(2, 0, 0, 1, (0, 80), 12, Fine),
+        ];
+        results
+    }
+
+    fn read(path: &Path) -> (String, Value) {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let v = serde_json::from_str(&text).unwrap();
+        (text, v)
+    }
+
+    /// `{mean, std, min, max}` as written: sample std, every value rounded to 4 digits.
+    fn stat4(mean: f64, std: f64, min: f64, max: f64) -> Value {
+        json!({
+            "mean": round_sig4(mean),
+            "std": round_sig4(std),
+            "min": round_sig4(min),
+            "max": round_sig4(max),
+        })
+    }
+
+    #[test]
+    fn sample_stat_uses_n_minus_one() {
+        // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, Σ(x − 5)² = 32, sample std = sqrt(32/7)
+        let v = sample_stat(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert_eq!(v["mean"], 5.0);
+        assert!((v["std"].as_f64().unwrap() - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+        assert_eq!(
+            (v["min"].as_f64(), v["max"].as_f64()),
+            (Some(2.0), Some(9.0))
+        );
+        assert_eq!(sample_stat(&[3.0])["std"], 0.0);
+        assert_eq!(
+            sample_stat(&[]),
+            json!({"mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0})
+        );
+    }
+
+    #[test]
+    fn embeddings_points_get_the_original_embedding_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        OriginalJsonSink
+            .write(&ResultsDir::new(dir.path()), &with_embeddings())
+            .unwrap();
+        // Beside the completion series, the embeddings series gets its own directory.
+        assert!(dir.path().join("original/sim__short/8.json").is_file());
+        let (text, v) = read(&dir.path().join("original/embed/batch_2_seq_260.json"));
+        let top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(top, ["metadata", "config_key", "result"]);
+        assert_eq!(v["config_key"], "batch_2_seq_260");
+        let meta = &v["metadata"];
+        let keys: Vec<&str> = meta
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "timestamp",
+                "model",
+                "api_base",
+                "batch_sizes",
+                "sequence_lengths",
+                "num_runs",
+                "warmup_runs",
+                "concurrent_requests",
+                "seed",
+                "description"
+            ]
+        );
+        assert_eq!(meta["model"], "qwen3-embedding");
+        assert_eq!(meta["api_base"], "http://127.0.0.1:8000/v1");
+        assert_eq!(meta["batch_sizes"], json!([2, 1]));
+        assert_eq!(meta["sequence_lengths"], json!([260, "short"]));
+        assert_eq!(
+            (&meta["num_runs"], &meta["warmup_runs"]),
+            (&json!(2), &json!(2))
+        );
+        assert_eq!(meta["concurrent_requests"], true);
+        assert_eq!(
+            (&meta["seed"], &meta["description"]),
+            (&json!(42), &json!("a test"))
+        );
+
+        let r = &v["result"];
+        let groups: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(groups, ["tokens", "timings", "throughput"]);
+        // Per successful request (final attempts, warmup excluded): tokens 250, 270, 260.
+        // mean 260, Σ(x − 260)² = 200, sample std = sqrt(200/2) = 10
+        assert_eq!(
+            r["tokens"]["total_per_batch"],
+            stat4(260.0, 10.0, 250.0, 270.0)
+        );
+        assert_eq!(
+            r["tokens"]["embeddings_per_batch"],
+            stat4(1.0, 0.0, 1.0, 1.0)
+        );
+        // One value per run: wall 0.5 and 0.4 s: mean 0.45, std sqrt(2·0.05²/1)
+        let two = |a: f64, b: f64| {
+            let m = (a + b) / 2.0;
+            stat4(
+                m,
+                ((a - m).powi(2) + (b - m).powi(2)).sqrt(),
+                a.min(b),
+                a.max(b),
+            )
+        };
+        let t = &r["timings"];
+        assert_eq!(t["batch_total_seconds"], two(0.5, 0.4));
+        // Run 0 ends at 0.1 and 0.2 s; run 1 at 0.1 and 0.3 s (the failed first attempt,
+        // ended at 0.05 s, is not the request's final attempt).
+        assert_eq!(t["fastest_seconds"], two(0.1, 0.1));
+        assert_eq!(t["slowest_seconds"], two(0.2, 0.3));
+        assert_eq!(t["spread_seconds"], two(0.1, 0.2));
+        let th = &r["throughput"];
+        // Σ embeddings / wall: 2/0.5 = 4 and 1/0.4 = 2.5; Σ tokens / wall: 520/0.5 and 260/0.4.
+        assert_eq!(th["batch_embeddings_per_second"], two(4.0, 2.5));
+        assert_eq!(th["batch_tokens_per_second"], two(1040.0, 650.0));
+        // Per request over end − start: 1/0.1, 1/0.2, 1/0.1 and 250/0.1, 270/0.2, 260/0.1.
+        let three = |xs: [f64; 3]| {
+            let m = xs.iter().sum::<f64>() / 3.0;
+            let sd = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 2.0).sqrt();
+            let min = xs.iter().copied().fold(f64::INFINITY, f64::min);
+            stat4(m, sd, min, xs.iter().copied().fold(0.0, f64::max))
+        };
+        assert_eq!(
+            th["request_embeddings_per_second"],
+            three([10.0, 5.0, 10.0])
+        );
+        assert_eq!(
+            th["request_tokens_per_second"],
+            three([2500.0, 1350.0, 2600.0])
+        );
+        assert_eq!(th["request_tokens_per_second"]["min"], 1350.0);
+        // Python json.dump text: floats in repr form, two-space indent.
+        assert!(
+            text.contains("\"total_per_batch\": {\n        \"mean\": 260.0,"),
+            "{text}"
+        );
+        assert!(text.contains("\"concurrent_requests\": true,"));
+
+        // The word-count scenario: S = "short", one run → std 0.
+        let (_, w) = read(&dir.path().join("original/embed/batch_1_seq_short.json"));
+        assert_eq!(w["config_key"], "batch_1_seq_short");
+        assert_eq!(
+            w["result"]["tokens"]["total_per_batch"],
+            stat4(12.0, 0.0, 12.0, 12.0)
+        );
+        // 1 embedding / 0.08 s = 12.5 per second
+        assert_eq!(
+            w["result"]["throughput"]["request_embeddings_per_second"],
+            stat4(12.5, 0.0, 12.5, 12.5)
+        );
+    }
+
+    #[test]
+    fn a_lone_embeddings_series_is_flat_and_reads_back_as_the_original() {
+        let mut results = with_embeddings();
+        results.points.retain(|p| p.spec.endpoint == "embed");
+        results.plan.points.retain(|p| p.endpoint == "embed");
+        let ep = results.plan.endpoints.get_mut("embed").unwrap();
+        ep.embed_batch_in_one_request = true;
+        let dir = tempfile::tempdir().unwrap();
+        OriginalJsonSink
+            .write(&ResultsDir::new(dir.path()), &results)
+            .unwrap();
+        let orig = dir.path().join(DIR_NAME);
+        let mut names: Vec<String> = std::fs::read_dir(&orig)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["batch_1_seq_short.json", "batch_2_seq_260.json"]);
+        let (_, v) = read(&orig.join("batch_2_seq_260.json"));
+        assert_eq!(v["metadata"]["concurrent_requests"], false);
+        // `tokenomics compare` reads the directory as the original's embedding output.
+        let view = crate::compare::original::load_original(&orig).unwrap();
+        assert_eq!(view.points.len(), 2);
+        let p = view
+            .points
+            .iter()
+            .find(|p| p.label.as_deref() == Some("seq_260"))
+            .unwrap();
+        assert_eq!(p.load, 2.0);
+        // items/s = mean of 4 and 2.5 embeddings/s
+        assert!((p.metrics["items_per_s"].mean.unwrap() - 3.25).abs() < 1e-9);
+        assert!((p.metrics["input_tokens"].mean.unwrap() - 260.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rerank_and_score_points_are_not_written() {
+        let mut results = with_embeddings();
+        results.plan.endpoints.get_mut("embed").unwrap().api = ApiKind::Rerank;
+        let dir = tempfile::tempdir().unwrap();
+        OriginalJsonSink
+            .write(&ResultsDir::new(dir.path()), &results)
+            .unwrap();
+        // Only the completion series remains, so it is flat.
+        let names: Vec<String> = std::fs::read_dir(dir.path().join(DIR_NAME))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["8.json"]);
     }
 }

@@ -820,6 +820,173 @@ pub fn time_series_chart(
     ))
 }
 
+/// One stepped line of a [`StepPanel`]: each value holds from its time to the next
+/// point's (the last one to the end of the axis).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepSeries {
+    /// Legend text.
+    pub label: String,
+    /// Index into [`PALETTE`].
+    pub color: usize,
+    /// Dashed line.
+    pub dashed: bool,
+    /// `(t_s, value)` in time order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One panel of a [`step_panels_chart`]: its y axis and lines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepPanel {
+    /// Text beside the y axis.
+    pub y_label: String,
+    /// Fixed top of the y axis (e.g. 100 for a percentage); None fits the data.
+    pub y_max: Option<f64>,
+    /// The lines.
+    pub series: Vec<StepSeries>,
+}
+
+/// Caps a step line at `max_points` points: when longer, the time span is cut
+/// into `max_points` equal slices and each slice with points keeps one point at
+/// its first time holding the slice's maximum (so peaks stay visible).
+#[must_use]
+pub fn max_per_slice(points: &[(f64, f64)], max_points: usize) -> Vec<(f64, f64)> {
+    let finite: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
+    let max_points = max_points.max(1);
+    if finite.len() <= max_points {
+        return finite;
+    }
+    let lo = finite.first().map_or(0.0, |p| p.0);
+    let hi = finite.last().map_or(0.0, |p| p.0);
+    #[allow(clippy::cast_precision_loss)]
+    let width = (hi - lo) / max_points as f64;
+    if width <= 0.0 {
+        let peak = finite.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        return vec![(lo, peak)];
+    }
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(max_points);
+    let mut current: Option<(usize, f64, f64)> = None; // (slice, first t, max)
+    for (t, v) in finite {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let slice = (((t - lo) / width).floor().max(0.0) as usize).min(max_points - 1);
+        current = match current {
+            Some((s, t0, m)) if s == slice => Some((s, t0, m.max(v))),
+            Some((_, t0, m)) => {
+                out.push((t0, m));
+                Some((slice, t, v))
+            }
+            None => Some((slice, t, v)),
+        };
+    }
+    if let Some((_, t0, m)) = current {
+        out.push((t0, m));
+    }
+    out
+}
+
+/// Draws panels stacked on one time axis (`t_lo..t_hi` seconds), each with its
+/// own y axis and stepped lines (values hold until the next point). Lines
+/// longer than [`MAX_TIME_POINTS`] are reduced with [`max_per_slice`].
+///
+/// # Errors
+/// When plotters fails to draw.
+pub fn step_panels_chart(
+    id: &str,
+    panels: &[StepPanel],
+    t_range: (f64, f64),
+    size: (u32, u32),
+) -> Result<String, PlotError> {
+    let (t_lo, t_hi) = if t_range.1 > t_range.0 && t_range.0.is_finite() && t_range.1.is_finite() {
+        t_range
+    } else {
+        (0.0, 1.0)
+    };
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err(id))?;
+        let count = u32::try_from(panels.len().max(1)).unwrap_or(1);
+        // The bottom panel also holds the x axis labels: give it 40 px more.
+        let extra = 40;
+        let base = size.1.saturating_sub(extra) / count;
+        let mut rest = root.clone();
+        let (x_ticks, x_step) = nice_ticks(t_lo, t_hi, 8);
+        let x = XAxis {
+            log2: false,
+            lo: t_lo,
+            hi: t_hi,
+            ticks: x_ticks,
+            step: x_step,
+        };
+        for (i, panel) in panels.iter().enumerate() {
+            let last = i + 1 == panels.len();
+            let area = if last {
+                rest.clone()
+            } else {
+                let (top, bottom) = rest.split_vertically(base);
+                rest = bottom;
+                top
+            };
+            let lines: Vec<Vec<(f64, f64)>> = panel
+                .series
+                .iter()
+                .map(|s| max_per_slice(&s.points, MAX_TIME_POINTS))
+                .collect();
+            let (y_lo, y_hi, y_ticks, y_step) = match panel.y_max {
+                Some(top) if top > 0.0 && top.is_finite() => {
+                    let (ticks, step) = nice_ticks(0.0, top, 5);
+                    (0.0, top, ticks, step)
+                }
+                _ => {
+                    let peak = lines.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
+                    y_axis(Some((0.0, peak)), true)
+                }
+            };
+            let mut chart: Ctx<'_, '_> = ChartBuilder::on(&area)
+                .margin_top(12)
+                .margin_right(22)
+                .margin_left(8)
+                .margin_bottom(4)
+                .x_label_area_size(if last { 42 } else { 22 })
+                .y_label_area_size(66)
+                .build_cartesian_2d(
+                    KeyedAxis::new(x.lo..x.hi, x.ticks.clone()),
+                    KeyedAxis::new(y_lo..y_hi, y_ticks),
+                )
+                .map_err(draw_err(id))?;
+            let x_label = if last { "Time since run start (s)" } else { "" };
+            mesh(&mut chart, &x, y_step, x_label, &panel.y_label, id)?;
+            for (s, pts) in panel.series.iter().zip(&lines) {
+                if pts.is_empty() {
+                    continue;
+                }
+                let mut steps: Vec<(f64, f64)> = Vec::with_capacity(pts.len() * 2);
+                for (k, p) in pts.iter().enumerate() {
+                    let t_next = pts.get(k + 1).map_or(t_hi, |n| n.0);
+                    let v = p.1.clamp(y_lo, y_hi);
+                    steps.push((p.0.clamp(t_lo, t_hi), v));
+                    steps.push((t_next.clamp(t_lo, t_hi), v));
+                }
+                let color = color_rgb(s.color);
+                if s.dashed {
+                    chart
+                        .draw_series(DashedLineSeries::new(steps, 7, 5, color.stroke_width(2)))
+                        .map_err(draw_err(id))?;
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(steps, color.stroke_width(2)))
+                        .map_err(draw_err(id))?;
+                }
+            }
+        }
+        root.present().map_err(draw_err(id))?;
+    }
+    Ok(finish_svg(buf, &format!("{id}: values over time")))
+}
+
 /// One series of a histogram: raw values (binned by [`histogram_chart`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistogramSeries {
@@ -992,6 +1159,60 @@ mod tests {
         // 3 buckets of 10 tokens over 0.15 s = 200 tokens/s.
         assert!((d[0].1 - 200.0).abs() < 1e-9);
         assert!(downsample(&[0, 0], &[0, 0], 0.05).is_empty());
+    }
+
+    #[test]
+    fn max_per_slice_keeps_peaks() {
+        let short = vec![(0.0, 1.0), (1.0, 2.0)];
+        assert_eq!(max_per_slice(&short, 10), short);
+        // 100 points over 0..99 s into 10 slices of 9.9 s: each keeps its max.
+        let long: Vec<(f64, f64)> = (0..100).map(|i| (f64::from(i), f64::from(i % 7))).collect();
+        let d = max_per_slice(&long, 10);
+        assert_eq!(d.len(), 10);
+        assert_eq!(d[0], (0.0, 6.0));
+        // Slice 9 covers [89.1, 99]: it starts at its first point, 90.
+        assert_eq!(d[9].0, 90.0);
+        // Every slice holds at least 7 consecutive integers, so its peak of i mod 7 is 6.
+        assert!(d.iter().all(|p| p.1 == 6.0), "{d:?}");
+        // Non-finite points are dropped.
+        assert_eq!(
+            max_per_slice(&[(f64::NAN, 1.0), (0.0, 3.0)], 5),
+            vec![(0.0, 3.0)]
+        );
+    }
+
+    #[test]
+    fn step_panels_draw_one_axis_per_panel() {
+        let panel = |label: &str, y_max| StepPanel {
+            y_label: label.into(),
+            y_max,
+            series: vec![StepSeries {
+                label: "s".into(),
+                color: 0,
+                dashed: false,
+                points: vec![(0.0, 1.0), (0.5, 3.0), (1.0, 0.0)],
+            }],
+        };
+        let svg = step_panels_chart(
+            "t",
+            &[panel("Requests <n>", None), panel("KV (%)", Some(100.0))],
+            (0.0, 1.2),
+            (760, 420),
+        )
+        .unwrap();
+        assert!(svg.contains("Requests &lt;n&gt;") && svg.contains("KV (%)"));
+        assert_eq!(svg.matches("Time since run start (s)").count(), 1);
+        assert!(svg.contains(">\n100\n</text>"), "the fixed top is labelled");
+        assert_eq!(
+            svg,
+            step_panels_chart(
+                "t",
+                &[panel("Requests <n>", None), panel("KV (%)", Some(100.0))],
+                (0.0, 1.2),
+                (760, 420),
+            )
+            .unwrap()
+        );
     }
 
     #[test]

@@ -6,11 +6,15 @@
 //! `requests.parquet` is missing but the spool `records.spool.jsonl` is there
 //! (a run killed before its outputs were written), the records come from the
 //! spool instead. `summary.json` must have `schema_version` 1.
+//!
+//! Server-metric samples come from `summary.json`; when it has none but
+//! `server_metrics.parquet` is there (a summary written without them), they
+//! are read from that file, so a re-rendered report keeps its server charts.
 
 use std::path::Path;
 
 use super::json::{SummaryFile, SCHEMA_VERSION, SUMMARY_FILE};
-use super::{parquet, spool, ExperimentResults, SinkError};
+use super::{parquet, server_metrics, spool, ExperimentResults, SinkError};
 
 /// Reads `dir` (a `results/<experiment>/<run-id>` directory).
 ///
@@ -48,13 +52,19 @@ pub fn read_results(dir: &Path) -> Result<ExperimentResults, SinkError> {
     } else {
         parquet::read_records(&parquet_path)?
     };
+    let metrics_path = dir.join(server_metrics::FILE_NAME);
+    let server_metrics = if summary.server_metrics.is_empty() && metrics_path.exists() {
+        server_metrics::read_samples(&metrics_path)?
+    } else {
+        summary.server_metrics
+    };
     Ok(ExperimentResults {
         plan: summary.plan,
         environment: summary.environment,
         points: summary.points,
         records,
         interrupted: summary.interrupted,
-        server_metrics: summary.server_metrics,
+        server_metrics,
         searches: summary.searches,
     })
 }
@@ -106,6 +116,31 @@ mod tests {
             serde_json::to_value(&back).unwrap(),
             serde_json::to_value(&results).unwrap()
         );
+    }
+
+    #[test]
+    fn server_metrics_come_from_the_summary_or_else_their_parquet_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let rd = ResultsDir::new(dir.path());
+        let mut results = with_records();
+        results.server_metrics = crate::sink::server_metrics::tests::samples();
+        crate::sink::write_all(&rd, &results).unwrap();
+        assert!(dir.path().join(server_metrics::FILE_NAME).is_file());
+        assert_eq!(
+            read_results(dir.path()).unwrap().server_metrics,
+            results.server_metrics
+        );
+        // A summary without samples: the Parquet file supplies them.
+        let mut bare = results.clone();
+        bare.server_metrics.clear();
+        JsonSink.write(&rd, &bare).unwrap();
+        assert_eq!(
+            read_results(dir.path()).unwrap().server_metrics,
+            results.server_metrics
+        );
+        // Neither: none.
+        std::fs::remove_file(dir.path().join(server_metrics::FILE_NAME)).unwrap();
+        assert!(read_results(dir.path()).unwrap().server_metrics.is_empty());
     }
 
     #[test]

@@ -6,13 +6,16 @@
 //! {"kind":"run_started","point_index":0,"point_id":"sim.short.burst-8","run_index":0,
 //!  "t0_wall_ns":1767323045000000000,"reference_concurrency":null}
 //! {"kind":"record", …every RequestRecord field…}
+//! {"kind":"server_metrics","point_index":0,"run_index":0,"samples":[ServerMetricSample, …]}
 //! {"kind":"run_finished","point_index":0,"run_index":0,"wall_time_s":1.25,
 //!  "cpu_utilisation":0.31,"interrupted":false}
 //! ```
 //!
 //! The markers carry what [`summarize_run`](crate::metrics::summarize_run)
 //! needs besides the records, so a killed experiment can be finalised from the
-//! spool alone ([`SpoolRun::run_context`]).
+//! spool alone ([`SpoolRun::run_context`]). The `server_metrics` line (only for
+//! endpoints with `metrics`) holds the run's scraped samples, written just before
+//! its finish marker, so `tokenomics resume` keeps them for the runs it skips.
 //!
 //! **Durability.** Lines go through a buffer that is flushed to the OS every
 //! [`FLUSH_EVERY_RECORDS`] records or when [`FLUSH_EVERY`] has passed since the
@@ -37,6 +40,7 @@ use super::SinkError;
 use crate::metrics::RunContext;
 use crate::plan::ExperimentSpec;
 use crate::record::RequestRecord;
+use crate::runner::scrape::ServerMetricSample;
 
 /// The spool's file name inside a results directory.
 pub const FILE_NAME: &str = "records.spool.jsonl";
@@ -73,13 +77,30 @@ pub struct RunFinished {
     pub interrupted: bool,
 }
 
+/// The server-metric samples of one run, written before its finish marker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunServerMetrics {
+    pub point_index: u32,
+    pub run_index: u32,
+    pub samples: Vec<ServerMetricSample>,
+}
+
 /// One line of the spool.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SpoolLine {
     RunStarted(RunStarted),
     Record(Box<RequestRecord>),
+    ServerMetrics(RunServerMetrics),
     RunFinished(RunFinished),
+}
+
+/// The borrowed form of [`RunServerMetrics`].
+#[derive(Serialize)]
+struct RunServerMetricsRef<'a> {
+    point_index: u32,
+    run_index: u32,
+    samples: &'a [ServerMetricSample],
 }
 
 /// A spool line as written (borrows, so appending a record does not copy it).
@@ -88,6 +109,7 @@ pub enum SpoolLine {
 enum SpoolLineRef<'a> {
     RunStarted(&'a RunStarted),
     Record(&'a RequestRecord),
+    ServerMetrics(RunServerMetricsRef<'a>),
     RunFinished(&'a RunFinished),
 }
 
@@ -182,6 +204,23 @@ impl SpoolWriter {
     pub fn run_started(&mut self, marker: &RunStarted) -> Result<(), SinkError> {
         self.write_line(&SpoolLineRef::RunStarted(marker))?;
         self.sync()
+    }
+
+    /// Appends the scraped samples of one run (flushed with the next marker).
+    ///
+    /// # Errors
+    /// When writing fails; the error names the spool's path.
+    pub fn server_metrics(
+        &mut self,
+        point_index: u32,
+        run_index: u32,
+        samples: &[ServerMetricSample],
+    ) -> Result<(), SinkError> {
+        self.write_line(&SpoolLineRef::ServerMetrics(RunServerMetricsRef {
+            point_index,
+            run_index,
+            samples,
+        }))
     }
 
     /// Writes a run-finished marker, flushed and synced.
@@ -287,6 +326,8 @@ pub struct SpoolContents {
     pub records: Vec<RequestRecord>,
     /// Runs in the order started (a finish marker without a start is ignored).
     pub runs: Vec<SpoolRun>,
+    /// Server-metric samples of every run that wrote them, in spool order.
+    pub server_metrics: Vec<ServerMetricSample>,
     /// Lines that were not valid spool lines (a torn tail included).
     pub skipped_lines: u64,
     /// True when the last line had no newline and did not parse (a crash mid-write).
@@ -326,6 +367,7 @@ pub fn read_spool(path: &Path) -> Result<SpoolContents, SinkError> {
                 started: s,
                 finished: None,
             }),
+            Ok(SpoolLine::ServerMetrics(m)) => out.server_metrics.extend(m.samples),
             Ok(SpoolLine::RunFinished(f)) => {
                 if let Some(run) = out.runs.iter_mut().rev().find(|r| {
                     r.started.point_index == f.point_index && r.started.run_index == f.run_index
@@ -396,9 +438,21 @@ mod tests {
             loop_lag_ms: Some(1.5),
             interrupted: false,
         };
+        let sample = ServerMetricSample {
+            endpoint: "sim".into(),
+            point_index: 0,
+            run_index: 0,
+            t_ms: 12.5,
+            name: "running".into(),
+            raw_name: "vllm:num_requests_running".into(),
+            value: 3.0,
+        };
+        w.server_metrics(0, 0, std::slice::from_ref(&sample))
+            .unwrap();
         w.run_finished(&fin).unwrap();
         drop(w);
         let c = read_spool(&path).unwrap();
+        assert_eq!(c.server_metrics, vec![sample]);
         assert_eq!(c.records, (0..100).map(rec).collect::<Vec<_>>());
         assert_eq!(c.runs.len(), 1);
         assert_eq!(c.runs[0].started, started());

@@ -261,3 +261,293 @@ requests = 3
     let again = prep.prepare_run(&plan.points[0], 0, 3).unwrap();
     assert_eq!(run.requests, again.requests);
 }
+
+/// Scraping the embedded simulator's `/metrics` page (`url = "auto"`): the samples land
+/// in `server_metrics.parquet` and the report's server section, and `resume
+/// --finalize-only` rebuilds both from the spool alone.
+#[test]
+fn scraped_simulator_metrics_reach_parquet_report_and_resume() {
+    use tokenomics::sink::server_metrics::{read_samples, FILE_NAME};
+    let tmp = tempfile::tempdir().unwrap();
+    // 8 requests at once against 4 slots: 4 run while 4 wait, each about 20 + 80 × 5 ms,
+    // so the run lasts ~0.8 s, dozens of 20 ms scrape intervals.
+    let manifest = write(
+        tmp.path(),
+        "scrape.toml",
+        r#"
+schema = 1
+[experiment]
+name = "scrape"
+runs = 1
+warmup = 0
+
+[endpoints.sim]
+simulator = { ttft_ms = 20, itl_ms = 5, batching = { itl_per_seq_ms = 0.05, max_batch = 4 } }
+metrics = { url = "auto", interval_ms = 20 }
+
+[scenarios.s]
+spec = "D(32,80)"
+
+[[grid]]
+endpoints = ["sim"]
+scenarios = ["s"]
+mode = "burst"
+batch_sizes = [8]
+"#,
+    );
+    bin()
+        .arg("run")
+        .arg(&manifest)
+        .args(["--quiet", "--run-id", "r", "--output"])
+        .arg(tmp.path().join("out"))
+        .assert()
+        .success();
+    let dir = run_dir(&tmp.path().join("out"), "scrape");
+    let samples = read_samples(&dir.join(FILE_NAME)).expect("server_metrics.parquet");
+    assert!(!samples.is_empty());
+    for name in [
+        "running",
+        "waiting",
+        "kv_cache_usage",
+        "prompt_tokens_total",
+        "generation_tokens_total",
+    ] {
+        assert!(
+            samples.iter().any(|s| s.name == name),
+            "no `{name}` sample in {samples:?}"
+        );
+    }
+    assert!(samples
+        .iter()
+        .all(|s| s.endpoint == "sim" && s.point_index == 0 && s.run_index == 0));
+    // The simulator never runs more than its 4 slots, nor queues more than the other 4.
+    let peak = |name: &str| {
+        samples
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| s.value)
+            .fold(0.0, f64::max)
+    };
+    assert!(
+        peak("running") > 0.0 && peak("running") <= 4.0,
+        "{samples:?}"
+    );
+    assert!(peak("waiting") <= 4.0);
+    assert!(peak("kv_cache_usage") <= 1.0);
+    // summary.json carries the same samples.
+    let s = summary(&dir);
+    assert_eq!(
+        s["server_metrics"].as_array().map(Vec::len),
+        Some(samples.len())
+    );
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("<section id=\"server\">"));
+    assert!(report.contains("id=\"chart-server-sim_s_burst-8\""));
+
+    // A crash before the outputs: only plan.json and the spool remain.
+    for f in ["summary.json", "requests.parquet", FILE_NAME, "report.html"] {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    bin()
+        .arg("resume")
+        .arg(&dir)
+        .arg("--finalize-only")
+        .assert()
+        .success();
+    assert_eq!(read_samples(&dir.join(FILE_NAME)).unwrap(), samples);
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("id=\"chart-server-sim_s_burst-8\""));
+}
+
+/// The pooling APIs end to end on the shipped `experiments/embeddings-demo.toml`:
+/// embeddings answered as floats and as base64, a whole batch in one request,
+/// rerank and score, all against the embedded simulator. Every request succeeds
+/// with one answer per input, and the summary's items/s (embeddings or documents
+/// per second) is Σ items of the run's successful requests / its wall time.
+#[test]
+fn embeddings_rerank_and_score_run_end_to_end() {
+    let manifest = repo().join("experiments/embeddings-demo.toml");
+    // What is sent: the encoding formats and the list input come from the manifest.
+    let m = tokenomics::manifest::load(&manifest, &tokenomics::manifest::LoadOptions::default())
+        .unwrap();
+    let plan = tokenomics::plan::build(&m, &tokenomics::plan::PlanOptions::default()).unwrap();
+    let prep = tokenomics::dataset::Preparer::new(&plan).unwrap();
+    let body_of = |point_id: &str| -> (usize, serde_json::Value) {
+        let p = plan.points.iter().find(|p| p.id == point_id).unwrap();
+        let run = prep.prepare_run(p, 0, p.requests_per_run() as u32).unwrap();
+        (
+            run.requests.len(),
+            serde_json::from_slice(&run.requests[0].body).unwrap(),
+        )
+    };
+    let (n, float) = body_of("embed-float.short.burst-8");
+    assert_eq!(
+        (n, &float["encoding_format"]),
+        (8, &serde_json::json!("float"))
+    );
+    assert_eq!(float["input"].as_array().map(Vec::len), Some(1));
+    let (_, b64) = body_of("embed-base64.words-200.burst-1");
+    assert_eq!(b64["encoding_format"], "base64");
+    let (n, list) = body_of("embed-list.short.burst-8");
+    assert_eq!((n, list["input"].as_array().map(Vec::len)), (1, Some(8)));
+    let (_, rerank) = body_of("rerank.rank.concurrency-2");
+    assert_eq!(rerank["documents"].as_array().map(Vec::len), Some(4));
+    let (_, score) = body_of("score.rank.concurrency-2");
+    assert_eq!(score["text_2"].as_array().map(Vec::len), Some(4));
+
+    let out = tempfile::tempdir().unwrap();
+    bin()
+        .args(["run", "--quiet", "--set", "experiment.runs=1", "--output"])
+        .arg(out.path())
+        .arg(&manifest)
+        .assert()
+        .success();
+    let dir = run_dir(out.path(), "embeddings-demo");
+    let recs = records(&dir);
+    assert!(!recs.is_empty());
+    let api_of = |point_id: &str| plan.endpoints[point_id.split('.').next().unwrap()].api;
+    for r in &recs {
+        assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+        assert_eq!(r.items_returned, r.items, "{}", r.point_id);
+        match api_of(&r.point_id) {
+            tokenomics::plan::ApiKind::Embeddings => {
+                assert_eq!(r.embedding_dim, Some(384), "{}", r.point_id);
+                let expected = if r.point_id.starts_with("embed-list") && !r.warmup {
+                    8
+                } else {
+                    1
+                };
+                assert_eq!(r.items, expected, "{}", r.point_id);
+            }
+            _ if !r.warmup => assert_eq!(r.items, 4, "{} documents", r.point_id),
+            _ => assert!(r.items >= 1),
+        }
+    }
+    // Every API is there: 8 embeddings points, the batched one, rerank and score.
+    let s = summary(&dir);
+    let points = s["points"].as_array().unwrap();
+    assert_eq!(points.len(), plan.points.len());
+    for p in points {
+        let id = p["spec"]["id"].as_str().unwrap();
+        let per_s = p["summary"]["items_per_s"]["mean"].as_f64().unwrap();
+        assert!(per_s > 0.0, "{id}: items/s {per_s}");
+        for run in p["runs"].as_array().unwrap() {
+            let run_index = run["run_index"].as_u64().unwrap() as u32;
+            let items: u32 = recs
+                .iter()
+                .filter(|r| r.point_id == id && !r.warmup && r.run_index == run_index)
+                .map(|r| r.items_returned)
+                .sum();
+            let wall = run["wall_time_s"].as_f64().unwrap();
+            let got = run["items_per_s"].as_f64().unwrap();
+            let want = f64::from(items) / wall;
+            assert!(
+                (got - want).abs() <= 1e-9 * want,
+                "{id} run {run_index}: items/s {got} vs {items} / {wall} s"
+            );
+        }
+    }
+    // The original tool's embedding layout, one directory per embeddings endpoint.
+    for f in [
+        "original/embed-float/batch_8_seq_short.json",
+        "original/embed-base64/batch_1_seq_200.json",
+        "original/embed-list/batch_8_seq_short.json",
+    ] {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(f)).unwrap()).unwrap();
+        assert!(
+            v["result"]["throughput"]["batch_embeddings_per_second"]["mean"]
+                .as_f64()
+                .unwrap()
+                > 0.0,
+            "{f}"
+        );
+    }
+    // The report's pooling section lists every pooling point.
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("id=\"chart-pooling-items\""));
+}
+
+/// `compare --fail-if-regression` on two runs of the demo manifest, the second with
+/// the batching simulator's inter-token latency raised from 5 to 40 ms
+/// (`--set endpoints.sim.simulator.itl_ms=40`): the rule on ITL p50 (+100 %) flags
+/// every point of that endpoint and exits 7; a run compared with itself exits 0.
+/// (The other endpoint kept its timing; whether scheduling noise on a loaded machine
+/// moves its ITL is not asserted.)
+#[test]
+fn compare_flags_the_slower_run_and_not_a_run_against_itself() {
+    let out = tempfile::tempdir().unwrap();
+    // The demo, smaller: one run, no warmup, 16-token answers, burst 1 and 4, concurrency 4.
+    let small = [
+        "experiment.runs=1",
+        "experiment.warmup=0",
+        "scenarios.short.spec=\"D(32,16)\"",
+        "grid[0].batch_sizes=[1,4]",
+        "grid[1].concurrency=[4]",
+        "grid[1].requests=4",
+        "grid[1].scenarios=[\"short\"]",
+    ];
+    let run = |id: &str, extra: &[&str]| {
+        let mut cmd = bin();
+        cmd.args(["run", "experiments/demo.toml", "--quiet", "--run-id", id])
+            .arg("--output")
+            .arg(out.path())
+            .current_dir(repo());
+        for s in small.iter().chain(extra) {
+            cmd.args(["--set", s]);
+        }
+        cmd.assert().success();
+        out.path().join("demo").join(id)
+    };
+    let fast = run("fast", &[]);
+    let slow = run("slow", &["endpoints.sim.simulator.itl_ms=40"]);
+    // The override reached the plan of the second run only.
+    let itl = |dir: &std::path::Path| {
+        let s = summary(dir);
+        s["plan"]["endpoints"]["sim"]["target"]["simulator"]["itl"].clone()
+    };
+    assert_eq!(
+        itl(&fast),
+        serde_json::json!({ "secs": 0, "nanos": 5_000_000 })
+    );
+    assert_eq!(
+        itl(&slow),
+        serde_json::json!({ "secs": 0, "nanos": 40_000_000 })
+    );
+
+    let compare = |a: &std::path::Path, b: &std::path::Path| {
+        let output = bin()
+            .arg("compare")
+            .arg(a)
+            .arg(b)
+            .args(["--fail-if-regression", "itl_ms.p50:100"])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+        )
+    };
+    let (code, text) = compare(&fast, &slow);
+    assert_eq!(code, Some(7), "a regression exits 7:\n{text}");
+    let flagged: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("REGRESSION itl_ms.p50:100 at "))
+        .collect();
+    // The points of `sim`: burst 1, burst 4 and concurrency 4, each flagged once.
+    let sim: Vec<&&str> = flagged
+        .iter()
+        .filter(|l| l.contains(" at sim/short @ "))
+        .collect();
+    assert_eq!(sim.len(), 3, "{text}");
+    assert_eq!(sim.iter().filter(|l| l.contains(" @ 1 ")).count(), 1);
+    assert!(sim.iter().all(|l| l.contains("in demo/slow")), "{text}");
+
+    let (code, text) = compare(&fast, &fast);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("no regression beyond the thresholds"),
+        "{text}"
+    );
+    assert!(!text.contains("REGRESSION"), "{text}");
+}

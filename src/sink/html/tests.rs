@@ -254,3 +254,138 @@ fn number_formatting() {
     assert_eq!(fmt_mean_std(10.0, 1.0), "10.00 ± 1.000");
     assert_eq!(truncate_chars("héllo", 2), "hé…");
 }
+
+/// The fixture with gauge samples for point 0 (runs 0 and 1) and a counter for point 1.
+fn with_server_metrics() -> ExperimentResults {
+    use crate::runner::scrape::ServerMetricSample;
+    let mut r = sample_results();
+    let sample =
+        |point: u32, run: u32, t_ms: f64, name: &str, raw: &str, value: f64| ServerMetricSample {
+            endpoint: "vllm".into(),
+            point_index: point,
+            run_index: run,
+            t_ms,
+            name: name.into(),
+            raw_name: raw.into(),
+            value,
+        };
+    for run in 0..2 {
+        for (k, t) in [0.0, 10.0, 20.0, 30.0].into_iter().enumerate() {
+            let busy = if k == 1 || k == 2 { 1.0 } else { 0.0 };
+            r.server_metrics.extend([
+                sample(0, run, t, "running", "vllm:num_requests_running", busy),
+                sample(0, run, t, "waiting", "vllm:num_requests_waiting", 0.0),
+                sample(
+                    0,
+                    run,
+                    t,
+                    "kv_cache_usage",
+                    "vllm:gpu_cache_usage_perc",
+                    0.25 * busy * f64::from(run + 1),
+                ),
+            ]);
+        }
+    }
+    r.server_metrics.push(sample(
+        1,
+        0,
+        5.0,
+        "generation_tokens_total",
+        "vllm:generation_tokens_total",
+        40.0,
+    ));
+    r
+}
+
+#[test]
+fn server_metrics_get_one_chart_per_point_with_gauges() {
+    let results = with_server_metrics();
+    let html = render_report(&results).unwrap();
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("section#server")).count(), 1);
+    assert_eq!(
+        doc.select(&sel("nav.contents a[href=\"#server\"]")).count(),
+        1
+    );
+    // Point 0 has gauges; point 1 only a counter, so no chart for it.
+    let id = server_chart_id(&results.points[0].spec.id);
+    assert_eq!(id, "chart-server-vllm_short_burst-1");
+    assert_eq!(doc.select(&sel("section#server figure")).count(), 1);
+    assert_eq!(doc.select(&sel(&format!("figure#{id} svg"))).count(), 1);
+    let legend: Vec<String> = doc
+        .select(&sel(&format!("figure#{id} ul.legend li")))
+        .map(|li| li.text().collect::<String>())
+        .collect();
+    assert_eq!(
+        legend,
+        [
+            "client: requests in flight",
+            "server: running",
+            "server: waiting",
+            "server: KV-cache usage"
+        ]
+    );
+    // The caption is about the last run: its KV peak is 0.25 · 1 · 2 = 50 % (run 0: 25 %).
+    let caption: String = doc
+        .select(&sel(&format!("figure#{id} figcaption")))
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert!(caption.contains("Run 1"), "{caption}");
+    assert!(caption.contains("peak KV-cache usage 50.00 %"), "{caption}");
+    assert!(caption.contains("peak running 1.000"), "{caption}");
+    // Two panels: the requests panel and the KV-cache panel, each with an axis label.
+    let svg: String = doc
+        .select(&sel(&format!("figure#{id} svg")))
+        .next()
+        .unwrap()
+        .html();
+    assert!(svg.contains("KV cache used (%)") && svg.contains("Requests"));
+    // Deterministic like the rest of the page.
+    assert_eq!(html, render_report(&with_server_metrics()).unwrap());
+}
+
+#[test]
+fn no_gauge_samples_no_server_section() {
+    for results in [sample_results(), {
+        let mut r = with_server_metrics();
+        r.server_metrics
+            .retain(|s| s.name == "generation_tokens_total");
+        r
+    }] {
+        let html = render_report(&results).unwrap();
+        let doc = Html::parse_document(&html);
+        assert_eq!(doc.select(&sel("section#server")).count(), 0);
+        assert_eq!(
+            doc.select(&sel("nav.contents a[href=\"#server\"]")).count(),
+            0
+        );
+        assert!(!html.contains(SERVER_CHART_PREFIX));
+    }
+}
+
+#[test]
+fn in_flight_counts_requests_between_start_and_end() {
+    use crate::record::RequestRecord;
+    let rec = |start_ms: u64, end_ms: u64| RequestRecord {
+        start_ns: start_ms * 1_000_000,
+        end_ns: end_ms * 1_000_000,
+        ..RequestRecord::default()
+    };
+    // [10, 30), [20, 40), [30, 50): at 30 ms one ends as another starts.
+    let rs = [rec(10, 30), rec(20, 40), rec(30, 50)];
+    let refs: Vec<&RequestRecord> = rs.iter().collect();
+    assert_eq!(
+        in_flight(&refs),
+        vec![
+            (0.0, 0.0),
+            (0.01, 1.0),
+            (0.02, 2.0),
+            (0.03, 2.0),
+            (0.04, 1.0),
+            (0.05, 0.0)
+        ]
+    );
+    assert_eq!(in_flight(&[]), vec![(0.0, 0.0)]);
+}
