@@ -46,12 +46,7 @@ pub(crate) fn read_limited(path: &Path, what: &str) -> Result<String, ManifestEr
                 "check that the path names a readable file",
             )
         })?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(fail(
-            format!("the {what} is larger than the 1 MiB limit"),
-            "manifests and dataset configs describe data; keep prompts and rows in dataset files",
-        ));
-    }
+    check_size(path, what, bytes.len())?;
     String::from_utf8(bytes).map_err(|e| {
         fail(
             format!(
@@ -61,6 +56,23 @@ pub(crate) fn read_limited(path: &Path, what: &str) -> Result<String, ManifestEr
             "save the file as UTF-8",
         )
     })
+}
+
+/// Rejects a manifest or dataset config of `len` bytes when it is over
+/// [`MAX_MANIFEST_BYTES`]; `what` names it in the error.
+pub(crate) fn check_size(path: &Path, what: &str, len: usize) -> Result<(), ManifestError> {
+    if len as u64 > MAX_MANIFEST_BYTES {
+        return Err(ManifestError::new(
+            path,
+            None,
+            format!("the {what} is larger than the 1 MiB limit"),
+            Some(
+                "manifests and dataset configs describe data; keep prompts and rows in dataset files"
+                    .to_owned(),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Parses TOML text into a figment dictionary, with positioned syntax errors.

@@ -29,6 +29,8 @@ mod validate;
 pub mod values;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
@@ -149,7 +151,25 @@ pub fn load_with_env(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Manifest, ManifestError> {
     let text = layers::read_limited(path, "manifest")?;
-    let layered = layers::Layered::build(path, &text, env, &opts.overrides)?;
+    load_from_str(path, &text, opts, env)
+}
+
+/// [`load_with_env`] on manifest text already in memory; `path` names the file
+/// in errors, and its directory is the one relative paths (dataset configs,
+/// `output_dir`) resolve against. Text over [`MAX_MANIFEST_BYTES`] is rejected
+/// with the same error as a file over the limit. Dataset config files named by
+/// `{ path = ... }` are still read from disk.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_from_str(
+    path: &Path,
+    text: &str,
+    opts: &LoadOptions,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Manifest, ManifestError> {
+    layers::check_size(path, "manifest", text.len())?;
+    let layered = layers::Layered::build(path, text, env, &opts.overrides)?;
     let raw: RawManifest = layered.extract(path)?;
     let dir = path
         .parent()
