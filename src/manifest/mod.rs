@@ -39,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 pub use dataset_config::{format_from_extension, resolve_path, DatasetConfig, BUILTIN_DATASETS};
 pub use spec::parse_workload;
+pub(crate) use validate::check_name;
 
 use raw::RawManifest;
 

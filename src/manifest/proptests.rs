@@ -72,7 +72,7 @@ fn check_result(
             Ok(Some(m))
         }
         Err(e) => {
-            prop_assert!(e.file.as_os_str().len() > 0, "no file in {e:?}");
+            prop_assert!(!e.file.as_os_str().is_empty(), "no file in {e:?}");
             prop_assert!(names_a_location(&e), "no location in: {e}");
             Ok(None)
         }
