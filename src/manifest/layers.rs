@@ -12,6 +12,10 @@ use serde::de::DeserializeOwned;
 use super::diagnostic;
 use super::{ManifestError, ENV_PREFIX, MAX_MANIFEST_BYTES};
 
+/// Most segments in an override's key path (`--set a.b[0].c` has four). Deeper
+/// paths cannot name a manifest key, and unbounded ones would exhaust the stack.
+pub(crate) const MAX_KEY_SEGMENTS: usize = 64;
+
 /// Reads a UTF-8 text file of at most [`MAX_MANIFEST_BYTES`]; `what` names it in errors.
 pub(crate) fn read_limited(path: &Path, what: &str) -> Result<String, ManifestError> {
     let fail = |message: String, hint: &str| {
@@ -394,6 +398,17 @@ fn env_overrides(
                 _ => Segment::Key(part.to_owned()),
             });
         }
+        if segments.len() > MAX_KEY_SEGMENTS {
+            return Err(ManifestError::new(
+                path,
+                None,
+                format!(
+                    "environment variable {}: the key path has more than {MAX_KEY_SEGMENTS} segments",
+                    name.chars().take(80).collect::<String>()
+                ),
+                Some("name a manifest key, e.g. TOKENOMICS_EXPERIMENT__RUNS".into()),
+            ));
+        }
         out.push(Override {
             origin: format!("environment variable {name}"),
             path: segments,
@@ -421,6 +436,12 @@ fn set_override(path: &Path, set: &str) -> Result<Override, ManifestError> {
     let segments = parse_set_path(key)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| bad(format!("`--set {set}`: `{key}` is not a key path")))?;
+    if segments.len() > MAX_KEY_SEGMENTS {
+        let shown: String = key.chars().take(80).collect();
+        return Err(bad(format!(
+            "`--set {shown}...`: the key path has more than {MAX_KEY_SEGMENTS} segments"
+        )));
+    }
     Ok(Override {
         origin: format!("--set {set}"),
         path: segments,

@@ -11,6 +11,10 @@
 //! 3. `--set key.path=value` flags, in the order given, e.g. `--set experiment.runs=1`,
 //!    `--set grid[0].batch_sizes=[1,2]` or `--set endpoints.vllm.base_url=http://gpu:8000/v1`.
 //!
+//! An override's key path has at most 64 segments; TOML nesting in the file and
+//! in values is bounded by the TOML parser's recursion limit (an error, never a
+//! stack overflow).
+//!
 //! Values from variables and flags are parsed as TOML values (numbers, booleans,
 //! strings in quotes, arrays, inline tables), falling back to the raw text as a string.
 //!

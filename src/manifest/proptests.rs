@@ -894,3 +894,34 @@ fn dataset_config_over_the_size_limit_names_the_config() {
         "{err}"
     );
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let path = fake_path();
+    let load = |text: &str, sets: Vec<String>| {
+        load_from_str(&path, text, &LoadOptions { overrides: sets }, Vec::new())
+            .expect_err("rejected")
+    };
+    for depth in [100, 100_000] {
+        let arrays = format!("a = {}1{}", "[".repeat(depth), "]".repeat(depth));
+        let tables = format!("a = {}1{}", "{b=".repeat(depth), "}".repeat(depth));
+        let dotted = format!("{} = 1", vec!["a"; depth].join("."));
+        for text in [arrays, tables, dotted] {
+            let e = load(&text, Vec::new());
+            assert!(e.message.contains("recursion limit"), "{e}");
+        }
+        let e = load("", vec![format!("{}=1", vec!["a"; depth].join("."))]);
+        assert!(e.message.contains("more than 64 segments"), "{e}");
+        let e = load_from_str(
+            &path,
+            "",
+            &LoadOptions::default(),
+            vec![(
+                format!("TOKENOMICS_{}", vec!["A"; depth].join("__")),
+                "1".into(),
+            )],
+        )
+        .expect_err("rejected");
+        assert!(e.message.contains("more than 64 segments"), "{e}");
+    }
+}
