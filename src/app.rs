@@ -214,9 +214,24 @@ fn install_ctrl_c(cancel: CancellationToken) {
     });
 }
 
-fn run_dir(root: &Path, plan: &Plan, run_id: Option<String>) -> PathBuf {
+/// The run's directory: `<results root>/<experiment name>/<run id>`.
+///
+/// Both names are single path components (letters, digits, `_`, `-` and `.`,
+/// starting with a letter or digit, at most 64 bytes), so a run never writes
+/// outside its results root: the experiment name is checked when the manifest
+/// is validated, a `--run-id` here (the default is a UTC timestamp).
+fn run_dir(root: &Path, experiment: &str, run_id: Option<String>) -> Result<PathBuf, Error> {
     let id = run_id.unwrap_or_else(|| chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string());
-    root.join(&plan.experiment.name).join(id)
+    for (kind, what, name) in [
+        ("experiment", "experiment.name", experiment),
+        ("run", "--run-id", id.as_str()),
+    ] {
+        manifest::check_name(kind, name).map_err(|(message, hint)| Error::Usage {
+            message: format!("{what}: {message}"),
+            hint: Some(hint),
+        })?;
+    }
+    Ok(root.join(experiment).join(id))
 }
 
 async fn run(args: crate::cli::RunArgs) -> Result<i32, Error> {
@@ -225,7 +240,7 @@ async fn run(args: crate::cli::RunArgs) -> Result<i32, Error> {
         .output
         .clone()
         .unwrap_or_else(|| plan.experiment.output_root.clone());
-    let dir = run_dir(&root, &plan, args.run_id.clone());
+    let dir = run_dir(&root, &plan.experiment.name, args.run_id.clone())?;
     if dir.join("summary.json").exists() {
         return Err(Error::Usage {
             message: format!(
@@ -391,4 +406,46 @@ async fn resume(dir: &Path, finalize_only: bool) -> Result<i32, Error> {
         done_server_metrics,
     };
     finish(crate::runner::run(plan, opts).await?, false, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_dir_is_root_experiment_run_id() {
+        let dir = run_dir(Path::new("out"), "demo", Some("r1.2".into())).expect("valid");
+        assert_eq!(dir, Path::new("out/demo/r1.2"));
+        // The default id is a timestamp, one component under the experiment.
+        let dir = run_dir(Path::new("out"), "demo", None).expect("valid");
+        assert_eq!(dir.parent(), Some(Path::new("out/demo")));
+    }
+
+    #[test]
+    fn run_ids_that_would_leave_the_results_root_are_rejected() {
+        for bad in [
+            "..", ".", "../x", "a/b", "/abs", "a\\b", "", ".hidden", "x\0y", "a b",
+        ] {
+            let err = run_dir(Path::new("out"), "demo", Some(bad.into()))
+                .expect_err(&format!("{bad:?} accepted"));
+            match err {
+                Error::Usage { message, hint } => {
+                    assert!(message.starts_with("--run-id: "), "{message}");
+                    assert!(hint.is_some_and(|h| h.contains("letters, digits")));
+                }
+                other => panic!("{bad:?}: expected a usage error, got {other:?}"),
+            }
+        }
+        let long = "a".repeat(65);
+        assert!(run_dir(Path::new("out"), "demo", Some(long)).is_err());
+    }
+
+    #[test]
+    fn experiment_names_are_checked_again() {
+        let err = run_dir(Path::new("out"), "../up", Some("r".into())).expect_err("rejected");
+        assert!(
+            matches!(&err, Error::Usage { message, .. } if message.starts_with("experiment.name: ")),
+            "{err:?}"
+        );
+    }
 }

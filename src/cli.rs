@@ -62,7 +62,7 @@ pub struct RunArgs {
     /// Results root (default: `experiment.output_dir`, else `results/` beside the manifest).
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Name of the run directory (default: a UTC timestamp).
+    /// Name of the run directory: letters, digits, `_`, `-` and `.` (default: a UTC timestamp).
     #[arg(long)]
     pub run_id: Option<String>,
     /// No progress bars or tables.

@@ -56,6 +56,30 @@ const HF_KWARGS: &[&str] = &[
     "streaming",
 ];
 
+/// Reads a dataset config of at most [`crate::manifest::MAX_MANIFEST_BYTES`] (1 MiB).
+fn read_limited(path: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let limit = crate::manifest::MAX_MANIFEST_BYTES;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read the dataset config: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the dataset config: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "the dataset config is larger than the {} MiB limit",
+            limit >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "the dataset config is not valid UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// Loads a dataset config file: TOML (`.toml`) or the original's JSON (`.json`).
 ///
 /// The dataset is named after the file stem.
@@ -70,8 +94,7 @@ pub fn load_dataset_config(path: &Path) -> Result<DatasetSpec, DatasetError> {
         message,
         hint,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(format!("cannot read the dataset config: {e}"), None))?;
+    let text = read_limited(path).map_err(|message| err(message, None))?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -571,5 +594,16 @@ mod tests {
                 format: FileFormat::Txt
             }
         );
+    }
+
+    #[test]
+    fn config_files_over_the_size_limit_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.toml");
+        let limit = usize::try_from(crate::manifest::MAX_MANIFEST_BYTES).unwrap();
+        std::fs::write(&path, format!("# {}\n", "x".repeat(limit))).unwrap();
+        let err = load_dataset_config(&path).unwrap_err().to_string();
+        assert!(err.contains("huge.toml"), "{err}");
+        assert!(err.contains("larger than the 1 MiB limit"), "{err}");
     }
 }

@@ -5,7 +5,8 @@
 //!   request, so no two requests share an image (no multimodal cache hits).
 //! * **From the dataset**: the row's own images are sent as they are (no
 //!   re-encoding); the MIME type comes from the file signature (PNG, JPEG, GIF,
-//!   WebP, BMP). Paths are read when the request is built.
+//!   WebP, BMP). Paths are read when the request is built; an image file over
+//!   [`MAX_IMAGE_BYTES`] (64 MiB) is an error naming the file.
 
 use std::io::Cursor;
 
@@ -21,6 +22,9 @@ use crate::plan::ImageFormat;
 
 /// JPEG quality of synthetic images.
 const JPEG_QUALITY: u8 = 90;
+
+/// Largest image file read for a dataset row, in bytes (64 MiB).
+pub(crate) const MAX_IMAGE_BYTES: u64 = 64 << 20;
 
 /// A synthetic noise image as a data URI.
 pub(crate) fn synthetic<R: RngCore>(
@@ -88,16 +92,36 @@ pub(crate) fn from_dataset(image: &ImageRef, origin: &str) -> Result<String, Dat
     let bytes = match image {
         ImageRef::DataUri(uri) => return Ok(uri.clone()),
         ImageRef::Bytes(b) => b.to_vec(),
-        ImageRef::Path(p) => std::fs::read(p).map_err(|e| DatasetError::Image {
-            origin: origin.to_string(),
-            message: format!("cannot read image {}: {e}", p.display()),
-        })?,
+        ImageRef::Path(p) => read_image(p, origin)?,
     };
     let mime = sniff(&bytes).ok_or_else(|| DatasetError::Image {
         origin: origin.to_string(),
         message: "an image is not PNG, JPEG, GIF, WebP or BMP".to_string(),
     })?;
     Ok(data_uri(mime, &bytes))
+}
+
+/// Reads an image file of at most [`MAX_IMAGE_BYTES`].
+fn read_image(path: &std::path::Path, origin: &str) -> Result<Vec<u8>, DatasetError> {
+    use std::io::Read as _;
+    let fail = |message: String| DatasetError::Image {
+        origin: origin.to_string(),
+        message,
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| fail(format!("cannot read image {}: {e}", path.display())))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_IMAGE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read image {}: {e}", path.display())))?;
+    if bytes.len() as u64 > MAX_IMAGE_BYTES {
+        return Err(fail(format!(
+            "image {} is larger than the {} MiB limit",
+            path.display(),
+            MAX_IMAGE_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -143,5 +167,23 @@ mod tests {
         let missing =
             from_dataset(&ImageRef::Path("/nonexistent/a.png".into()), "ds y").unwrap_err();
         assert!(missing.to_string().contains("/nonexistent/a.png"));
+    }
+
+    #[test]
+    fn image_files_over_the_limit_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.png");
+        // A sparse file: nothing past the limit is ever read.
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(MAX_IMAGE_BYTES + 1).unwrap();
+        let err = from_dataset(&ImageRef::Path(path.clone()), "d.jsonl")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("huge.png"), "{err}");
+        assert!(err.contains("larger than the 64 MiB limit"), "{err}");
+        // A small real image is read as before.
+        std::fs::write(&path, b"\x89PNG\r\n\x1a\nrest").unwrap();
+        let uri = from_dataset(&ImageRef::Path(path), "d.jsonl").unwrap();
+        assert!(uri.starts_with("data:image/png;base64,"));
     }
 }

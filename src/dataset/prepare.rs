@@ -150,7 +150,7 @@ fn load_dataset(
         messages: spec.messages_column.is_some(),
         image: spec.image_column.clone(),
     };
-    let (origin, rows) = match &spec.source {
+    let (origin, (rows, oversize)) = match &spec.source {
         DatasetSource::Synthetic => {
             let rows = text::synthetic_corpus()
                 .into_iter()
@@ -161,7 +161,7 @@ fn load_dataset(
                     images: Vec::new(),
                 })
                 .collect();
-            ("the built-in synthetic dataset".to_string(), rows)
+            ("the built-in synthetic dataset".to_string(), (rows, 0))
         }
         DatasetSource::Aime => {
             let ds = HubDataset::new(AIME_REPO, None, "train", None);
@@ -197,10 +197,16 @@ fn load_dataset(
         }
     };
     if rows.is_empty() {
-        return Err(DatasetError::Empty {
-            origin,
-            detail: format!("every row lacks text in `{}` or is empty", cols.text),
-        });
+        let detail = if oversize > 0 {
+            format!(
+                "{}; every other row lacks text in `{}` or is empty",
+                oversize_note(oversize),
+                cols.text
+            )
+        } else {
+            format!("every row lacks text in `{}` or is empty", cols.text)
+        };
+        return Err(DatasetError::Empty { origin, detail });
     }
     Ok(Dataset {
         spec: spec.clone(),
@@ -209,16 +215,26 @@ fn load_dataset(
     })
 }
 
-fn finish_rows(rows: source::Rows, name: &str) -> Vec<Row> {
+fn finish_rows(rows: source::Rows, name: &str) -> (Vec<Row>, usize) {
     if rows.oversize > 0 {
         tracing::warn!(
             dataset = name,
             skipped = rows.oversize,
-            "skipped rows whose text exceeds {} bytes",
-            source::MAX_TEXT_BYTES
+            "{}",
+            oversize_note(rows.oversize)
         );
     }
-    rows.rows
+    (rows.rows, rows.oversize)
+}
+
+/// Says how many rows were skipped for their size, and the limits.
+fn oversize_note(skipped: usize) -> String {
+    format!(
+        "skipped {skipped} rows over the size limits (a prompt or conversation over {} MiB, or a \
+         .jsonl line over {} MiB)",
+        source::MAX_TEXT_BYTES >> 20,
+        source::MAX_LINE_BYTES >> 20
+    )
 }
 
 fn load_counter(
@@ -1123,4 +1139,44 @@ pub async fn fetch_with(plan: &Plan, hub: &HubConfig) -> Result<Vec<String>, Dat
         seen_tok.push(key);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::FileFormat;
+
+    #[test]
+    fn a_dataset_of_only_oversized_rows_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.txt");
+        let line = "x".repeat(source::MAX_TEXT_BYTES + 1);
+        std::fs::write(&path, format!("{line}\n{line}\n")).expect("write");
+        let spec = DatasetSpec {
+            name: "big".into(),
+            source: DatasetSource::File {
+                path: path.clone(),
+                format: FileFormat::Txt,
+            },
+            prompt_column: "text".into(),
+            image_column: None,
+            system_prompt: None,
+            messages_column: None,
+            max_rows: None,
+            raw_config: serde_json::Value::Null,
+        };
+        let hub = HubConfig {
+            cache_dir: None,
+            endpoint: String::new(),
+            token: None,
+            progress: false,
+        };
+        let err = load_dataset(&spec, &hub, "m.toml")
+            .err()
+            .expect("no usable rows")
+            .to_string();
+        assert!(err.contains("big.txt"), "{err}");
+        assert!(err.contains("skipped 2 rows over the size limits"), "{err}");
+        assert!(err.contains("over 1 MiB"), "{err}");
+    }
 }

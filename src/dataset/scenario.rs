@@ -817,6 +817,15 @@ output_max = 9"#,
             }
         }
 
+        /// Any string at all, control characters and lone combining marks included.
+        #[test]
+        fn any_unicode_never_panics(s in any::<String>()) {
+            if let Err(e) = parse(&s) {
+                prop_assert!(e.position.is_some_and(|p| p <= s.chars().count()));
+                prop_assert!(e.to_string().contains("accepted forms"));
+            }
+        }
+
         #[test]
         fn grammar_like_strings_never_panic(s in "[DNUIER ]?[( ]?[0-9., wshortlmixed]{0,12}[)/( ]{0,3}[0-9,.]{0,8}[) ]?") {
             if let Err(e) = parse(&s) {

@@ -12,14 +12,22 @@
 //!   (`{from, value}` with `human`/`gpt` is accepted too).
 //! * **Images** (`image_column`): bytes, a `{bytes, path}` map, a `data:` URI,
 //!   base64 text, a file path (relative to the dataset file), or a list of these.
-//! * **Size limit**: a text longer than [`MAX_TEXT_BYTES`] (1 MiB) is skipped
-//!   and counted (the count is logged); such rows are almost always data errors.
+//! * **Size limits**, so that a broken file cannot exhaust memory:
+//!   - a row whose text (or, for a `messages_column`, whose messages together)
+//!     is longer than [`MAX_TEXT_BYTES`] (1 MiB) is skipped and counted (the
+//!     count is logged); such rows are almost always data errors. A `.txt` line
+//!     over that size is skipped while it is read, never held whole;
+//!   - a `.jsonl` line longer than [`MAX_LINE_BYTES`] (64 MiB, room for inline
+//!     images) is skipped the same way, without being held in memory;
+//!   - `.json` and `.csv` files are parsed whole, so they may be at most
+//!     [`MAX_WHOLE_FILE_BYTES`] (1 GiB); larger ones are an error suggesting
+//!     `.jsonl` or `.parquet`, which are read row by row (and stop at `max_rows`).
 //!
 //! A missing column is an error naming the source and the column and listing the
 //! columns present.
 
 use std::fs::File;
-use std::io::BufRead;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,8 +45,17 @@ use parquet::arrow::ProjectionMask;
 
 use super::DatasetError;
 
-/// Largest text accepted from a dataset row, in bytes (1 MiB).
+/// Largest text accepted from a dataset row, in bytes (1 MiB): the prompt, or
+/// all the messages of a `messages_column` row together.
 pub(crate) const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// Longest line read from a `.jsonl` dataset, in bytes (64 MiB); longer lines
+/// are skipped and counted with the oversized rows.
+pub(crate) const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Largest `.json` or `.csv` dataset file, in bytes (1 GiB): these formats are
+/// parsed whole.
+pub(crate) const MAX_WHOLE_FILE_BYTES: u64 = 1 << 30;
 
 /// A column value, whatever format it came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,6 +157,8 @@ pub(crate) struct RawTable {
     /// Per requested column: did any row (or the schema) have it.
     pub present: Vec<bool>,
     pub rows: Vec<RawRow>,
+    /// Rows skipped while reading for being over a size limit.
+    pub oversize: usize,
 }
 
 /// Which columns to read and how to use them.
@@ -192,24 +211,117 @@ pub(crate) fn read_file(
     }
 }
 
+/// Reads a file parsed whole (`.json`, `.csv`), at most [`MAX_WHOLE_FILE_BYTES`].
 fn read_to_string(path: &Path) -> Result<String, DatasetError> {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    if size > MAX_WHOLE_FILE_BYTES {
+        return Err(read_err(
+            path,
+            format!(
+                "the file is {} MiB, over the {} MiB limit for .json and .csv datasets (they are \
+                 parsed whole); convert it to .jsonl or .parquet, which are read row by row",
+                size >> 20,
+                MAX_WHOLE_FILE_BYTES >> 20
+            ),
+        ));
+    }
     std::fs::read_to_string(path).map_err(|e| read_err(path, format!("cannot read: {e}")))
 }
 
-fn read_txt(path: &Path, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
-    let text = read_to_string(path)?;
-    let rows = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(max_rows.unwrap_or(usize::MAX))
-        .map(|l| RawRow::Bare(l.to_string()))
-        .collect();
-    Ok(RawTable {
-        available: Vec::new(),
-        present: Vec::new(),
-        rows,
+/// One line from [`read_line_limited`].
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// The line's bytes, without the line end (`\n` or `\r\n`).
+    Text(Vec<u8>),
+    /// The line was longer than the limit; it was read past and dropped.
+    TooLong,
+    /// End of input.
+    Eof,
+}
+
+/// Reads the next line of at most `max` bytes; a longer line is consumed in
+/// pieces and dropped, so memory stays bounded by `max` whatever the input.
+fn read_line_limited<R: BufRead>(r: &mut R, max: usize) -> std::io::Result<Line> {
+    let mut buf = Vec::new();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let available = r.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        any = true;
+        let (piece, used, done) = match memchr::memchr(b'\n', available) {
+            Some(i) => (&available[..i], i + 1, true),
+            None => (available, available.len(), false),
+        };
+        if !too_long {
+            if buf.len() + piece.len() > max {
+                too_long = true;
+                buf = Vec::new();
+            } else {
+                buf.extend_from_slice(piece);
+            }
+        }
+        r.consume(used);
+        if done {
+            break;
+        }
+    }
+    Ok(if !any {
+        Line::Eof
+    } else if too_long {
+        Line::TooLong
+    } else {
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        Line::Text(buf)
     })
+}
+
+fn open_lines(path: &Path) -> Result<BufReader<File>, DatasetError> {
+    let file = File::open(path).map_err(|e| read_err(path, format!("cannot open: {e}")))?;
+    Ok(BufReader::new(file))
+}
+
+fn line_text(path: &Path, n: usize, bytes: Vec<u8>) -> Result<String, DatasetError> {
+    String::from_utf8(bytes).map_err(|e| {
+        read_err(
+            path,
+            format!(
+                "line {}: not valid UTF-8 (byte {})",
+                n + 1,
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Reads a text file, one prompt per non-empty line (trimmed). Lines over
+/// [`MAX_TEXT_BYTES`] are skipped while reading, and count toward `max_rows`.
+fn read_txt(path: &Path, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
+    let mut reader = open_lines(path)?;
+    let limit = max_rows.unwrap_or(usize::MAX);
+    let mut table = RawTable::default();
+    let mut n = 0;
+    while table.rows.len() + table.oversize < limit {
+        let line = read_line_limited(&mut reader, MAX_TEXT_BYTES)
+            .map_err(|e| read_err(path, format!("cannot read line {}: {e}", n + 1)))?;
+        match line {
+            Line::Eof => break,
+            Line::TooLong => table.oversize += 1,
+            Line::Text(bytes) => {
+                let text = line_text(path, n, bytes)?;
+                let text = text.trim();
+                if !text.is_empty() {
+                    table.rows.push(RawRow::Bare(text.to_string()));
+                }
+            }
+        }
+        n += 1;
+    }
+    Ok(table)
 }
 
 /// Objects and strings of a JSON list → a table.
@@ -224,9 +336,8 @@ impl<'a> ItemCollector<'a> {
         ItemCollector {
             cols,
             table: RawTable {
-                available: Vec::new(),
                 present: vec![false; n],
-                rows: Vec::new(),
+                ..RawTable::default()
             },
         }
     }
@@ -294,20 +405,37 @@ fn read_jsonl(
     cols: &Columns,
     max_rows: Option<usize>,
 ) -> Result<RawTable, DatasetError> {
-    let file = File::open(path).map_err(|e| read_err(path, format!("cannot open: {e}")))?;
+    read_jsonl_limited(path, cols, max_rows, MAX_LINE_BYTES)
+}
+
+/// [`read_jsonl`] with lines of at most `max_line` bytes.
+fn read_jsonl_limited(
+    path: &Path,
+    cols: &Columns,
+    max_rows: Option<usize>,
+    max_line: usize,
+) -> Result<RawTable, DatasetError> {
+    let mut reader = open_lines(path)?;
     let mut c = ItemCollector::new(cols);
     let limit = max_rows.unwrap_or(usize::MAX);
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        if c.table.rows.len() >= limit {
-            break;
+    let mut n = 0;
+    while c.table.rows.len() < limit {
+        let line = read_line_limited(&mut reader, max_line)
+            .map_err(|e| read_err(path, format!("cannot read line {}: {e}", n + 1)))?;
+        match line {
+            Line::Eof => break,
+            Line::TooLong => c.table.oversize += 1,
+            Line::Text(bytes) => {
+                let line = line_text(path, n, bytes)?;
+                if !line.trim().is_empty() {
+                    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
+                        read_err(path, format!("line {}: invalid JSON: {e}", n + 1))
+                    })?;
+                    c.push(&v);
+                }
+            }
         }
-        let line = line.map_err(|e| read_err(path, format!("cannot read line {}: {e}", n + 1)))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .map_err(|e| read_err(path, format!("line {}: invalid JSON: {e}", n + 1)))?;
-        c.push(&v);
+        n += 1;
     }
     Ok(c.table)
 }
@@ -393,6 +521,7 @@ fn read_csv(
         present: idx.iter().map(Option::is_some).collect(),
         available: header,
         rows,
+        oversize: 0,
     })
 }
 
@@ -405,9 +534,8 @@ pub(crate) fn read_parquet(
     let requested = cols.requested();
     let limit = max_rows.unwrap_or(usize::MAX);
     let mut table = RawTable {
-        available: Vec::new(),
         present: vec![false; requested.len()],
-        rows: Vec::new(),
+        ..RawTable::default()
     };
     for path in paths {
         if table.rows.len() >= limit {
@@ -656,7 +784,7 @@ fn messages_of(cell: &Cell) -> Option<Vec<Message>> {
 #[derive(Debug, Default)]
 pub(crate) struct Rows {
     pub rows: Vec<Row>,
-    /// Texts skipped for exceeding [`MAX_TEXT_BYTES`].
+    /// Rows skipped for exceeding [`MAX_TEXT_BYTES`] (or, while reading, [`MAX_LINE_BYTES`]).
     pub oversize: usize,
 }
 
@@ -690,7 +818,10 @@ pub(crate) fn rows_from_table(
             }
         }
     }
-    let mut out = Rows::default();
+    let mut out = Rows {
+        rows: Vec::new(),
+        oversize: table.oversize,
+    };
     for (n, raw) in table.rows.into_iter().enumerate() {
         let row = match raw {
             RawRow::Bare(text) => Row {
@@ -734,7 +865,13 @@ pub(crate) fn rows_from_table(
                 }
             }
         };
-        if row.text.len() > MAX_TEXT_BYTES {
+        let size = row.messages.as_ref().map_or(row.text.len(), |m| {
+            m.iter()
+                .map(|m| m.content.len())
+                .sum::<usize>()
+                .max(row.text.len())
+        });
+        if size > MAX_TEXT_BYTES {
             out.oversize += 1;
             continue;
         }
@@ -798,6 +935,7 @@ mod tests {
             available: vec!["question".into(), "answer".into()],
             present: vec![false],
             rows: vec![RawRow::Fields(vec![None])],
+            oversize: 0,
         };
         let err = rows_from_table(table, &cols("prompt"), "data/x.csv", None).unwrap_err();
         let msg = err.to_string();
@@ -817,6 +955,7 @@ mod tests {
                 RawRow::Bare("  ".into()),
                 RawRow::Bare("ok".into()),
             ],
+            oversize: 0,
         };
         let rows = rows_from_table(table, &cols("text"), "t", None).unwrap();
         assert_eq!(rows.oversize, 1);
@@ -849,6 +988,7 @@ mod tests {
             available: vec!["conv".into(), "img".into()],
             present: vec![true, true],
             rows: vec![RawRow::Fields(vec![Some(conv), Some(img)])],
+            oversize: 0,
         };
         let rows = rows_from_table(table, &c, "t", None).unwrap();
         let row = &rows.rows[0];
@@ -860,5 +1000,140 @@ mod tests {
             row.images,
             vec![ImageRef::Bytes(Bytes::from_static(b"\x89PNG"))]
         );
+    }
+
+    #[test]
+    fn lines_are_read_with_a_bound() {
+        // A tiny buffer makes every line arrive in several pieces.
+        let input: &[u8] = b"one\r\ntoolong-line\n\nlast";
+        let mut r = std::io::BufReader::with_capacity(3, input);
+        let mut got = Vec::new();
+        loop {
+            match read_line_limited(&mut r, 8).unwrap() {
+                Line::Eof => break,
+                line => got.push(line),
+            }
+        }
+        assert_eq!(
+            got,
+            vec![
+                Line::Text(b"one".to_vec()),
+                Line::TooLong,
+                Line::Text(Vec::new()),
+                Line::Text(b"last".to_vec()),
+            ]
+        );
+        // Exactly at the limit is fine.
+        let mut r = std::io::BufReader::with_capacity(2, &b"12345678\n"[..]);
+        assert_eq!(
+            read_line_limited(&mut r, 8).unwrap(),
+            Line::Text(b"12345678".to_vec())
+        );
+    }
+
+    #[test]
+    fn txt_lines_over_the_text_limit_are_skipped_while_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.txt");
+        let mut text = String::from("first\n");
+        text.push_str(&"x".repeat(MAX_TEXT_BYTES + 1));
+        text.push_str("\n\n  second  \r\nthird");
+        std::fs::write(&path, text).unwrap();
+        let table = read_txt(&path, None).unwrap();
+        assert_eq!(table.oversize, 1);
+        let rows = rows_from_table(table, &cols("text"), "p.txt", None).unwrap();
+        assert_eq!(rows.oversize, 1);
+        let texts: Vec<&str> = rows.rows.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, vec!["first", "second", "third"]);
+        // The skipped line counts toward max_rows, as a read row.
+        let table = read_txt(&path, Some(2)).unwrap();
+        assert_eq!((table.rows.len(), table.oversize), (1, 1));
+    }
+
+    #[test]
+    fn jsonl_lines_over_the_line_limit_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let big = format!("{{\"text\":\"{}\"}}", "y".repeat(500));
+        std::fs::write(
+            &path,
+            format!("{{\"text\":\"a\"}}\n{big}\n{{\"text\":\"b\"}}\n"),
+        )
+        .unwrap();
+        let table = read_jsonl_limited(&path, &cols("text"), None, 100).unwrap();
+        assert_eq!(table.oversize, 1);
+        let rows = rows_from_table(table, &cols("text"), "d.jsonl", None).unwrap();
+        let texts: Vec<&str> = rows.rows.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, vec!["a", "b"]);
+        assert_eq!(rows.oversize, 1);
+        // With the real limit the same line is an ordinary row.
+        let table = read_jsonl(&path, &cols("text"), None).unwrap();
+        assert_eq!((table.rows.len(), table.oversize), (3, 0));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.txt");
+        std::fs::write(&path, b"ok\nbad \xff\n").unwrap();
+        let err = read_txt(&path, None).unwrap_err().to_string();
+        assert!(err.contains("line 2: not valid UTF-8"), "{err}");
+        assert!(err.contains("p.txt"), "{err}");
+    }
+
+    #[test]
+    fn conversations_over_the_text_limit_are_skipped() {
+        let c = Columns {
+            text: "conv".into(),
+            messages: true,
+            image: None,
+        };
+        let msg = |role: &str, content: String| {
+            Cell::Map(vec![
+                ("role".into(), Cell::Str(role.into())),
+                ("content".into(), Cell::Str(content)),
+            ])
+        };
+        // The user's text is short; the assistant's reply makes the row too big.
+        let big = Cell::List(vec![
+            msg("user", "hi".into()),
+            msg("assistant", "z".repeat(MAX_TEXT_BYTES)),
+        ]);
+        let small = Cell::List(vec![msg("user", "hello".into())]);
+        let table = RawTable {
+            available: vec!["conv".into()],
+            present: vec![true],
+            rows: vec![
+                RawRow::Fields(vec![Some(big)]),
+                RawRow::Fields(vec![Some(small)]),
+            ],
+            oversize: 0,
+        };
+        let rows = rows_from_table(table, &c, "t", None).unwrap();
+        assert_eq!(rows.oversize, 1);
+        assert_eq!(rows.rows.len(), 1);
+        assert_eq!(rows.rows[0].text, "hello");
+    }
+
+    #[test]
+    fn whole_file_formats_over_the_size_limit_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["big.json", "big.csv"] {
+            let path = dir.path().join(name);
+            // A sparse file: the size is checked before anything is read.
+            let f = File::create(&path).unwrap();
+            f.set_len(MAX_WHOLE_FILE_BYTES + 1).unwrap();
+            let format = if name.ends_with("json") {
+                crate::plan::FileFormat::Json
+            } else {
+                crate::plan::FileFormat::Csv
+            };
+            let err = read_file(&path, format, &cols("text"), None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(name), "{err}");
+            assert!(err.contains("over the 1024 MiB limit"), "{err}");
+            assert!(err.contains(".jsonl or .parquet"), "{err}");
+        }
     }
 }

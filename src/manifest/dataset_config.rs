@@ -228,6 +228,25 @@ fn load_file(name: &str, path: &Path) -> Result<DatasetConfig, ManifestError> {
                     None,
                 )
             })?;
+            if !json.is_object() {
+                let found = match &json {
+                    serde_json::Value::Null => "null",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Array(_) => "an array",
+                    serde_json::Value::Object(_) => "an object",
+                };
+                return Err(ManifestError::new(
+                    path,
+                    None,
+                    format!("the top level of the dataset config is {found}, not a JSON object"),
+                    Some(
+                        "write an object, e.g. {\"source\": {\"type\": \"file\", \"path\": \"data.jsonl\"}, \"prompt_column\": \"text\"}"
+                            .into(),
+                    ),
+                ));
+            }
             let doc = Value::serialize(&json).map_err(|e| {
                 ManifestError::new(
                     path,

@@ -12,6 +12,10 @@ use serde::de::DeserializeOwned;
 use super::diagnostic;
 use super::{ManifestError, ENV_PREFIX, MAX_MANIFEST_BYTES};
 
+/// Most segments in an override's key path (`--set a.b[0].c` has four). Deeper
+/// paths cannot name a manifest key, and unbounded ones would exhaust the stack.
+pub(crate) const MAX_KEY_SEGMENTS: usize = 64;
+
 /// Reads a UTF-8 text file of at most [`MAX_MANIFEST_BYTES`]; `what` names it in errors.
 pub(crate) fn read_limited(path: &Path, what: &str) -> Result<String, ManifestError> {
     let fail = |message: String, hint: &str| {
@@ -46,12 +50,7 @@ pub(crate) fn read_limited(path: &Path, what: &str) -> Result<String, ManifestEr
                 "check that the path names a readable file",
             )
         })?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(fail(
-            format!("the {what} is larger than the 1 MiB limit"),
-            "manifests and dataset configs describe data; keep prompts and rows in dataset files",
-        ));
-    }
+    check_size(path, what, bytes.len())?;
     String::from_utf8(bytes).map_err(|e| {
         fail(
             format!(
@@ -61,6 +60,23 @@ pub(crate) fn read_limited(path: &Path, what: &str) -> Result<String, ManifestEr
             "save the file as UTF-8",
         )
     })
+}
+
+/// Rejects a manifest or dataset config of `len` bytes when it is over
+/// [`MAX_MANIFEST_BYTES`]; `what` names it in the error.
+pub(crate) fn check_size(path: &Path, what: &str, len: usize) -> Result<(), ManifestError> {
+    if len as u64 > MAX_MANIFEST_BYTES {
+        return Err(ManifestError::new(
+            path,
+            None,
+            format!("the {what} is larger than the 1 MiB limit"),
+            Some(
+                "manifests and dataset configs describe data; keep prompts and rows in dataset files"
+                    .to_owned(),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Parses TOML text into a figment dictionary, with positioned syntax errors.
@@ -382,6 +398,17 @@ fn env_overrides(
                 _ => Segment::Key(part.to_owned()),
             });
         }
+        if segments.len() > MAX_KEY_SEGMENTS {
+            return Err(ManifestError::new(
+                path,
+                None,
+                format!(
+                    "environment variable {}: the key path has more than {MAX_KEY_SEGMENTS} segments",
+                    name.chars().take(80).collect::<String>()
+                ),
+                Some("name a manifest key, e.g. TOKENOMICS_EXPERIMENT__RUNS".into()),
+            ));
+        }
         out.push(Override {
             origin: format!("environment variable {name}"),
             path: segments,
@@ -409,6 +436,12 @@ fn set_override(path: &Path, set: &str) -> Result<Override, ManifestError> {
     let segments = parse_set_path(key)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| bad(format!("`--set {set}`: `{key}` is not a key path")))?;
+    if segments.len() > MAX_KEY_SEGMENTS {
+        let shown: String = key.chars().take(80).collect();
+        return Err(bad(format!(
+            "`--set {shown}...`: the key path has more than {MAX_KEY_SEGMENTS} segments"
+        )));
+    }
     Ok(Override {
         origin: format!("--set {set}"),
         path: segments,

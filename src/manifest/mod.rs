@@ -11,6 +11,10 @@
 //! 3. `--set key.path=value` flags, in the order given, e.g. `--set experiment.runs=1`,
 //!    `--set grid[0].batch_sizes=[1,2]` or `--set endpoints.vllm.base_url=http://gpu:8000/v1`.
 //!
+//! An override's key path has at most 64 segments; TOML nesting in the file and
+//! in values is bounded by the TOML parser's recursion limit (an error, never a
+//! stack overflow).
+//!
 //! Values from variables and flags are parsed as TOML values (numbers, booleans,
 //! strings in quotes, arrays, inline tables), falling back to the raw text as a string.
 //!
@@ -29,6 +33,8 @@ mod validate;
 pub mod values;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
@@ -37,6 +43,7 @@ use std::path::{Path, PathBuf};
 
 pub use dataset_config::{format_from_extension, resolve_path, DatasetConfig, BUILTIN_DATASETS};
 pub use spec::parse_workload;
+pub(crate) use validate::check_name;
 
 use raw::RawManifest;
 
@@ -149,7 +156,25 @@ pub fn load_with_env(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Manifest, ManifestError> {
     let text = layers::read_limited(path, "manifest")?;
-    let layered = layers::Layered::build(path, &text, env, &opts.overrides)?;
+    load_from_str(path, &text, opts, env)
+}
+
+/// [`load_with_env`] on manifest text already in memory; `path` names the file
+/// in errors, and its directory is the one relative paths (dataset configs,
+/// `output_dir`) resolve against. Text over [`MAX_MANIFEST_BYTES`] is rejected
+/// with the same error as a file over the limit. Dataset config files named by
+/// `{ path = ... }` are still read from disk.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_from_str(
+    path: &Path,
+    text: &str,
+    opts: &LoadOptions,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Manifest, ManifestError> {
+    layers::check_size(path, "manifest", text.len())?;
+    let layered = layers::Layered::build(path, text, env, &opts.overrides)?;
     let raw: RawManifest = layered.extract(path)?;
     let dir = path
         .parent()

@@ -25,10 +25,12 @@ pub const MAX_NAME_LEN: usize = 64;
 /// Body fields tokenomics sets itself; `extra_body` may not override them.
 const RESERVED_BODY_KEYS: [&str; 5] = ["model", "messages", "prompt", "input", "stream"];
 
-/// Checks a path-safe name: ASCII letters, digits, `_` and `-` (experiments may
-/// also use `.`), starting with a letter or digit, at most [`MAX_NAME_LEN`] bytes.
+/// Checks a path-safe name: ASCII letters, digits, `_` and `-` (experiments and
+/// run ids, which name directories, may also use `.`), starting with a letter or
+/// digit, at most [`MAX_NAME_LEN`] bytes. Such a name is always one plain path
+/// component: never empty, `.`, `..`, absolute or containing a separator.
 pub(crate) fn check_name(kind: &str, name: &str) -> Result<(), (String, String)> {
-    let dots = kind == "experiment";
+    let dots = matches!(kind, "experiment" | "run");
     let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (dots && c == '.');
     let hint = if dots {
         "use letters, digits, `_`, `-` and `.`, starting with a letter or digit (it names a directory)"

@@ -13,7 +13,8 @@
 //! | `prompt_tokens_total` | `vllm:prompt_tokens_total` | `sglang:prompt_tokens_total` | `llamacpp:prompt_tokens_total` |
 //! | `generation_tokens_total` | `vllm:generation_tokens_total` | `sglang:generation_tokens_total` | `llamacpp:tokens_predicted_total` |
 //!
-//! Series with labels (e.g. `model_name="…"`) are summed per name.
+//! Series with labels (e.g. `model_name="…"`) are summed per name. A page larger
+//! than [`MAX_METRICS_BYTES`] (8 MiB) counts as a failed scrape and is not kept.
 
 use std::time::Duration;
 
@@ -101,6 +102,26 @@ pub fn parse_exposition(text: &str) -> Vec<(String, &'static str, f64)> {
     out
 }
 
+/// Largest metrics page read, in bytes (8 MiB); a larger one is a failed scrape.
+pub const MAX_METRICS_BYTES: usize = 8 << 20;
+
+/// GETs a metrics page of at most `max` bytes: None when the request fails, the
+/// status is not 2xx, or the body is larger (reading stops at the limit).
+async fn fetch_page(client: &reqwest::Client, url: &str, max: usize) -> Option<String> {
+    let mut resp = client.get(url).send().await.ok()?;
+    if !resp.status().is_success() || resp.content_length().is_some_and(|l| l > max as u64) {
+        return None;
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.ok()? {
+        if body.len() + chunk.len() > max {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// Where and how often to scrape, and which run the samples belong to.
 #[derive(Clone, Debug)]
 pub struct ScrapeTarget {
@@ -135,10 +156,7 @@ pub async fn scrape_until(
             () = stop.cancelled() => break,
         }
         let t_ms = crate::clock::now_ns().saturating_sub(target.t0_ns) as f64 / 1e6;
-        let text = match client.get(&target.url).send().await {
-            Ok(resp) if resp.status().is_success() => resp.text().await.ok(),
-            _ => None,
-        };
+        let text = fetch_page(&client, &target.url, MAX_METRICS_BYTES).await;
         let Some(text) = text else {
             failures += 1;
             continue;
@@ -196,5 +214,50 @@ vllm:prompt_tokens_total NaN
     fn unknown_names_are_not_normalised() {
         assert_eq!(normalise("process_cpu_seconds_total"), None);
         assert_eq!(normalise("llamacpp:requests_deferred"), Some("waiting"));
+    }
+
+    /// Serves `response` once per connection on 127.0.0.1; returns the URL.
+    async fn serve(response: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let response = response.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = sock.read(&mut buf).await;
+                    let _ = sock.write_all(&response).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        format!("http://{addr}/metrics")
+    }
+
+    #[tokio::test]
+    async fn metrics_pages_over_the_limit_are_failed_scrapes() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::new();
+        let page = "vllm:num_requests_running 3\n".repeat(10);
+        let with_length = |body: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        };
+        let url = serve(with_length(&page)).await;
+        let text = fetch_page(&client, &url, page.len())
+            .await
+            .expect("at the limit");
+        assert_eq!(parse_exposition(&text)[0].2, 30.0);
+        // Over the limit by its declared length...
+        assert_eq!(fetch_page(&client, &url, page.len() - 1).await, None);
+        // ...or, without a length, while it is read.
+        let url =
+            serve(format!("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{page}").into_bytes()).await;
+        assert_eq!(fetch_page(&client, &url, page.len() - 1).await, None);
+        assert!(fetch_page(&client, &url, page.len()).await.is_some());
     }
 }
