@@ -279,16 +279,20 @@ pub(super) async fn send(
         pooling: None,
     };
 
-    // Overwritten just before sending; kept when the request never gets that far.
+    // The request's start, and the origin of the total timeout: both taken at
+    // the same instant, so the timeout never fires before `start + total` even
+    // when the thread is descheduled in between (building the request inside
+    // `exchange` takes microseconds and is part of handing it to the HTTP stack).
     st.start = st.rel(now_ns());
+    let total = endpoint.timeouts.total;
+    let deadline = tokio::time::Instant::now() + total;
     let result = if ctx.cancel.is_cancelled() {
         Err(cancelled())
     } else {
-        let total = endpoint.timeouts.total;
         let outcome = tokio::select! {
             biased;
             () = ctx.cancel.cancelled() => Err(cancelled()),
-            r = tokio::time::timeout(total, exchange(client, req, ctx, n, &mut st)) => match r {
+            r = tokio::time::timeout_at(deadline, exchange(client, req, ctx, n, &mut st)) => match r {
                 Ok(r) => r,
                 Err(_) => Err(Failure::timeout(
                     TimeoutKind::Total,
@@ -332,7 +336,6 @@ async fn exchange(
         rb = rb.header(reqwest::header::AUTHORIZATION, auth.header.clone());
     }
 
-    st.start = st.rel(now_ns());
     let sending = rb.send();
     let sent = match endpoint.timeouts.first_byte {
         Some(limit) => match tokio::time::timeout(limit, sending).await {
