@@ -390,12 +390,17 @@ pub fn row(level: &CapacityLevel) -> String {
 pub fn notes(report: &CapacityReport) -> String {
     let mut out = String::new();
     for l in &report.levels {
-        if l.sim_saturated {
+        if l.sim_saturated && l.client_saturated {
             out.push_str(&format!(
-                "note: {} streams: the simulator was CPU-saturated ({:.0}%); events/s is the simulator's limit, \
-                 a lower bound of the client's (CPU/event is still the client's own cost)\n",
-                l.streams,
-                l.sim_cpu.unwrap_or(0.0) * 100.0
+                "note: {} streams: client and simulator were both saturated (busy or waiting for a CPU ≥ 90% of the time); \
+                 events/s is bounded by both (CPU/event is still the client's own cost)\n",
+                l.streams
+            ));
+        } else if l.sim_saturated {
+            out.push_str(&format!(
+                "note: {} streams: the simulator was saturated (busy or waiting for a CPU ≥ 90% of the time); \
+                 events/s is the simulator's limit, a lower bound of the client's (CPU/event is still the client's own cost)\n",
+                l.streams
             ));
         } else if !l.client_saturated {
             let offered = l

@@ -380,8 +380,8 @@ where
         }
         loop {
             if !this.pending.is_empty() {
-                // Hand the parser one event at a time (its buffer handling is
-                // quadratic in the amount of text it holds).
+                // Hand the parser one event at a time, so that the events
+                // before an oversized one in the same read are still delivered.
                 let end = match this.guard.next_piece(&this.pending) {
                     Ok(end) => end,
                     Err(seen) => {
