@@ -12,8 +12,15 @@
 //!                        (requests last events_per_request × itl, far less than an interval)
 //! first, last          = mean of the 1-s RSS samples in the first third / last third of the soak
 //! growth %             = (last − first) / first × 100
-//! flat                 ⇔ growth % ≤ 5
+//! slope (a third)      = least-squares slope of the 1-s RSS samples in that third, MiB/min:
+//!                        Σ (t − t̄)(r − r̄) / Σ (t − t̄)² × 60 / 2²⁰
+//! verdict              = flat            ⇔ growth % ≤ 5
+//!                        levelling off   ⇔ growth % > 5 and slope(last third) ≤ slope(first third) / 4
+//!                        GREW            otherwise
 //! ```
+//!
+//! "Levelling off" is growth that slows down towards a plateau, as buffers
+//! sized by the load reach their size; steady growth to the end is "GREW".
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -86,31 +93,100 @@ pub struct SoakReport {
     pub growth_percent: Option<f64>,
     /// `growth_percent ≤ FLAT_GROWTH_PERCENT`.
     pub flat: Option<bool>,
+    /// RSS slope over the first third, MiB/min.
+    pub first_third_slope_mib_per_min: Option<f64>,
+    /// RSS slope over the last third, MiB/min.
+    pub last_third_slope_mib_per_min: Option<f64>,
+    /// `flat`, `levelling off` or `GREW` (see the module docs).
+    pub verdict: Option<String>,
     /// Token events over the whole soak, per second.
     pub events_per_s: f64,
     /// Failed requests over the whole soak.
     pub failed: u64,
 }
 
-/// Mean RSS of the first and last thirds of `series` (time, bytes) over
-/// `duration_s`, and the growth in percent (see the module docs).
+/// The RSS samples `(t, bytes)` of `series` in the first third (`first`) or the
+/// last third of `duration_s`.
+fn third(series: &[(f64, u64)], duration_s: f64, first: bool) -> Vec<(f64, f64)> {
+    series
+        .iter()
+        .filter(|(t, _)| {
+            if first {
+                *t <= duration_s / 3.0
+            } else {
+                *t > duration_s * 2.0 / 3.0
+            }
+        })
+        .map(|&(t, b)| (t, b as f64))
+        .collect()
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+/// Least-squares slope of `points` (s, bytes) in MiB/min (None with fewer than 2 times).
 #[must_use]
-pub fn verdict(series: &[(f64, u64)], duration_s: f64) -> (Option<f64>, Option<f64>, Option<f64>) {
-    let mean = |pick: &dyn Fn(f64) -> bool| {
-        let v: Vec<f64> = series
-            .iter()
-            .filter(|(t, _)| pick(*t))
-            .map(|&(_, b)| b as f64)
-            .collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-    };
-    let first = mean(&|t| t <= duration_s / 3.0);
-    let last = mean(&|t| t > duration_s * 2.0 / 3.0);
-    let growth = match (first, last) {
+pub fn slope_mib_per_min(points: &[(f64, f64)]) -> Option<f64> {
+    let t_mean = mean(points.iter().map(|p| p.0))?;
+    let r_mean = mean(points.iter().map(|p| p.1))?;
+    let sxx: f64 = points.iter().map(|p| (p.0 - t_mean).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - t_mean) * (p.1 - r_mean)).sum();
+    Some(sxy / sxx * 60.0 / 1_048_576.0)
+}
+
+/// The soak's memory verdict (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verdict {
+    /// Mean RSS of the first third, bytes.
+    pub first: Option<f64>,
+    /// Mean RSS of the last third, bytes.
+    pub last: Option<f64>,
+    /// `(last − first) / first × 100`.
+    pub growth_percent: Option<f64>,
+    /// Slope over the first third, MiB/min.
+    pub first_slope: Option<f64>,
+    /// Slope over the last third, MiB/min.
+    pub last_slope: Option<f64>,
+    /// `flat`, `levelling off` or `GREW`.
+    pub word: Option<&'static str>,
+}
+
+/// The verdict on `series` (s since start, bytes) over `duration_s`.
+#[must_use]
+pub fn verdict(series: &[(f64, u64)], duration_s: f64) -> Verdict {
+    let a = third(series, duration_s, true);
+    let b = third(series, duration_s, false);
+    let first = mean(a.iter().map(|p| p.1));
+    let last = mean(b.iter().map(|p| p.1));
+    let growth_percent = match (first, last) {
         (Some(f), Some(l)) if f > 0.0 => Some((l - f) / f * 100.0),
         _ => None,
     };
-    (first, last, growth)
+    let first_slope = slope_mib_per_min(&a);
+    let last_slope = slope_mib_per_min(&b);
+    let word = growth_percent.map(|g| {
+        if g <= FLAT_GROWTH_PERCENT {
+            "flat"
+        } else {
+            match (first_slope, last_slope) {
+                (Some(f), Some(l)) if f > 0.0 && l <= f / 4.0 => "levelling off",
+                _ => "GREW",
+            }
+        }
+    });
+    Verdict {
+        first,
+        last,
+        growth_percent,
+        first_slope,
+        last_slope,
+        word,
+    }
 }
 
 /// Runs the soak; `on_sample` is called after each interval.
@@ -216,7 +292,7 @@ async fn soak(
     let total_events = events.load(Ordering::Acquire);
     running.finish(true, Duration::from_secs(10)).await;
     drop(client);
-    let (first, last, growth) = verdict(&series, duration_s);
+    let v = verdict(&series, duration_s);
     Ok(SoakReport {
         streams,
         duration_s,
@@ -224,10 +300,13 @@ async fn soak(
         events_per_request: opts.events_per_request,
         samples,
         rss_series: series,
-        first_third_rss: first,
-        last_third_rss: last,
-        growth_percent: growth,
-        flat: growth.map(|g| g <= FLAT_GROWTH_PERCENT),
+        first_third_rss: v.first,
+        last_third_rss: v.last,
+        growth_percent: v.growth_percent,
+        flat: v.growth_percent.map(|g| g <= FLAT_GROWTH_PERCENT),
+        first_third_slope_mib_per_min: v.first_slope,
+        last_third_slope_mib_per_min: v.last_slope,
+        verdict: v.word.map(str::to_owned),
         events_per_s: total_events as f64 / duration_s.max(1e-9),
         failed: failed.load(Ordering::Acquire),
     })
@@ -270,14 +349,21 @@ pub fn row(s: &SoakSample) -> String {
 /// The verdict line.
 #[must_use]
 pub fn verdict_line(r: &SoakReport) -> String {
-    let mib = |b: f64| b / 1048576.0;
-    match (r.first_third_rss, r.last_third_rss, r.growth_percent) {
-        (Some(f), Some(l), Some(g)) => format!(
-            "verdict: RSS {} — last third mean {:.1} MiB vs first third {:.1} MiB ({g:+.1} %, flat means ≤ {FLAT_GROWTH_PERCENT} %); \
-             {} events/s overall, {} failed",
-            if g <= FLAT_GROWTH_PERCENT { "flat" } else { "GREW" },
+    let mib = |b: f64| b / 1_048_576.0;
+    let slope = |s: Option<f64>| s.map_or_else(|| "n/a".to_owned(), |s| format!("{s:+.1}"));
+    match (
+        r.first_third_rss,
+        r.last_third_rss,
+        r.growth_percent,
+        r.verdict.as_deref(),
+    ) {
+        (Some(f), Some(l), Some(g), Some(word)) => format!(
+            "verdict: RSS {word} — last third mean {:.1} MiB vs first third {:.1} MiB ({g:+.1} %, flat means ≤ {FLAT_GROWTH_PERCENT} %); \
+             slope {} MiB/min in the first third, {} in the last; {} events/s overall, {} failed",
             mib(l),
             mib(f),
+            slope(r.first_third_slope_mib_per_min),
+            slope(r.last_third_slope_mib_per_min),
             group(r.events_per_s.round() as u64),
             r.failed
         ),
@@ -291,11 +377,35 @@ mod tests {
 
     #[test]
     fn verdict_compares_first_and_last_thirds() {
-        let series: Vec<(f64, u64)> = (1..=9).map(|t| (f64::from(t), 100 + t as u64)).collect();
-        let (first, last, growth) = verdict(&series, 9.0);
-        assert_eq!(first, Some(102.0)); // t = 1, 2, 3
-        assert_eq!(last, Some(108.0)); // t = 7, 8, 9
-        assert!((growth.unwrap() - 6.0 / 102.0 * 100.0).abs() < 1e-9);
-        assert_eq!(verdict(&[], 9.0), (None, None, None));
+        let series: Vec<(f64, u64)> = (1..=9u64).map(|t| (t as f64, 100 + t)).collect();
+        let v = verdict(&series, 9.0);
+        assert_eq!(v.first, Some(102.0)); // t = 1, 2, 3
+        assert_eq!(v.last, Some(108.0)); // t = 7, 8, 9
+        assert!((v.growth_percent.unwrap() - 6.0 / 102.0 * 100.0).abs() < 1e-9);
+        // Steady growth of 1 byte/s in both thirds: it did not level off.
+        assert_eq!(v.word, Some("GREW"));
+        assert!((v.last_slope.unwrap() - 60.0 / 1_048_576.0).abs() < 1e-12);
+        assert_eq!(verdict(&[], 9.0), Verdict::default());
+    }
+
+    #[test]
+    fn verdict_tells_flat_and_levelling_off_apart() {
+        let flat: Vec<(f64, u64)> = (1..=9u64).map(|t| (t as f64, 1000 + t % 2)).collect();
+        assert_eq!(verdict(&flat, 9.0).word, Some("flat"));
+        // +100 per second, then +1: growth slows to a plateau.
+        let levelling: Vec<(f64, u64)> = (1..=9u64)
+            .map(|t| (t as f64, if t <= 3 { 1000 + 100 * t } else { 1300 + t }))
+            .collect();
+        let v = verdict(&levelling, 9.0);
+        assert!(v.growth_percent.unwrap() > FLAT_GROWTH_PERCENT);
+        assert_eq!(v.word, Some("levelling off"));
+    }
+
+    #[test]
+    fn slope_needs_two_times() {
+        assert_eq!(slope_mib_per_min(&[]), None);
+        assert_eq!(slope_mib_per_min(&[(1.0, 5.0)]), None);
+        let s = slope_mib_per_min(&[(0.0, 0.0), (60.0, 1_048_576.0)]).unwrap();
+        assert!((s - 1.0).abs() < 1e-12);
     }
 }

@@ -131,6 +131,7 @@ fn tiny_soak_samples_memory_and_gives_a_verdict() {
     let growth = report.growth_percent.expect("a verdict");
     assert!(growth.is_finite());
     assert_eq!(report.flat, Some(growth <= soak::FLAT_GROWTH_PERCENT));
+    assert!(report.verdict.is_some());
     assert!(soak::verdict_line(&report).starts_with("verdict: RSS"));
 }
 
