@@ -210,10 +210,15 @@ pub struct BenchClientArgs {
     /// Seconds between soak report lines.
     #[arg(long, default_value_t = 5.0)]
     pub soak_interval: f64,
+    /// Soak: the simulator's time between tokens (ms). The default keeps 2048
+    /// streams below the client's capacity, so memory shows what the client
+    /// keeps, not a backlog.
+    #[arg(long, default_value_t = 20.0)]
+    pub soak_itl_ms: f64,
     /// Capacity and soak: token events per request of each stream (`max_tokens`).
     #[arg(long, default_value_t = 256)]
     pub events_per_stream: u32,
-    /// Capacity and soak: the simulator's time between tokens (ms; 0 = as fast as it can).
+    /// Capacity: the simulator's time between tokens (ms; 0 = as fast as it can).
     #[arg(long, default_value_t = 1.0)]
     pub itl_ms: f64,
     /// CPU the client is pinned to (with at least 2 CPUs).

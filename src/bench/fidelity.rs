@@ -27,6 +27,17 @@
 //! bias         = Σ e / count                                                        (signed mean)
 //! ```
 //!
+//! Because the clock is shared, the TTFT error also splits exactly into its
+//! two legs (absolute times; `t0` is the client's origin of record times):
+//!
+//! ```text
+//! request lag    = arrival_ns − (t0 + start_ns)          client starts sending → server has parsed the headers
+//! delivery lag   = (t0 + chunk_ns[k]) − token_ns[k]      server hands token k to its connection → client has read it
+//! TTFT error     = request lag + delivery lag of token 0
+//! ```
+//!
+//! Delivery lags are pooled over every token of every measured request.
+//!
 //! Every error is in ms. Only `ok` requests count, and each stream's first
 //! request is left out (it also opened the connection, which the server's
 //! clock does not see); ITL needs as many client content events as server
@@ -118,6 +129,10 @@ pub struct Comparison {
     pub ttft: ErrorStats,
     /// ITL errors (every gap of every request, pooled).
     pub itl: ErrorStats,
+    /// Request lag (ms; `bias_ms` is its mean), when the client's origin was given.
+    pub request_lag: ErrorStats,
+    /// Delivery lag of every token (ms), when the client's origin was given.
+    pub delivery_lag: ErrorStats,
 }
 
 /// Signed difference `a − b` of two u64 durations, in ms.
@@ -126,9 +141,11 @@ fn diff_ms(a: u64, b: u64) -> f64 {
 }
 
 /// Matches `records` to `log` by `x-request-id` and computes the TTFT and ITL
-/// errors (see the module docs for the formulas).
+/// errors (see the module docs for the formulas); with `t0_ns`, the origin of
+/// the records' times on [`crate::clock::now_ns`], also the request and
+/// delivery lags.
 #[must_use]
-pub fn compare(records: &[RequestRecord], log: &[SimRequestLog]) -> Comparison {
+pub fn compare(records: &[RequestRecord], log: &[SimRequestLog], t0_ns: Option<u64>) -> Comparison {
     let by_id: HashMap<&str, &SimRequestLog> = log
         .iter()
         .filter_map(|e| e.request_id.as_deref().map(|id| (id, e)))
@@ -139,6 +156,8 @@ pub fn compare(records: &[RequestRecord], log: &[SimRequestLog]) -> Comparison {
     };
     let mut ttft = Vec::new();
     let mut itl = Vec::new();
+    let mut request_lag = Vec::new();
+    let mut delivery_lag = Vec::new();
     for r in records {
         let Some(server) = by_id.get(r.request_id.as_str()) else {
             out.unmatched += 1;
@@ -158,6 +177,12 @@ pub fn compare(records: &[RequestRecord], log: &[SimRequestLog]) -> Comparison {
             let srv = s0.saturating_sub(server.arrival_ns);
             ttft.push(diff_ms(client, srv));
         }
+        if let Some(t0) = t0_ns {
+            request_lag.push(diff_ms(server.arrival_ns, t0 + r.start_ns));
+            for (&c, &s) in r.chunk_ns.iter().zip(&server.token_ns) {
+                delivery_lag.push(diff_ms(t0 + c, s));
+            }
+        }
         if r.chunk_ns.len() == server.token_ns.len() {
             for (c, s) in r.chunk_ns.windows(2).zip(server.token_ns.windows(2)) {
                 itl.push(diff_ms(
@@ -171,6 +196,8 @@ pub fn compare(records: &[RequestRecord], log: &[SimRequestLog]) -> Comparison {
     }
     out.ttft = ErrorStats::from_errors(&ttft);
     out.itl = ErrorStats::from_errors(&itl);
+    out.request_lag = ErrorStats::from_errors(&request_lag);
+    out.delivery_lag = ErrorStats::from_errors(&delivery_lag);
     out
 }
 
@@ -289,7 +316,7 @@ async fn level(
     drop(client);
     let log = sim.stop_and_take_log().await?;
     let records = std::mem::take(&mut *records.lock().unwrap_or_else(PoisonError::into_inner));
-    let comparison = compare(&records, &log);
+    let comparison = compare(&records, &log, Some(t0));
     let targets = targets(streams, &comparison);
     let (client_cpu, client_cpu_wait) = client0.rates(&client1, wall_s);
     let (sim_cpu, sim_cpu_wait) = sim0.rates(&sim1, wall_s);
@@ -374,6 +401,16 @@ pub fn notes(report: &FidelityReport) -> String {
                 ));
             }
         }
+        if let (Some(req), Some(del)) = (c.request_lag.bias_ms, c.delivery_lag.bias_ms) {
+            out.push_str(&format!(
+                "{} streams: mean request lag {req:.3} ms (client send → server parsed), \
+                 mean delivery lag {del:.3} ms (server send → client read; p99 {})\n",
+                l.streams,
+                c.delivery_lag
+                    .p99_abs_ms
+                    .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3} ms"))
+            ));
+        }
         if c.failed > 0 || c.itl_count_mismatch > 0 {
             out.push_str(&format!(
                 "note: {} streams: {} failed request(s), {} left out of ITL (event count ≠ token sends)\n",
@@ -428,7 +465,7 @@ mod tests {
             ms(1000.0),
             &[ms(1010.0), ms(1020.0), ms(1030.0)],
         )];
-        let c = compare(&records, &log);
+        let c = compare(&records, &log, Some(ms(5000.0)));
         assert_eq!((c.matched, c.unmatched, c.failed), (1, 0, 0));
         // TTFT: 10.5 − 10 = 0.5 ms.
         assert_eq!(c.ttft.samples, 1);
@@ -438,6 +475,17 @@ mod tests {
         assert!((c.itl.mae_ms.unwrap() - 0.25).abs() < 1e-9);
         assert!((c.itl.max_abs_ms.unwrap() - 0.5).abs() < 1e-9);
         assert!((c.itl.bias_ms.unwrap() - 0.25).abs() < 1e-9);
+        // With t0 = 5000 ms (client origin), start is at 5000 → the server's
+        // arrival (1000) is 4000 ms earlier: legs are absolute and add up to
+        // the TTFT error.
+        let req = c.request_lag.bias_ms.unwrap();
+        assert!((req + 4000.0).abs() < 1e-9);
+        // Delivery: 5010.5 − 1010, 5020.5 − 1020, 5031 − 1030.
+        assert_eq!(c.delivery_lag.samples, 3);
+        let first_delivery = 4000.5;
+        assert!((req + first_delivery - c.ttft.bias_ms.unwrap()).abs() < 1e-9);
+        assert!((c.delivery_lag.max_abs_ms.unwrap() - 4001.0).abs() < 1e-9);
+        assert_eq!(compare(&records, &log, None).request_lag.samples, 0);
     }
 
     #[test]
@@ -468,7 +516,7 @@ mod tests {
             entry("short", 0, &[1, 2]),
             entry("other", 0, &[1]),
         ];
-        let c = compare(&records, &log);
+        let c = compare(&records, &log, None);
         assert_eq!(c.records, 4);
         assert_eq!((c.matched, c.unmatched), (3, 1));
         assert_eq!((c.failed, c.warmup, c.itl_count_mismatch), (1, 1, 1));

@@ -266,7 +266,7 @@ impl BenchPlan {
                     seconds("soak-interval", args.soak_interval)?
                 },
                 events_per_request: args.events_per_stream,
-                itl_ms,
+                itl_ms: millis("soak-itl-ms", args.soak_itl_ms)?,
                 max_warmup,
             }),
             None => None,

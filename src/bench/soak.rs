@@ -5,11 +5,19 @@
 //! `duration`, after a warmup in which every stream finished one request. Every
 //! second the client's VmRSS is sampled; every `interval` a line is reported.
 //!
+//! The command's default pace (ITL 20 ms: 2048 streams ask for about 100k
+//! events/s) keeps the client below its capacity: a client that falls behind
+//! lets data queue in its sockets, and hyper's read buffer of a connection then
+//! grows with the reads (up to about 400 KiB), which is memory sized by the
+//! backlog rather than kept by the client. Run `--soak-itl-ms 1` to see that.
+//!
 //! # Formulas
 //!
 //! ```text
 //! events/s (interval)  = content events of the requests that completed in the interval / interval length
 //!                        (requests last events_per_request × itl, far less than an interval)
+//! heap MiB             = glibc mallinfo2 uordblks + hblkhd: bytes allocated and not freed
+//!                        (RSS above it is memory the allocator keeps, not live data)
 //! first, last          = mean of the 1-s RSS samples in the first third / last third of the soak
 //! growth %             = (last − first) / first × 100
 //! slope (a third)      = least-squares slope of the 1-s RSS samples in that third, MiB/min:
@@ -31,7 +39,7 @@ use serde::Serialize;
 use super::group;
 use super::load::{self, Finished, OnRecord, Streams};
 use super::simproc::{SimProcess, SimSetup, SimTimingArgs};
-use super::system::vm_rss_bytes;
+use super::system::{heap_in_use_bytes, vm_rss_bytes};
 use crate::clock::now_ns;
 use crate::error::Error;
 
@@ -62,6 +70,8 @@ pub struct SoakSample {
     pub elapsed_s: f64,
     /// VmRSS at the end of the interval, bytes.
     pub rss_bytes: Option<u64>,
+    /// Heap bytes in use at the end of the interval ([`super::system::heap_in_use_bytes`]).
+    pub heap_bytes: Option<u64>,
     /// Events of the requests that completed in the interval, per second.
     pub events_per_s: f64,
     /// Requests completed in the interval.
@@ -266,6 +276,7 @@ async fn soak(
             let sample = SoakSample {
                 elapsed_s: elapsed,
                 rss_bytes: vm_rss_bytes(),
+                heap_bytes: heap_in_use_bytes(),
                 events_per_s: (e - last_events) as f64 / span,
                 requests: q - last_requests,
                 failed_total: failed.load(Ordering::Acquire),
@@ -317,16 +328,24 @@ async fn soak(
 pub fn header(opts: &SoakOptions) -> String {
     format!(
         "soak: {} streams, simulator Fixed TTFT 0 ITL {} ms, {} token events per request, {:.0} s\n\
-         {:>9}  {:>9}  {:>10}  {:>9}  {:>7}\n",
+         {:>9}  {:>9}  {:>9}  {:>10}  {:>9}  {:>7}\n",
         opts.streams,
         opts.itl_ms,
         opts.events_per_request,
         opts.duration.as_secs_f64(),
         "elapsed s",
         "RSS MiB",
+        "heap MiB",
         "events/s",
         "requests",
         "failed",
+    )
+}
+
+fn mib(bytes: Option<u64>) -> String {
+    bytes.map_or_else(
+        || "n/a".to_owned(),
+        |b| format!("{:.1}", b as f64 / 1_048_576.0),
     )
 }
 
@@ -334,12 +353,10 @@ pub fn header(opts: &SoakOptions) -> String {
 #[must_use]
 pub fn row(s: &SoakSample) -> String {
     format!(
-        "{:>9.1}  {:>9}  {:>10}  {:>9}  {:>7}",
+        "{:>9.1}  {:>9}  {:>9}  {:>10}  {:>9}  {:>7}",
         s.elapsed_s,
-        s.rss_bytes.map_or_else(
-            || "n/a".to_owned(),
-            |b| format!("{:.1}", b as f64 / 1048576.0)
-        ),
+        mib(s.rss_bytes),
+        mib(s.heap_bytes),
         group(s.events_per_s.round() as u64),
         group(s.requests),
         s.failed_total,

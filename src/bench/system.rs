@@ -191,6 +191,23 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
     }
 }
 
+/// Bytes the allocator has handed out and not had back (glibc `mallinfo2`:
+/// `uordblks + hblkhd`, all arenas). Next to VmRSS it tells live data from
+/// memory the allocator keeps. `None` off glibc.
+#[must_use]
+pub fn heap_in_use_bytes() -> Option<u64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 has no preconditions; it returns a plain struct.
+        let info = unsafe { libc::mallinfo2() };
+        Some((info.uordblks as u64).saturating_add(info.hblkhd as u64))
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        None
+    }
+}
+
 /// CPU time (user + system) of process `pid` so far in ns, from fields 14 and 15
 /// of `/proc/<pid>/stat` (clock ticks of `sysconf(_SC_CLK_TCK)`, usually 10 ms).
 #[must_use]

@@ -98,6 +98,8 @@ fn tiny_fidelity_matches_every_record_to_the_simulator_log() {
             c.ttft.samples * 5,
             "5 gaps per 6-token request"
         );
+        assert_eq!(c.request_lag.samples, c.ttft.samples);
+        assert_eq!(c.delivery_lag.samples, c.ttft.samples * 6, "every token");
         for (what, s) in [("TTFT", &c.ttft), ("ITL", &c.itl)] {
             finite_non_negative(s.mae_ms, what);
             finite_non_negative(s.p99_abs_ms, what);
