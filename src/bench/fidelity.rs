@@ -385,6 +385,15 @@ pub fn row(level: &FidelityLevel) -> String {
     )
 }
 
+/// `1 stream`, `64 streams`.
+fn streams_label(n: u32) -> String {
+    if n == 1 {
+        "1 stream".to_owned()
+    } else {
+        format!("{n} streams")
+    }
+}
+
 /// Notes after the table: failures and left-out requests.
 #[must_use]
 pub fn notes(report: &FidelityReport) -> String {
@@ -394,18 +403,18 @@ pub fn notes(report: &FidelityReport) -> String {
         for (side, wait) in [("client", l.client_cpu_wait), ("simulator", l.sim_cpu_wait)] {
             if let Some(w) = wait.filter(|&w| w >= 0.1) {
                 out.push_str(&format!(
-                    "note: {} streams: the {side} waited for a CPU {:.0}% of the time (other work on the machine); \
+                    "note: {}: the {side} waited for a CPU {:.0}% of the time (other work on the machine); \
                      its delays are in the errors\n",
-                    l.streams,
+                    streams_label(l.streams),
                     w * 100.0
                 ));
             }
         }
         if let (Some(req), Some(del)) = (c.request_lag.bias_ms, c.delivery_lag.bias_ms) {
             out.push_str(&format!(
-                "{} streams: mean request lag {req:.3} ms (client send → server parsed), \
+                "{}: mean request lag {req:.3} ms (client send → server parsed), \
                  mean delivery lag {del:.3} ms (server send → client read; p99 {})\n",
-                l.streams,
+                streams_label(l.streams),
                 c.delivery_lag
                     .p99_abs_ms
                     .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3} ms"))
@@ -413,8 +422,10 @@ pub fn notes(report: &FidelityReport) -> String {
         }
         if c.failed > 0 || c.itl_count_mismatch > 0 {
             out.push_str(&format!(
-                "note: {} streams: {} failed request(s), {} left out of ITL (event count ≠ token sends)\n",
-                l.streams, c.failed, c.itl_count_mismatch
+                "note: {}: {} failed request(s), {} left out of ITL (event count ≠ token sends)\n",
+                streams_label(l.streams),
+                c.failed,
+                c.itl_count_mismatch
             ));
         }
     }
