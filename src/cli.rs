@@ -139,8 +139,9 @@ pub struct SimulateArgs {
     /// Batching model: most sequences decoded at once.
     #[arg(long, default_value_t = 256)]
     pub max_batch: u32,
-    /// Write the per-request timing log (JSON lines) here on exit.
-    #[arg(long)]
+    /// Write the per-request timing log (JSON lines) here on exit (Ctrl-C / SIGINT).
+    /// (`--request-log`, since the global `--log` is the log filter.)
+    #[arg(long = "request-log", id = "request_log", value_name = "PATH")]
     pub log: Option<PathBuf>,
 }
 
@@ -177,7 +178,65 @@ pub struct BenchClientArgs {
     /// Seconds per measurement.
     #[arg(long, default_value_t = 5.0)]
     pub seconds: f64,
-    /// Also run the fidelity benchmark (client vs simulator timestamps).
+    /// Run the fidelity benchmark (client vs simulator timestamps) instead of
+    /// capacity (add --capacity for both).
     #[arg(long)]
     pub fidelity: bool,
+    /// Also run the capacity benchmark when --fidelity or --soak is given
+    /// (it runs alone by default).
+    #[arg(long)]
+    pub capacity: bool,
+    /// Stream counts of the fidelity benchmark, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,64,512,2048")]
+    pub fidelity_streams: Vec<u32>,
+    /// Seconds each fidelity level sends new requests.
+    #[arg(long, default_value_t = 10.0)]
+    pub fidelity_seconds: f64,
+    /// Fidelity: the simulator's time to first token (ms).
+    #[arg(long, default_value_t = 20.0)]
+    pub fidelity_ttft_ms: f64,
+    /// Fidelity: the simulator's time between tokens (ms).
+    #[arg(long, default_value_t = 10.0)]
+    pub fidelity_itl_ms: f64,
+    /// Fidelity: token events per request.
+    #[arg(long, default_value_t = 16)]
+    pub fidelity_tokens: u32,
+    /// Run a soak of this many seconds (thousands of streams; is memory flat?).
+    #[arg(long, value_name = "SECONDS")]
+    pub soak: Option<f64>,
+    /// Streams of the soak.
+    #[arg(long, default_value_t = 2048)]
+    pub soak_streams: u32,
+    /// Seconds between soak report lines.
+    #[arg(long, default_value_t = 5.0)]
+    pub soak_interval: f64,
+    /// Soak: the simulator's time between tokens (ms). The default keeps 2048
+    /// streams below the client's capacity, so memory shows what the client
+    /// keeps, not a backlog.
+    #[arg(long, default_value_t = 20.0)]
+    pub soak_itl_ms: f64,
+    /// Capacity and soak: token events per request of each stream (`max_tokens`).
+    #[arg(long, default_value_t = 256)]
+    pub events_per_stream: u32,
+    /// Capacity: the simulator's time between tokens (ms; 0 = as fast as it can).
+    #[arg(long, default_value_t = 1.0)]
+    pub itl_ms: f64,
+    /// CPU the client is pinned to (with at least 2 CPUs).
+    #[arg(long, default_value_t = 0)]
+    pub client_cpu: usize,
+    /// CPU the simulator is pinned to (with at least 2 CPUs).
+    #[arg(long, default_value_t = 1)]
+    pub sim_cpu: usize,
+    /// Do not pin the client and the simulator to CPUs.
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Also write the figures as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Short windows (1 s capacity, 2 s fidelity, 1 s soak lines) for a quick look.
+    #[arg(long)]
+    pub quick: bool,
+    /// The tokenomics executable that runs the simulator (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub sim_exe: Option<PathBuf>,
 }

@@ -392,7 +392,7 @@ fn millis(flag: &str, ms: f64) -> io::Result<Duration> {
 ///
 /// The Batching model is used when `--itl-per-seq-ms` is given or
 /// `--prefill-per-token-ms` is above 0 (a missing `--itl-per-seq-ms` then
-/// counts as 0); otherwise Fixed. Logging is on only with `--log`.
+/// counts as 0); otherwise Fixed. Logging is on only with `--request-log`.
 ///
 /// # Errors
 /// `InvalidInput` for a negative or non-finite duration, or `--max-batch 0`.
@@ -445,7 +445,7 @@ pub fn write_log(path: &Path, entries: &[SimRequestLog]) -> io::Result<()> {
 
 /// `tokenomics simulate`: serves on `127.0.0.1:port` until Ctrl-C, printing
 /// `listening on http://127.0.0.1:PORT/v1` to stdout, then writes the request
-/// log to `--log` (JSON lines) when given. Requests still in flight at Ctrl-C
+/// log to `--request-log` (JSON lines) when given. Requests still in flight at Ctrl-C
 /// are not in the log.
 ///
 /// # Errors

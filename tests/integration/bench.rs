@@ -1,0 +1,175 @@
+//! `bench-client` end to end, tiny: the simulator runs as its own process (the
+//! real `tokenomics simulate`), the client is the real one. Only the structure
+//! of the figures is checked, never their values (timing belongs to benchmarks).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokenomics::bench::{capacity, fidelity, soak, SimSetup, SimTimingArgs};
+
+use crate::common::bin;
+
+fn setup() -> SimSetup {
+    SimSetup {
+        exe: PathBuf::from(env!("CARGO_BIN_EXE_tokenomics")),
+        cpus: Vec::new(),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn finite_non_negative(v: Option<f64>, what: &str) {
+    let v = v.unwrap_or_else(|| panic!("{what} is missing"));
+    assert!(v.is_finite() && v >= 0.0, "{what} = {v}");
+}
+
+#[test]
+fn tiny_capacity_counts_events_cpu_and_memory() {
+    let opts = capacity::CapacityOptions {
+        streams: vec![8],
+        window: Duration::from_millis(500),
+        events_per_request: 32,
+        itl_ms: 1.0,
+        max_warmup: Duration::from_secs(20),
+        client_cpus: 2,
+        sim_cpus: 2,
+    };
+    let mut seen = 0;
+    let report = runtime()
+        .block_on(capacity::run(&setup(), &opts, &mut |_| seen += 1))
+        .expect("capacity runs");
+    assert_eq!(seen, 1, "one callback per level");
+    assert_eq!(report.levels.len(), 1);
+    let l = &report.levels[0];
+    assert_eq!(l.streams, 8);
+    assert!(l.warmup_complete, "every stream finished a request");
+    assert!(l.events > 0, "events were read in the window");
+    assert!(l.window_s > 0.0 && l.events_per_s > 0.0);
+    assert_eq!(l.failed, 0);
+    finite_non_negative(l.cpu_us_per_event, "CPU per event");
+    finite_non_negative(l.rss_kib_per_stream, "RSS per stream");
+    finite_non_negative(l.sim_cpu, "simulator CPU");
+    assert_eq!(
+        l.targets.iter().map(|t| t.metric).collect::<Vec<_>>(),
+        vec!["cpu_us_per_event"],
+        "8 streams only has the CPU target"
+    );
+    assert!(capacity::row(l).contains('8'));
+}
+
+#[test]
+fn tiny_fidelity_matches_every_record_to_the_simulator_log() {
+    let opts = fidelity::FidelityOptions {
+        streams: vec![1, 4],
+        window: Duration::from_millis(300),
+        timing: SimTimingArgs {
+            ttft_ms: 5.0,
+            itl_ms: 2.0,
+        },
+        tokens: 6,
+    };
+    let report = runtime()
+        .block_on(fidelity::run(&setup(), &opts, &mut |_| {}))
+        .expect("fidelity runs");
+    assert_eq!(
+        report.levels.iter().map(|l| l.streams).collect::<Vec<_>>(),
+        vec![1, 4]
+    );
+    for l in &report.levels {
+        let c = &l.comparison;
+        assert!(c.records > l.streams as usize, "{c:?}");
+        assert_eq!(
+            c.unmatched, 0,
+            "every record is in the simulator log: {c:?}"
+        );
+        assert_eq!(c.matched, c.records);
+        assert_eq!(c.failed, 0);
+        assert_eq!(c.warmup, l.streams as usize, "one warmup per stream");
+        assert_eq!(c.itl_count_mismatch, 0);
+        assert_eq!(c.ttft.samples, c.records - c.warmup);
+        assert_eq!(
+            c.itl.samples,
+            c.ttft.samples * 5,
+            "5 gaps per 6-token request"
+        );
+        assert_eq!(c.request_lag.samples, c.ttft.samples);
+        assert_eq!(c.delivery_lag.samples, c.ttft.samples * 6, "every token");
+        for (what, s) in [("TTFT", &c.ttft), ("ITL", &c.itl)] {
+            finite_non_negative(s.mae_ms, what);
+            finite_non_negative(s.p99_abs_ms, what);
+            finite_non_negative(s.max_abs_ms, what);
+            assert!(s.p99_abs_ms <= s.max_abs_ms, "{what}: p99 ≤ max");
+        }
+    }
+    assert_eq!(report.levels[0].targets.len(), 1, "TTFT target at 1 stream");
+}
+
+#[test]
+fn tiny_soak_samples_memory_and_gives_a_verdict() {
+    let opts = soak::SoakOptions {
+        streams: 8,
+        duration: Duration::from_millis(3_500),
+        interval: Duration::from_secs(1),
+        events_per_request: 16,
+        itl_ms: 1.0,
+        max_warmup: Duration::from_secs(20),
+    };
+    let mut lines = 0;
+    let report = runtime()
+        .block_on(soak::run(&setup(), &opts, &mut |_| lines += 1))
+        .expect("soak runs");
+    assert_eq!(lines, report.samples.len());
+    assert!(report.samples.len() >= 3, "{:?}", report.samples);
+    assert!(report.samples.iter().all(|s| s.rss_bytes.is_some()));
+    assert!(report.rss_series.len() >= 3);
+    assert!(report.events_per_s > 0.0);
+    assert_eq!(report.failed, 0);
+    let growth = report.growth_percent.expect("a verdict");
+    assert!(growth.is_finite());
+    assert_eq!(report.flat, Some(growth <= soak::FLAT_GROWTH_PERCENT));
+    assert!(report.verdict.is_some());
+    assert!(soak::verdict_line(&report).starts_with("verdict: RSS"));
+}
+
+#[test]
+fn bench_client_command_prints_a_table_and_writes_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("bench.json");
+    let out = bin()
+        .args([
+            "bench-client",
+            "--quick",
+            "--streams",
+            "4",
+            "--events-per-stream",
+            "16",
+            "--json",
+        ])
+        .arg(&json)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("machine: "), "{stdout}");
+    assert!(stdout.contains("events/s"), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("JSON");
+    let level = &v["capacity"]["levels"][0];
+    assert_eq!(level["streams"], 4);
+    assert!(level["events"].as_u64().is_some_and(|e| e > 0), "{level}");
+    assert!(v["fidelity"].is_null() && v["soak"].is_null());
+}
+
+#[test]
+fn bench_client_rejects_bad_values_with_exit_2() {
+    bin()
+        .args(["bench-client", "--streams", "0"])
+        .assert()
+        .code(2);
+}
