@@ -117,6 +117,40 @@ fn put(m: &mut BTreeMap<String, MetricValue>, name: &str, v: Option<MetricValue>
     }
 }
 
+/// The prefill and decode fields that the advanced (E3) and E4/E5 layouts share:
+/// (metric, path in the result, whether the value is in seconds and becomes ms).
+const PHASE_FIELDS: [(&str, &[&str], bool); 5] = [
+    ("ttft_ms", &["prefill_metrics", "ttft"], true),
+    (
+        "input_tps_per_request",
+        &["prefill_metrics", "input_throughput"],
+        false,
+    ),
+    (
+        "output_tps_per_request",
+        &["decode_metrics", "output_throughput"],
+        false,
+    ),
+    ("tpot_ms", &["decode_metrics", "tpot"], true),
+    ("decode_ms", &["decode_metrics", "decode_time"], true),
+];
+
+/// Reads the [`PHASE_FIELDS`] of result `r` into `m`.
+fn put_phase_fields(m: &mut BTreeMap<String, MetricValue>, r: &Value) {
+    for (name, path, seconds) in PHASE_FIELDS {
+        let v = stat_at(r, path);
+        put(
+            m,
+            name,
+            if seconds {
+                v.map(|v| v.scaled(1000.0))
+            } else {
+                v
+            },
+        );
+    }
+}
+
 /// Mean TTFT + mean decode time (ms): the "total latency" the original plots.
 fn derived_e2e(m: &BTreeMap<String, MetricValue>) -> Option<MetricValue> {
     let decode = m.get("decode_ms")?.mean?;
@@ -217,31 +251,7 @@ pub fn result_metrics(era: Era, r: &Value) -> BTreeMap<String, MetricValue> {
                 );
             }
             if era == Era::Advanced {
-                put(
-                    &mut m,
-                    "ttft_ms",
-                    to_ms(stat_at(r, &["prefill_metrics", "ttft"])),
-                );
-                put(
-                    &mut m,
-                    "input_tps_per_request",
-                    stat_at(r, &["prefill_metrics", "input_throughput"]),
-                );
-                put(
-                    &mut m,
-                    "output_tps_per_request",
-                    stat_at(r, &["decode_metrics", "output_throughput"]),
-                );
-                put(
-                    &mut m,
-                    "tpot_ms",
-                    to_ms(stat_at(r, &["decode_metrics", "tpot"])),
-                );
-                put(
-                    &mut m,
-                    "decode_ms",
-                    to_ms(stat_at(r, &["decode_metrics", "decode_time"])),
-                );
+                put_phase_fields(&mut m, r);
                 put(
                     &mut m,
                     "combined_tps",
@@ -275,35 +285,11 @@ pub fn result_metrics(era: Era, r: &Value) -> BTreeMap<String, MetricValue> {
                 "output_tokens",
                 stat_at(r, &["tokens", "output_per_request"]),
             );
-            put(
-                &mut m,
-                "ttft_ms",
-                to_ms(stat_at(r, &["prefill_metrics", "ttft"])),
-            );
+            put_phase_fields(&mut m, r);
             put(
                 &mut m,
                 "ttfo_ms",
                 to_ms(stat_at(r, &["prefill_metrics", "ttfo"])),
-            );
-            put(
-                &mut m,
-                "input_tps_per_request",
-                stat_at(r, &["prefill_metrics", "input_throughput"]),
-            );
-            put(
-                &mut m,
-                "output_tps_per_request",
-                stat_at(r, &["decode_metrics", "output_throughput"]),
-            );
-            put(
-                &mut m,
-                "tpot_ms",
-                to_ms(stat_at(r, &["decode_metrics", "tpot"])),
-            );
-            put(
-                &mut m,
-                "decode_ms",
-                to_ms(stat_at(r, &["decode_metrics", "decode_time"])),
             );
             put(
                 &mut m,
