@@ -342,19 +342,12 @@ fn attach_per_request(
     records: &[crate::record::RequestRecord],
 ) {
     use std::collections::BTreeMap;
-    let mut last: BTreeMap<(u32, u32, u32, u32), u32> = BTreeMap::new();
-    for r in records.iter().filter(|r| !r.warmup) {
-        let e = last
-            .entry((r.point_index, r.run_index, r.request_index, r.turn))
-            .or_insert(r.attempt);
-        *e = (*e).max(r.attempt);
-    }
+    let all: Vec<&crate::record::RequestRecord> = records.iter().collect();
+    let finals = crate::metrics::final_attempts(&all, |r| {
+        (r.point_index, r.run_index, r.request_index, r.turn)
+    });
     let mut by_point: BTreeMap<u32, Vec<crate::metrics::RequestMetrics>> = BTreeMap::new();
-    for r in records {
-        let key = (r.point_index, r.run_index, r.request_index, r.turn);
-        if r.warmup || !r.outcome.is_ok() || last.get(&key) != Some(&r.attempt) {
-            continue;
-        }
+    for r in finals.into_iter().filter(|r| r.outcome.is_ok()) {
         by_point
             .entry(r.point_index)
             .or_default()

@@ -25,5 +25,5 @@ pub mod summary;
 
 pub use point::summarize_point;
 pub use request::{request_metrics, RequestMetrics};
-pub use run::{summarize_run, RunContext};
+pub use run::{final_attempts, summarize_run, RunContext};
 pub use summary::*;

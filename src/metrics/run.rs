@@ -98,12 +98,11 @@ pub struct SteadyState {
     pub median_tps: Option<f64>,
 }
 
-/// Measured records, keeping only the final attempt of each retried request.
-/// The key is given by `key` (so points can add the run index).
-pub(crate) fn final_attempts<'a, K, F>(
-    records: &[&'a RequestRecord],
-    key: F,
-) -> Vec<&'a RequestRecord>
+/// Measured records (warmups dropped), keeping only the final attempt of each
+/// retried request: retried attempts stay in the raw records but never count
+/// twice. `key` identifies a request within `records` (e.g. `(request, turn)`
+/// for one run; add the run and point indices for wider sets).
+pub fn final_attempts<'a, K, F>(records: &[&'a RequestRecord], key: F) -> Vec<&'a RequestRecord>
 where
     K: std::hash::Hash + Eq,
     F: Fn(&RequestRecord) -> K,

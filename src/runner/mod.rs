@@ -236,8 +236,8 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
     crate::sink::write_all(&dir, &results)?;
 
     let failure_rate_exceeded = results.plan.experiment.max_failure_rate.and_then(|max| {
-        let measured: Vec<&RequestRecord> =
-            final_attempts(results.records.iter().filter(|r| !r.warmup));
+        let all: Vec<&RequestRecord> = results.records.iter().collect();
+        let measured = metrics::final_attempts(&all, request_key);
         let total = measured.len();
         let failed = measured.iter().filter(|r| !r.outcome.is_ok()).count();
         #[allow(clippy::cast_precision_loss)]
@@ -320,7 +320,7 @@ impl PointRunner<'_> {
         let mut runs: Vec<RunSummary> = Vec::new();
         for run_index in 0..point.runs {
             if let Some((records, ctx)) = opts.done.get(&(point_index, run_index)) {
-                runs.push(summarize(records, ctx));
+                runs.push(metrics::summarize_run(records, ctx));
                 self.records.extend(records.iter().cloned());
                 continue;
             }
@@ -417,7 +417,7 @@ impl PointRunner<'_> {
                 cpu_utilisation: timing.cpu_utilisation,
                 loop_lag_ms: timing.loop_lag_ms,
             };
-            runs.push(summarize(&records, &ctx));
+            runs.push(metrics::summarize_run(&records, &ctx));
             self.records.extend(records);
             if opts.cancel.is_cancelled() {
                 interrupted = true;
@@ -427,11 +427,12 @@ impl PointRunner<'_> {
         if let Some(sp) = self.spool.as_mut() {
             sp.flush()?;
         }
-        let point_records: Vec<&RequestRecord> = final_attempts(
-            self.records
-                .iter()
-                .filter(|r| r.point_index == point_index && !r.warmup),
-        );
+        // `summarize_point` drops warmups and keeps each request's final attempt.
+        let point_records: Vec<&RequestRecord> = self
+            .records
+            .iter()
+            .filter(|r| r.point_index == point_index)
+            .collect();
         let summary = metrics::summarize_point(point, &self.experiment, &runs, &point_records);
         self.progress.finish_point(&bar, &summary);
         Ok((
@@ -486,31 +487,9 @@ async fn run_with_collector(
     Ok((records, timing))
 }
 
-/// Summarises one run from its records (final attempts only).
-fn summarize(records: &[RequestRecord], ctx: &RunContext) -> RunSummary {
-    let finals: Vec<RequestRecord> = final_attempts(records.iter().filter(|r| !r.warmup))
-        .into_iter()
-        .cloned()
-        .collect();
-    metrics::summarize_run(&finals, ctx)
-}
-
-/// Keeps the last attempt of every (point, run, request, turn): retried attempts
-/// stay in the raw records but do not count twice in the metrics.
-fn final_attempts<'a>(records: impl Iterator<Item = &'a RequestRecord>) -> Vec<&'a RequestRecord> {
-    let records: Vec<&RequestRecord> = records.collect();
-    let mut last: BTreeMap<(u32, u32, u32, u32), u32> = BTreeMap::new();
-    for r in &records {
-        let key = (r.point_index, r.run_index, r.request_index, r.turn);
-        let e = last.entry(key).or_insert(r.attempt);
-        *e = (*e).max(r.attempt);
-    }
-    records
-        .into_iter()
-        .filter(|r| {
-            last.get(&(r.point_index, r.run_index, r.request_index, r.turn)) == Some(&r.attempt)
-        })
-        .collect()
+/// A request's identity across a whole experiment: (point, run, request, turn).
+fn request_key(r: &RequestRecord) -> (u32, u32, u32, u32) {
+    (r.point_index, r.run_index, r.request_index, r.turn)
 }
 
 /// The metrics URL: as given, or — for the placeholder `auto` — `/metrics` at the root
@@ -610,7 +589,8 @@ mod tests {
             rec(1, 1, Outcome::Ok),
             rec(2, 1, Outcome::HttpError),
         ];
-        let finals = final_attempts(rs.iter());
+        let all: Vec<&RequestRecord> = rs.iter().collect();
+        let finals = metrics::final_attempts(&all, request_key);
         assert_eq!(finals.len(), 3);
         assert!(finals
             .iter()

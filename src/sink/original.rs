@@ -809,21 +809,15 @@ fn final_attempts_by_run(
     records: &[RequestRecord],
     point_index: u32,
 ) -> BTreeMap<u32, Vec<&RequestRecord>> {
-    let mut last: BTreeMap<(u32, u32, u32), &RequestRecord> = BTreeMap::new();
-    for r in records
+    let of_point: Vec<&RequestRecord> = records
         .iter()
-        .filter(|r| r.point_index == point_index && !r.warmup)
-    {
-        let e = last
-            .entry((r.run_index, r.request_index, r.turn))
-            .or_insert(r);
-        if r.attempt > e.attempt {
-            *e = r;
-        }
-    }
+        .filter(|r| r.point_index == point_index)
+        .collect();
+    let finals =
+        crate::metrics::final_attempts(&of_point, |r| (r.run_index, r.request_index, r.turn));
     let mut runs: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
-    for ((run, _, _), r) in last {
-        runs.entry(run).or_default().push(r);
+    for r in finals {
+        runs.entry(r.run_index).or_default().push(r);
     }
     runs
 }
