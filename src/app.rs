@@ -132,7 +132,11 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
             })
         }
         Command::Simulate(args) => {
-            crate::simulator::run_cli(&args)
+            let config = args.sim_config().map_err(|e| Error::Usage {
+                message: e.to_string(),
+                hint: None,
+            })?;
+            crate::simulator::serve_until_ctrl_c(config, args.port, args.log.as_deref())
                 .await
                 .map_err(|e| Error::Internal(format!("simulator: {e}")))?;
             Ok(exit::OK)

@@ -1,8 +1,11 @@
 //! The command line (clap derive). Each subcommand maps to one `lib` entry point.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::vocab::{SimConfig, SimTiming};
 
 /// tokenomics: declarative benchmarks of OpenAI-compatible LLM inference servers.
 #[derive(Debug, Parser)]
@@ -145,6 +148,65 @@ pub struct SimulateArgs {
     pub log: Option<PathBuf>,
 }
 
+/// A flag value clap accepted but the command cannot use (the flag and why).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--{flag}: {message}")]
+pub struct FlagError {
+    /// The flag without its dashes, e.g. `ttft-ms`.
+    pub flag: &'static str,
+    pub message: String,
+}
+
+fn millis(flag: &'static str, ms: f64) -> Result<Duration, FlagError> {
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(FlagError {
+            flag,
+            message: format!("must be a number of milliseconds ≥ 0, got {ms}"),
+        });
+    }
+    Duration::try_from_secs_f64(ms / 1_000.0).map_err(|e| FlagError {
+        flag,
+        message: format!("{ms} ms is out of range: {e}"),
+    })
+}
+
+impl SimulateArgs {
+    /// The configuration `tokenomics simulate` runs with.
+    ///
+    /// The Batching model is used when `--itl-per-seq-ms` is given or
+    /// `--prefill-per-token-ms` is above 0 (a missing `--itl-per-seq-ms` then
+    /// counts as 0); otherwise Fixed. Logging is on only with `--request-log`.
+    ///
+    /// # Errors
+    /// A negative or non-finite duration, or `--max-batch 0`.
+    pub fn sim_config(&self) -> Result<SimConfig, FlagError> {
+        let batching = self.itl_per_seq_ms.is_some() || self.prefill_per_token_ms > 0.0;
+        let timing = if batching {
+            if self.max_batch == 0 {
+                return Err(FlagError {
+                    flag: "max-batch",
+                    message: "must be at least 1".into(),
+                });
+            }
+            SimTiming::Batching {
+                itl_per_seq: millis("itl-per-seq-ms", self.itl_per_seq_ms.unwrap_or(0.0))?,
+                prefill_per_token: millis("prefill-per-token-ms", self.prefill_per_token_ms)?,
+                max_batch: self.max_batch,
+            }
+        } else {
+            SimTiming::Fixed
+        };
+        Ok(SimConfig {
+            model: self.model.clone(),
+            ttft: millis("ttft-ms", self.ttft_ms)?,
+            itl: millis("itl-ms", self.itl_ms)?,
+            timing,
+            log_requests: self.log.is_some(),
+            ..SimConfig::default()
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     #[command(flatten)]
@@ -239,4 +301,43 @@ pub struct BenchClientArgs {
     /// The tokenomics executable that runs the simulator (default: this one).
     #[arg(long, value_name = "PATH")]
     pub sim_exe: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_flags_choose_the_timing_model() {
+        let mut args = SimulateArgs {
+            port: 0,
+            model: "cli-model".into(),
+            ttft_ms: 20.0,
+            itl_ms: 2.5,
+            itl_per_seq_ms: None,
+            prefill_per_token_ms: 0.0,
+            max_batch: 64,
+            log: None,
+        };
+        let fixed = args.sim_config().expect("valid");
+        assert_eq!(fixed.timing, SimTiming::Fixed);
+        assert_eq!(fixed.itl, Duration::from_micros(2_500));
+        assert!(!fixed.log_requests);
+        args.itl_per_seq_ms = Some(0.5);
+        args.log = Some("sim.jsonl".into());
+        let batching = args.sim_config().expect("valid");
+        assert_eq!(
+            batching.timing,
+            SimTiming::Batching {
+                itl_per_seq: Duration::from_micros(500),
+                prefill_per_token: Duration::ZERO,
+                max_batch: 64
+            }
+        );
+        assert!(batching.log_requests);
+        args.ttft_ms = -1.0;
+        let err = args.sim_config().expect_err("negative");
+        assert_eq!(err.flag, "ttft-ms");
+        assert!(err.to_string().starts_with("--ttft-ms: "), "{err}");
+    }
 }

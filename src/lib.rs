@@ -39,5 +39,6 @@ pub mod search;
 pub mod simulator;
 pub mod sink;
 pub mod suggest;
+pub mod vocab;
 
 pub use error::Error;

@@ -24,7 +24,7 @@
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Exp, Gamma};
 
-use crate::plan::Arrival;
+use crate::vocab::Arrival;
 
 /// Errors in schedule parameters (caught by manifest validation first).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokenomics::plan::ApiKind;
 use tokenomics::record::{Outcome, TokenSource};
+use tokenomics::vocab::ApiKind;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

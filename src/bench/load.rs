@@ -16,10 +16,9 @@ use crate::client::{HttpClient, RequestContext};
 use crate::clock::now_ns;
 use crate::dataset::PreparedRequest;
 use crate::error::Error;
-use crate::plan::{
-    ApiKind, EncodingFormat, EndpointSpec, EndpointTarget, MalformedPolicy, RetryPolicy, Timeouts,
-};
+use crate::plan::{EndpointSpec, EndpointTarget, RetryPolicy, Timeouts};
 use crate::record::RequestRecord;
+use crate::vocab::{ApiKind, EncodingFormat, MalformedPolicy};
 
 /// The model name the simulator serves by default.
 const MODEL: &str = "sim-model";

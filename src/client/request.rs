@@ -69,8 +69,8 @@ use super::sse::{SseError, TimedEvent, TimedEventStream};
 use super::{excerpt, HttpClient, RequestContext, Response};
 use crate::clock::now_ns;
 use crate::dataset::PreparedRequest;
-use crate::plan::{ApiKind, MalformedPolicy};
 use crate::record::{Outcome, RequestRecord, TimeoutKind, TokenSource};
+use crate::vocab::{ApiKind, MalformedPolicy};
 
 /// Longest time spent, after `[DONE]`, reading the rest of a body so that its
 /// connection can go back to the pool (in a background task, off the record).

@@ -20,10 +20,9 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::clock::now_ns;
 use crate::dataset::PreparedRequest;
-use crate::plan::{
-    ApiKind, EncodingFormat, EndpointSpec, EndpointTarget, MalformedPolicy, RetryPolicy, Timeouts,
-};
+use crate::plan::{EndpointSpec, EndpointTarget, RetryPolicy, Timeouts};
 use crate::record::{Outcome, TimeoutKind, TokenSource};
+use crate::vocab::{ApiKind, EncodingFormat, MalformedPolicy};
 
 type AxumResponse = axum::response::Response;
 

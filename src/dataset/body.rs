@@ -29,7 +29,8 @@ use serde_json::{json, Map, Value};
 
 use super::source::Message;
 use super::{DatasetError, PreparedRequest};
-use crate::plan::{ApiKind, EncodingFormat, EndpointSpec};
+use crate::plan::EndpointSpec;
+use crate::vocab::{ApiKind, EncodingFormat};
 
 /// The path, under the endpoint's base URL, for its API.
 pub(crate) fn path_for(ep: &EndpointSpec) -> String {

@@ -30,7 +30,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::scenario::Workload;
+use crate::vocab::workload::Workload;
 
 /// Errors of the compatibility samplers.
 ///

@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::DatasetError;
-use crate::plan::{DatasetSource, DatasetSpec, FileFormat};
+use crate::plan::{DatasetSource, DatasetSpec};
+use crate::vocab::FileFormat;
 
 /// Top-level keys of a dataset config.
 const TOP_KEYS: &[&str] = &[

@@ -18,7 +18,7 @@ use rand::RngCore;
 
 use super::source::ImageRef;
 use super::DatasetError;
-use crate::plan::ImageFormat;
+use crate::vocab::ImageFormat;
 
 /// JPEG quality of synthetic images.
 const JPEG_QUALITY: u8 = 90;

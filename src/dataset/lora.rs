@@ -21,7 +21,8 @@ use rand::Rng;
 use rand_distr::Zipf;
 
 use super::DatasetError;
-use crate::plan::{LoraSpec, LoraStrategy};
+use crate::plan::LoraSpec;
+use crate::vocab::LoraStrategy;
 
 /// A LoRA spec checked once, ready to draw from.
 #[derive(Clone, Debug)]

@@ -26,7 +26,6 @@ mod images;
 mod lora;
 mod prepare;
 mod rng;
-pub mod scenario;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -161,7 +160,7 @@ pub enum DatasetError {
     },
     /// A malformed scenario spec.
     #[error(transparent)]
-    Scenario(#[from] scenario::ScenarioError),
+    Scenario(#[from] crate::vocab::workload::ScenarioError),
     /// Building a request failed.
     #[error("{message}")]
     Build { message: String },

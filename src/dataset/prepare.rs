@@ -42,15 +42,13 @@ use super::hub::{self, HubConfig, HubDataset};
 use super::images;
 use super::lora::{self, LoraMix};
 use super::rng::{stream, Purpose, Scope};
-use super::scenario::{TextLength, Workload};
 use super::source::{self, Columns, ImageRef, Message, Row};
 use super::text;
 use super::tokens::{self, Built, Counter, Pool};
 use super::{DatasetError, PreparedRequest, PreparedRun};
-use crate::plan::{
-    ApiKind, DatasetSource, DatasetSpec, EndpointSpec, ImageFormat, ImageSpec, Plan, PointSpec,
-    ScenarioSpec, TokenizerSource,
-};
+use crate::plan::{DatasetSource, DatasetSpec, EndpointSpec, Plan, PointSpec, ScenarioSpec};
+use crate::vocab::workload::{TextLength, Workload};
+use crate::vocab::{ApiKind, ImageFormat, ImageSpec, TokenizerSource};
 
 /// Text tokens of an `I(w,h[,n])` request.
 pub const IMAGE_PROMPT_TOKENS: u32 = 16;
@@ -1144,7 +1142,7 @@ pub async fn fetch_with(plan: &Plan, hub: &HubConfig) -> Result<Vec<String>, Dat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::FileFormat;
+    use crate::vocab::FileFormat;
 
     #[test]
     fn a_dataset_of_only_oversized_rows_says_so() {

@@ -191,11 +191,11 @@ fn read_err(path: &Path, message: impl Into<String>) -> DatasetError {
 /// Reads a local file of the given format.
 pub(crate) fn read_file(
     path: &Path,
-    format: crate::plan::FileFormat,
+    format: crate::vocab::FileFormat,
     cols: &Columns,
     max_rows: Option<usize>,
 ) -> Result<RawTable, DatasetError> {
-    use crate::plan::FileFormat;
+    use crate::vocab::FileFormat;
     if !path.exists() {
         return Err(DatasetError::Read {
             path: path.to_path_buf(),
@@ -1124,9 +1124,9 @@ mod tests {
             let f = File::create(&path).unwrap();
             f.set_len(MAX_WHOLE_FILE_BYTES + 1).unwrap();
             let format = if name.ends_with("json") {
-                crate::plan::FileFormat::Json
+                crate::vocab::FileFormat::Json
             } else {
-                crate::plan::FileFormat::Csv
+                crate::vocab::FileFormat::Csv
             };
             let err = read_file(&path, format, &cols("text"), None)
                 .unwrap_err()

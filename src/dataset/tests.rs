@@ -13,12 +13,14 @@ use parquet::arrow::ArrowWriter;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::scenario;
 use super::*;
 use crate::plan::{
-    ApiKind, DatasetSource, DatasetSpec, EncodingFormat, EndpointSpec, EndpointTarget,
-    ExperimentSpec, FileFormat, ImageFormat, ImageSpec, LoadSpec, LoraSpec, LoraStrategy,
-    MalformedPolicy, Plan, PointSpec, PrefixSpec, RetryPolicy, ScenarioSpec, Timeouts,
+    DatasetSource, DatasetSpec, EndpointSpec, EndpointTarget, ExperimentSpec, LoadSpec, LoraSpec,
+    Plan, PointSpec, PrefixSpec, RetryPolicy, ScenarioSpec, Timeouts,
+};
+use crate::vocab::workload as scenario;
+use crate::vocab::{
+    ApiKind, EncodingFormat, FileFormat, ImageFormat, ImageSpec, LoraStrategy, MalformedPolicy,
     TokenizerSource,
 };
 

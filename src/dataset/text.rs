@@ -10,7 +10,7 @@ use rand::seq::IndexedRandom;
 use rand::Rng;
 
 use super::rng;
-use super::scenario::TextLength;
+use crate::vocab::workload::TextLength;
 
 /// Rows in the built-in `synthetic` corpus.
 pub(crate) const SYNTHETIC_ROWS: usize = 512;

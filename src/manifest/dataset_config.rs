@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use figment::value::Value;
 use serde::Deserialize;
 
-use crate::plan::FileFormat;
+use crate::vocab::FileFormat;
 
 use super::layers::{self, Layered};
 use super::raw::{RawDataset, RawManifest};

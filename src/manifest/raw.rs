@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::plan::{ApiKind, EncodingFormat, LoraStrategy, MalformedPolicy};
+use crate::vocab::{ApiKind, EncodingFormat, LoraStrategy, MalformedPolicy};
 
 use super::values::{ArrivalValue, ImagesValue, SloValue, SourceValue, SpecValue, TokenizerValue};
 

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::dataset::scenario::Workload;
-use crate::plan::{Arrival, FileFormat, ImageFormat, TokenizerSource};
+use crate::vocab::workload::Workload;
+use crate::vocab::{Arrival, FileFormat, ImageFormat, TokenizerSource};
 use values::SourceValue;
 
 const INVALID_DIR: &str = "tests/fixtures/manifests/invalid";
@@ -674,8 +674,8 @@ fn searches_validate_and_plan() {
     assert_eq!(plan.searches.len(), 1);
     assert!(matches!(
         plan.searches[0].over,
-        crate::search::SearchOver::Rate {
-            arrival: crate::plan::Arrival::Constant,
+        crate::vocab::SearchOver::Rate {
+            arrival: crate::vocab::Arrival::Constant,
             ..
         }
     ));

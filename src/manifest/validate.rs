@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::dataset::scenario::Workload;
-use crate::plan::{ApiKind, LoraStrategy};
+use crate::vocab::workload::Workload;
+use crate::vocab::{ApiKind, LoraStrategy};
 
 use super::dataset_config::{DatasetConfig, BUILTIN_DATASETS};
 use super::diagnostic::{suggestion, toml_key};
@@ -556,7 +556,7 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
         if let Some(url) = m
             .url
             .as_deref()
-            .filter(|u| *u != crate::plan::AUTO_METRICS_URL)
+            .filter(|u| *u != crate::vocab::AUTO_METRICS_URL)
         {
             check_url(url)
                 .map_err(|(msg, h)| c.fail(format!("endpoints.{name}.metrics.url"), msg, h))?;

@@ -10,8 +10,8 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::dataset::scenario::Workload;
-use crate::plan::{Arrival, FileFormat, ImageFormat, ImageSpec, TokenizerSource};
+use crate::vocab::workload::Workload;
+use crate::vocab::{Arrival, FileFormat, ImageFormat, ImageSpec, TokenizerSource};
 
 use super::spec::{parse_workload, DEFAULT_RERANK_DOCUMENTS};
 

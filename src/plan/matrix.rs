@@ -42,12 +42,14 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::SearchSpec;
 use crate::manifest::raw::{defaults, Mode, RawGrid, SearchOverValue};
 use crate::manifest::Manifest;
-use crate::search::{SearchKind, SearchOver, SearchSpec};
+use crate::vocab::{SearchKind, SearchOver};
 
 use super::resolve::secs;
-use super::{Arrival, LoadSpec, PlanError, PointSpec, Stage, StageKind};
+use super::{LoadSpec, PlanError, PointSpec, Stage};
+use crate::vocab::{Arrival, StageKind};
 
 /// The seed of the point `point_id` under experiment seed `seed`: the first
 /// 8 bytes (big-endian) of SHA-256(`"{seed}|{point_id}"`).

@@ -10,6 +10,7 @@
 pub mod matrix;
 mod resolve;
 mod run_spec;
+mod search_spec;
 mod table;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod tests;
 use std::fmt;
 
 pub use run_spec::*;
+pub use search_spec::{SearchSpec, MAX_PROBES};
 pub use table::render_table;
 
 use crate::manifest::Manifest;

@@ -9,13 +9,14 @@ use std::time::Duration;
 use crate::manifest::raw::{defaults, Compat, RawEndpoint, RawScenario, RawSimulator};
 use crate::manifest::values::SourceValue;
 use crate::manifest::{resolve_path, DatasetConfig, Manifest};
-use crate::simulator::{FaultSpec, SimConfig, SimTiming};
+use crate::vocab::{FaultSpec, SimConfig, SimTiming};
 
 use super::{
-    ApiKind, DatasetSource, DatasetSpec, EndpointSpec, EndpointTarget, ExperimentSpec, LoraSpec,
-    PlanError, PrefixSpec, RetryPolicy, ScenarioSpec, ScrapeSpec, Slo, Timeouts, TokenizerSource,
+    DatasetSource, DatasetSpec, EndpointSpec, EndpointTarget, ExperimentSpec, LoraSpec, PlanError,
+    PrefixSpec, RetryPolicy, ScenarioSpec, ScrapeSpec, Slo, Timeouts,
 };
 use crate::manifest::format_from_extension;
+use crate::vocab::{ApiKind, TokenizerSource};
 
 /// Milliseconds (non-negative, finite: validated) as a [`Duration`].
 pub(crate) fn ms(v: f64) -> Duration {
@@ -158,7 +159,7 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
                 EndpointTarget::Simulator(sim),
                 model,
                 "/v1/models".to_owned(),
-                Some(crate::plan::AUTO_METRICS_URL.to_owned()),
+                Some(crate::vocab::AUTO_METRICS_URL.to_owned()),
             )
         }
     };
@@ -237,7 +238,7 @@ pub(crate) fn dataset(d: &DatasetConfig) -> DatasetSpec {
             // Validation guarantees a known extension when `format` is absent.
             format: format
                 .or_else(|| format_from_extension(path))
-                .unwrap_or(super::FileFormat::Txt),
+                .unwrap_or(crate::vocab::FileFormat::Txt),
         },
     };
     DatasetSpec {

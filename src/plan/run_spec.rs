@@ -10,8 +10,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::scenario::Workload;
-use crate::simulator::SimConfig;
+use crate::vocab::workload::Workload;
+use crate::vocab::SimConfig;
+use crate::vocab::{
+    ApiKind, Arrival, EncodingFormat, FileFormat, ImageSpec, LoraStrategy, MalformedPolicy,
+    StageKind, TokenizerSource,
+};
 
 /// The whole run matrix of one experiment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -26,7 +30,7 @@ pub struct Plan {
     pub points: Vec<PointSpec>,
     /// Adaptive searches (`sweep`, `slo_search` grids), run after the listed points.
     #[serde(default)]
-    pub searches: Vec<crate::search::SearchSpec>,
+    pub searches: Vec<super::SearchSpec>,
     /// The manifest file the plan came from.
     pub manifest_path: PathBuf,
     /// The resolved manifest (file + env + `--set`) as TOML: what runs and what is saved.
@@ -66,41 +70,6 @@ pub struct Slo {
     pub max: f64,
 }
 
-/// Which API an endpoint speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApiKind {
-    /// `POST {base_url}/chat/completions`
-    Chat,
-    /// `POST {base_url}/completions`
-    Completions,
-    /// `POST {base_url}/embeddings`
-    Embeddings,
-    /// `POST {base_url}/rerank` (Jina/Cohere style)
-    Rerank,
-    /// `POST {root}/score` (vLLM style)
-    Score,
-}
-
-impl ApiKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiKind::Chat => "chat",
-            ApiKind::Completions => "completions",
-            ApiKind::Embeddings => "embeddings",
-            ApiKind::Rerank => "rerank",
-            ApiKind::Score => "score",
-        }
-    }
-
-    /// True for the text-generation APIs (chat, completions).
-    #[must_use]
-    pub fn generates(self) -> bool {
-        matches!(self, ApiKind::Chat | ApiKind::Completions)
-    }
-}
-
 /// Where requests go.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,43 +105,6 @@ pub struct RetryPolicy {
     /// Retry on 5xx.
     pub on_server_error: bool,
 }
-
-/// What to do with an SSE event that is not valid JSON.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MalformedPolicy {
-    /// Count it (`malformed_events`) and keep reading; the request can still be `ok`.
-    #[default]
-    Skip,
-    /// End the request with outcome `malformed_event`.
-    Fail,
-}
-
-/// `encoding_format` for embeddings.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EncodingFormat {
-    #[default]
-    Float,
-    Base64,
-}
-
-/// Where a tokenizer comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenizerSource {
-    /// A local tokenizer.json (resolved against the manifest's directory).
-    File(PathBuf),
-    /// `tokenizer.json` of a Hugging Face model repo, via hf-hub and its cache.
-    Hub {
-        repo: String,
-        revision: Option<String>,
-    },
-}
-
-/// [`ScrapeSpec::url`] value meaning "the endpoint's own page, `{scheme://host:port}/metrics`",
-/// resolved when the run starts (the default for simulator endpoints, whose port is known only then).
-pub const AUTO_METRICS_URL: &str = "auto";
 
 /// Prometheus scraping of the server during a run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -288,36 +220,6 @@ pub enum DatasetSource {
     File { path: PathBuf, format: FileFormat },
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum FileFormat {
-    Csv,
-    Json,
-    Jsonl,
-    Txt,
-    Parquet,
-}
-
-/// Images per request (`I(width,height[,count])`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ImageSpec {
-    pub width: u32,
-    pub height: u32,
-    pub count: u32,
-    /// `png` or `jpeg`.
-    pub format: ImageFormat,
-    /// Take images from the dataset's `image_column` instead of synthesising them.
-    pub from_dataset: bool,
-}
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ImageFormat {
-    #[default]
-    Png,
-    Jpeg,
-}
-
 /// A prefix of `tokens` tokens shared by groups of requests.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PrefixSpec {
@@ -337,16 +239,6 @@ pub struct LoraSpec {
     pub base_model_ratio: f64,
     /// Zipf exponent for `zipf`.
     pub zipf_alpha: f64,
-}
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum LoraStrategy {
-    Single,
-    Uniform,
-    RoundRobin,
-    Weighted,
-    Zipf,
 }
 
 /// How load is applied at one point.
@@ -398,18 +290,6 @@ impl LoadSpec {
     }
 }
 
-/// Open-loop arrival process.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Arrival {
-    /// Evenly spaced sends, 1/rate apart.
-    Constant,
-    /// Exponential inter-arrival times (a Poisson process).
-    Poisson,
-    /// Gamma inter-arrival times with shape = burstiness (1 = Poisson, < 1 burstier).
-    Gamma { burstiness: f64 },
-}
-
 /// One stage of a ramp.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Stage {
@@ -417,13 +297,6 @@ pub struct Stage {
     pub kind: StageKind,
     pub value: f64,
     pub duration: Duration,
-}
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum StageKind {
-    Rate,
-    Concurrency,
 }
 
 /// One point of the matrix: an endpoint × scenario × load value, run `runs` times.

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::matrix::{format_value, total_requests};
-use super::{LoadSpec, Plan, PointSpec, StageKind};
+use super::{LoadSpec, Plan, PointSpec};
+use crate::vocab::StageKind;
 
 const HEADERS: [&str; 11] = [
     "#", "id", "endpoint", "api", "scenario", "mode", "load", "runs", "warmup", "req/run", "total",

@@ -6,7 +6,10 @@ use std::time::Duration;
 use super::matrix::{default_concurrency_requests, default_rate_requests, point_seed};
 use super::*;
 use crate::manifest::{load_with_env, LoadOptions, Manifest};
-use crate::simulator::SimTiming;
+use crate::vocab::SimTiming;
+use crate::vocab::{
+    ApiKind, Arrival, FileFormat, MalformedPolicy, StageKind, TokenizerSource, AUTO_METRICS_URL,
+};
 
 fn load_path(path: &Path) -> Manifest {
     load_with_env(path, &LoadOptions::default(), Vec::new())

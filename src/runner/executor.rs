@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{HttpClient, RequestContext};
 use crate::clock::now_ns;
 use crate::dataset::PreparedRequest;
-use crate::plan::{Arrival, EndpointSpec, LoadSpec, RetryPolicy, StageKind};
+use crate::plan::{EndpointSpec, LoadSpec, RetryPolicy};
 use crate::record::{Outcome, RequestRecord};
+use crate::vocab::{Arrival, StageKind};
 
 /// What a run needs to execute its load.
 #[derive(Clone)]

@@ -30,9 +30,10 @@ use crate::error::Error;
 use crate::metrics::{self, RunContext, RunSummary};
 use crate::plan::{EndpointTarget, LoadSpec, Plan, PointSpec};
 use crate::record::RequestRecord;
-use crate::search::{self, Probe, SearchKind, SearchResult, Step};
+use crate::search::{self, Probe, SearchResult, Step};
 use crate::sink::spool::{RunFinished, RunStarted, SpoolWriter};
 use crate::sink::{Environment, ExperimentResults, PointResult, ResultsDir};
+use crate::vocab::SearchKind;
 
 use self::executor::{execute, RunInput};
 
@@ -495,7 +496,7 @@ fn request_key(r: &RequestRecord) -> (u32, u32, u32, u32) {
 /// The metrics URL: as given, or — for the placeholder `auto` — `/metrics` at the root
 /// of the endpoint's host (the embedded simulator's endpoints use this).
 fn scrape_url(url: &str, base_url: &str) -> String {
-    if url != crate::plan::AUTO_METRICS_URL {
+    if url != crate::vocab::AUTO_METRICS_URL {
         return url.to_string();
     }
     let root = base_url.trim_end_matches('/');

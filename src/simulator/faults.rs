@@ -14,52 +14,8 @@
 //! The faults of requests `0..N` are thus known in advance for any seed, and
 //! the request log records which request got which.
 
-use serde::{Deserialize, Serialize};
-
-use super::FaultSpec;
-
-/// A fault injected into one request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    /// The connection is closed without any response.
-    Refuse,
-    /// HTTP 500 with a JSON error body.
-    Http500,
-    /// HTTP 429 with `Retry-After`.
-    Http429,
-    /// The body stops half-way; the connection is closed without `[DONE]`.
-    StreamCut,
-    /// One event half-way is not valid JSON.
-    MalformedEvent,
-    /// The body stalls half-way for `stall_for`, then continues.
-    Stall,
-}
-
-impl FaultKind {
-    /// Every kind, in the order their rates are accumulated.
-    pub const ORDER: [FaultKind; 6] = [
-        FaultKind::Refuse,
-        FaultKind::Http500,
-        FaultKind::Http429,
-        FaultKind::StreamCut,
-        FaultKind::MalformedEvent,
-        FaultKind::Stall,
-    ];
-
-    /// The rate of this kind in `spec`.
-    #[must_use]
-    pub fn rate(self, spec: &FaultSpec) -> f64 {
-        match self {
-            FaultKind::Refuse => spec.refuse,
-            FaultKind::Http500 => spec.http_500,
-            FaultKind::Http429 => spec.http_429,
-            FaultKind::StreamCut => spec.stream_cut,
-            FaultKind::MalformedEvent => spec.malformed_event,
-            FaultKind::Stall => spec.stall,
-        }
-    }
-}
+use crate::vocab::FaultKind;
+use crate::vocab::FaultSpec;
 
 /// The SplitMix64 finaliser: a fast, well-mixed 64-bit hash.
 #[must_use]
@@ -92,29 +48,6 @@ pub fn fault_for(spec: &FaultSpec, seq: u64) -> Option<FaultKind> {
         }
     }
     None
-}
-
-/// Checks that every rate is in `0..=1` and that they sum to at most 1.
-///
-/// # Errors
-/// A message naming the offending rate.
-pub fn validate(spec: &FaultSpec) -> Result<(), String> {
-    let mut sum = 0.0;
-    for kind in FaultKind::ORDER {
-        let rate = kind.rate(spec);
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(format!(
-                "fault rate {kind:?} = {rate} is outside 0..=1 (rates are probabilities)"
-            ));
-        }
-        sum += rate;
-    }
-    if sum > 1.0 + 1e-9 {
-        return Err(format!(
-            "fault rates sum to {sum}, more than 1 (each request gets at most one fault)"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -202,22 +135,22 @@ mod tests {
 
     #[test]
     fn validation_rejects_bad_rates() {
-        assert!(validate(&spec(0)).is_ok());
+        assert!(spec(0).validate().is_ok());
         let negative = FaultSpec {
             http_500: -0.1,
             ..FaultSpec::default()
         };
-        assert!(validate(&negative).unwrap_err().contains("Http500"));
+        assert!(negative.validate().unwrap_err().contains("Http500"));
         let nan = FaultSpec {
             stall: f64::NAN,
             ..FaultSpec::default()
         };
-        assert!(validate(&nan).is_err());
+        assert!(nan.validate().is_err());
         let too_much = FaultSpec {
             refuse: 0.6,
             stream_cut: 0.6,
             ..FaultSpec::default()
         };
-        assert!(validate(&too_much).unwrap_err().contains("sum"));
+        assert!(too_much.validate().unwrap_err().contains("sum"));
     }
 }

@@ -20,7 +20,6 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use super::content::{message_pieces, pieces_tokens, text_inputs, token_text, TextInput};
 use super::engine::EngineJob;
-use super::faults::FaultKind;
 use super::log::Recorder;
 use super::routes::{
     bad_request, error_response, json_body, Arrival, Begun, Shared, MAX_MODEL_LEN,
@@ -29,6 +28,7 @@ use super::sse::{GenKind, SseFormat};
 use super::stream::{GenPlan, GenStream, TokenSource};
 use super::timing::{fixed_token_offset, nanos};
 use crate::clock::now_ns;
+use crate::vocab::FaultKind;
 
 /// Default `max_tokens` when the request has none.
 pub const DEFAULT_MAX_TOKENS: u32 = 16;

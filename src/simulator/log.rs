@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use super::faults::FaultKind;
+use crate::vocab::FaultKind;
 
 /// What the simulator did with one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -121,6 +121,8 @@
 //! [`SimRequestLog`] (arrival, first byte, each token's send time, status,
 //! fault), pushed once when the request ends; see `log.rs`.
 
+use crate::vocab::{SimConfig, SimTiming};
+
 pub mod batch;
 mod content;
 mod engine;
@@ -141,121 +143,13 @@ use std::io::{self, Write as _};
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::serve::ListenerExt as _;
-use serde::{Deserialize, Serialize};
 
 pub use content::{IMAGE_PART_TOKENS, VOCAB};
-pub use faults::FaultKind;
 pub use log::SimRequestLog;
 pub use metrics::FIXED_NOMINAL_CAPACITY;
 pub use routes::MAX_MODEL_LEN;
-
-/// Timing model of the simulator.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum SimTiming {
-    /// First token `ttft` after the request arrives, then one token every `itl`,
-    /// whatever the load.
-    Fixed,
-    /// Continuous batching: every decode step emits one token for each active
-    /// sequence and takes `itl + itl_per_seq × (active − 1)`; prefill costs
-    /// `prefill_per_token × prompt tokens` on top of `ttft`; at most `max_batch`
-    /// sequences are active, the rest wait in a queue.
-    Batching {
-        /// Extra decode-step time per active sequence beyond the first.
-        itl_per_seq: Duration,
-        /// Extra prefill time per prompt token.
-        prefill_per_token: Duration,
-        /// Most sequences holding a slot (prefilling or decoding) at once.
-        max_batch: u32,
-    },
-}
-
-/// Faults injected per request, from a seed (rates are probabilities in 0..=1).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct FaultSpec {
-    /// Seed of the per-request draw (see [`faults::fault_for`]).
-    pub seed: u64,
-    /// HTTP 500 with a JSON error body.
-    pub http_500: f64,
-    /// HTTP 429 with `Retry-After: retry_after_s`.
-    pub http_429: f64,
-    /// The `Retry-After` value (seconds) of injected 429s.
-    pub retry_after_s: u32,
-    /// The stream stops half-way (connection closed without `[DONE]`).
-    pub stream_cut: f64,
-    /// One event half-way is not valid JSON.
-    pub malformed_event: f64,
-    /// The stream stalls for `stall` half-way.
-    pub stall: f64,
-    /// How long a stall lasts (make it longer than the client's idle timeout).
-    pub stall_for: Duration,
-    /// The connection is closed without any response.
-    pub refuse: f64,
-}
-
-/// Configuration of one simulator instance.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SimConfig {
-    /// Model name served (and listed by `/v1/models`).
-    pub model: String,
-    /// Time to first token (Fixed), or base prefill time (Batching).
-    pub ttft: Duration,
-    /// Time between tokens (Fixed), or one decode step with one sequence (Batching).
-    pub itl: Duration,
-    /// Which timing model generations follow.
-    pub timing: SimTiming,
-    /// Dimension of the embeddings returned.
-    pub embedding_dim: u32,
-    /// Latency of an embeddings / rerank / score request, plus per input token.
-    pub pooling_latency: Duration,
-    /// Extra pooling latency per input token.
-    pub pooling_per_token: Duration,
-    /// Injected faults (none by default).
-    pub faults: FaultSpec,
-    /// Keep the per-request timing log ([`SimHandle::log`]); default true.
-    #[serde(default = "default_log_requests")]
-    pub log_requests: bool,
-}
-
-fn default_log_requests() -> bool {
-    true
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        SimConfig {
-            model: "sim-model".into(),
-            ttft: Duration::from_millis(50),
-            itl: Duration::from_millis(10),
-            timing: SimTiming::Fixed,
-            embedding_dim: 384,
-            pooling_latency: Duration::from_millis(5),
-            pooling_per_token: Duration::from_micros(10),
-            faults: FaultSpec::default(),
-            log_requests: true,
-        }
-    }
-}
-
-impl SimConfig {
-    /// Checks the values a server cannot run with.
-    ///
-    /// # Errors
-    /// A message naming the field and the accepted range.
-    pub fn validate(&self) -> Result<(), String> {
-        faults::validate(&self.faults)?;
-        if self.embedding_dim == 0 {
-            return Err("embedding_dim must be at least 1".to_owned());
-        }
-        if let SimTiming::Batching { max_batch: 0, .. } = self.timing {
-            return Err("max_batch must be at least 1".to_owned());
-        }
-        Ok(())
-    }
-}
 
 /// A running simulator. Dropping it (or [`SimHandle::shutdown`]) stops
 /// accepting connections; requests in flight finish.
@@ -373,56 +267,6 @@ pub async fn spawn(config: SimConfig, port: u16) -> io::Result<SimHandle> {
     })
 }
 
-fn millis(flag: &str, ms: f64) -> io::Result<Duration> {
-    if !ms.is_finite() || ms < 0.0 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("--{flag} must be a number of milliseconds ≥ 0, got {ms}"),
-        ));
-    }
-    Duration::try_from_secs_f64(ms / 1_000.0).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("--{flag} = {ms} ms is out of range: {e}"),
-        )
-    })
-}
-
-/// The configuration `tokenomics simulate` runs with.
-///
-/// The Batching model is used when `--itl-per-seq-ms` is given or
-/// `--prefill-per-token-ms` is above 0 (a missing `--itl-per-seq-ms` then
-/// counts as 0); otherwise Fixed. Logging is on only with `--request-log`.
-///
-/// # Errors
-/// `InvalidInput` for a negative or non-finite duration, or `--max-batch 0`.
-pub fn config_from_args(args: &crate::cli::SimulateArgs) -> io::Result<SimConfig> {
-    let batching = args.itl_per_seq_ms.is_some() || args.prefill_per_token_ms > 0.0;
-    let timing = if batching {
-        if args.max_batch == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "--max-batch must be at least 1",
-            ));
-        }
-        SimTiming::Batching {
-            itl_per_seq: millis("itl-per-seq-ms", args.itl_per_seq_ms.unwrap_or(0.0))?,
-            prefill_per_token: millis("prefill-per-token-ms", args.prefill_per_token_ms)?,
-            max_batch: args.max_batch,
-        }
-    } else {
-        SimTiming::Fixed
-    };
-    Ok(SimConfig {
-        model: args.model.clone(),
-        ttft: millis("ttft-ms", args.ttft_ms)?,
-        itl: millis("itl-ms", args.itl_ms)?,
-        timing,
-        log_requests: args.log.is_some(),
-        ..SimConfig::default()
-    })
-}
-
 /// Writes `entries` to `path` as JSON lines (one [`SimRequestLog`] per line).
 ///
 /// # Errors
@@ -450,9 +294,12 @@ pub fn write_log(path: &Path, entries: &[SimRequestLog]) -> io::Result<()> {
 ///
 /// # Errors
 /// Invalid flags, a port that cannot be bound, or a log that cannot be written.
-pub async fn run_cli(args: &crate::cli::SimulateArgs) -> io::Result<()> {
-    let config = config_from_args(args)?;
-    let handle = spawn(config, args.port).await?;
+pub async fn serve_until_ctrl_c(
+    config: SimConfig,
+    port: u16,
+    request_log: Option<&Path>,
+) -> io::Result<()> {
+    let handle = spawn(config, port).await?;
     {
         let mut stdout = io::stdout().lock();
         writeln!(stdout, "listening on {}", handle.base_url())?;
@@ -461,7 +308,7 @@ pub async fn run_cli(args: &crate::cli::SimulateArgs) -> io::Result<()> {
     tokio::signal::ctrl_c().await?;
     let entries = handle.take_log();
     handle.shutdown();
-    if let Some(path) = &args.log {
+    if let Some(path) = request_log {
         write_log(path, &entries)?;
     }
     Ok(())

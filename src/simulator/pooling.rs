@@ -25,10 +25,10 @@ use serde_json::{json, Map, Value};
 use super::content::{
     embedding, fnv1a, relevance, splitmix_unit, text_inputs, word_count, TextInput,
 };
-use super::faults::FaultKind;
 use super::log::Recorder;
 use super::routes::{bad_request, json_body, Arrival, Begun, Shared};
 use super::timing::pooling_latency;
+use crate::vocab::FaultKind;
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
     match serde_json::from_slice(body) {

@@ -18,12 +18,14 @@ use tokio::time::Instant;
 
 use super::content::{message_pieces, pieces_ids, text_inputs, word_id, TextInput};
 use super::engine::EngineJob;
-use super::faults::{fault_for, FaultKind};
+use super::faults::fault_for;
 use super::log::{LogStore, Recorder};
 use super::metrics::SimMetrics;
 use super::stream::{BodyError, CutBody};
-use super::{generate, pooling, SimConfig};
+use super::{generate, pooling};
 use crate::clock::now_ns;
+use crate::vocab::FaultKind;
+use crate::vocab::SimConfig;
 
 /// Largest request body accepted (base64 images make chat bodies large).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;

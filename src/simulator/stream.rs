@@ -27,12 +27,12 @@ use futures::Stream;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, Sleep};
 
-use super::faults::FaultKind;
 use super::log::Recorder;
 use super::metrics::{RunningGuard, SimMetrics};
 use super::sse::{SseFormat, Tail};
 use super::timing::fixed_token_offset;
 use crate::clock::now_ns;
+use crate::vocab::FaultKind;
 
 /// The error that ends a body early (the connection is then closed).
 #[derive(Debug, thiserror::Error)]

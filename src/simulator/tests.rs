@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::faults::fault_for;
 use super::timing::BatchParams;
 use super::*;
+use crate::vocab::{FaultKind, FaultSpec, SimConfig, SimTiming};
 
 const MS: u64 = 1_000_000;
 
@@ -967,39 +968,6 @@ async fn shutdown_stops_accepting_connections() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(refused, "still accepting 2 s after shutdown");
-}
-
-#[test]
-fn cli_flags_choose_the_timing_model() {
-    let mut args = crate::cli::SimulateArgs {
-        port: 0,
-        model: "cli-model".into(),
-        ttft_ms: 20.0,
-        itl_ms: 2.5,
-        itl_per_seq_ms: None,
-        prefill_per_token_ms: 0.0,
-        max_batch: 64,
-        log: None,
-    };
-    let fixed = config_from_args(&args).expect("valid");
-    assert_eq!(fixed.timing, SimTiming::Fixed);
-    assert_eq!(fixed.itl, Duration::from_micros(2_500));
-    assert!(!fixed.log_requests);
-    args.itl_per_seq_ms = Some(0.5);
-    args.log = Some("sim.jsonl".into());
-    let batching = config_from_args(&args).expect("valid");
-    assert_eq!(
-        batching.timing,
-        SimTiming::Batching {
-            itl_per_seq: Duration::from_micros(500),
-            prefill_per_token: Duration::ZERO,
-            max_batch: 64
-        }
-    );
-    assert!(batching.log_requests);
-    args.ttft_ms = -1.0;
-    let err = config_from_args(&args).expect_err("negative");
-    assert!(err.to_string().contains("--ttft-ms"), "{err}");
 }
 
 #[test]

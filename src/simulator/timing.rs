@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{SimConfig, SimTiming};
+use crate::vocab::{SimConfig, SimTiming};
 
 /// A duration in whole nanoseconds, saturating at `u64::MAX`.
 #[must_use]

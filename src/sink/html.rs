@@ -278,7 +278,7 @@ fn search_views(results: &ExperimentResults) -> Vec<SearchView> {
         .iter()
         .map(|s| {
             let chosen = s.answer.as_ref().and_then(|a| a.value);
-            let slo = matches!(s.spec.kind, crate::search::SearchKind::Slo { .. });
+            let slo = matches!(s.spec.kind, crate::vocab::SearchKind::Slo { .. });
             SearchView {
                 id: s.spec.id.clone(),
                 mode: s.spec.kind.mode_name(),
@@ -1404,9 +1404,9 @@ fn load_text(load: &LoadSpec) -> String {
             max_concurrency,
         } => {
             let kind = match arrival {
-                crate::plan::Arrival::Constant => "constant".to_string(),
-                crate::plan::Arrival::Poisson => "Poisson".to_string(),
-                crate::plan::Arrival::Gamma { burstiness } => {
+                crate::vocab::Arrival::Constant => "constant".to_string(),
+                crate::vocab::Arrival::Poisson => "Poisson".to_string(),
+                crate::vocab::Arrival::Gamma { burstiness } => {
                     format!("gamma (burstiness {})", fmt_num(*burstiness))
                 }
             };

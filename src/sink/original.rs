@@ -109,10 +109,11 @@ use serde_json::ser::{Formatter, PrettyFormatter};
 use serde_json::{json, Map, Value};
 
 use super::{write_atomic, ExperimentResults, PointResult, ResultsDir, Sink, SinkError};
-use crate::dataset::scenario::{TextLength, Workload};
 use crate::metrics::Stat;
-use crate::plan::{ApiKind, EndpointTarget, LoadSpec, LoraStrategy, Plan, PointSpec};
+use crate::plan::{EndpointTarget, LoadSpec, Plan, PointSpec};
 use crate::record::RequestRecord;
+use crate::vocab::workload::{TextLength, Workload};
+use crate::vocab::{ApiKind, LoraStrategy};
 
 /// Directory (inside the results directory) holding the files.
 pub const DIR_NAME: &str = "original";
@@ -1100,7 +1101,7 @@ mod tests {
         rate.spec.index = 1;
         rate.spec.load = LoadSpec::Rate {
             rate: 2.5,
-            arrival: crate::plan::Arrival::Poisson,
+            arrival: crate::vocab::Arrival::Poisson,
             requests: 20,
             duration: None,
             max_concurrency: None,

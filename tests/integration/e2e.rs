@@ -410,7 +410,7 @@ fn embeddings_rerank_and_score_run_end_to_end() {
         assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
         assert_eq!(r.items_returned, r.items, "{}", r.point_id);
         match api_of(&r.point_id) {
-            tokenomics::plan::ApiKind::Embeddings => {
+            tokenomics::vocab::ApiKind::Embeddings => {
                 assert_eq!(r.embedding_dim, Some(384), "{}", r.point_id);
                 let expected = if r.point_id.starts_with("embed-list") && !r.warmup {
                     8

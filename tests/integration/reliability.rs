@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::{bin, records, run_dir, summary, write};
 use tokenomics::record::{Outcome, TimeoutKind};
-use tokenomics::simulator::faults::{fault_for, FaultKind};
+use tokenomics::simulator::faults::fault_for;
+use tokenomics::vocab::FaultKind;
 
 const FAULTS_MANIFEST: &str = r#"
 schema = 1

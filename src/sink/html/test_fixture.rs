@@ -6,17 +6,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::dataset::scenario::Workload;
 use crate::metrics::{
     ClientCheck, PointSummary, Reliability, RunSummary, Stat, TokenAccounting, UsageExtras,
 };
 use crate::plan::{
-    ApiKind, DatasetSource, DatasetSpec, EncodingFormat, EndpointSpec, EndpointTarget,
-    ExperimentSpec, LoadSpec, MalformedPolicy, Plan, PointSpec, RetryPolicy, ScenarioSpec,
-    Timeouts,
+    DatasetSource, DatasetSpec, EndpointSpec, EndpointTarget, ExperimentSpec, LoadSpec, Plan,
+    PointSpec, RetryPolicy, ScenarioSpec, Timeouts,
 };
 use crate::record::{Outcome, RequestRecord, TokenSource};
 use crate::sink::{Environment, ExperimentResults, PointResult};
+use crate::vocab::workload::Workload;
+use crate::vocab::{ApiKind, EncodingFormat, MalformedPolicy};
 
 /// The hostile string planted in names, descriptions, errors and answers.
 pub const SCRIPT: &str = "<script>alert(1)</script>";

@@ -1,0 +1,59 @@
+//! Formats and strategies of the data a scenario sends: dataset file formats,
+//! tokenizer sources, images and LoRA adapter assignment.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a tokenizer comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenizerSource {
+    /// A local tokenizer.json (resolved against the manifest's directory).
+    File(PathBuf),
+    /// `tokenizer.json` of a Hugging Face model repo, via hf-hub and its cache.
+    Hub {
+        repo: String,
+        revision: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    Csv,
+    Json,
+    Jsonl,
+    Txt,
+    Parquet,
+}
+
+/// Images per request (`I(width,height[,count])`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ImageSpec {
+    pub width: u32,
+    pub height: u32,
+    pub count: u32,
+    /// `png` or `jpeg`.
+    pub format: ImageFormat,
+    /// Take images from the dataset's `image_column` instead of synthesising them.
+    pub from_dataset: bool,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageFormat {
+    #[default]
+    Png,
+    Jpeg,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LoraStrategy {
+    Single,
+    Uniform,
+    RoundRobin,
+    Weighted,
+    Zipf,
+}
