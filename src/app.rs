@@ -290,7 +290,7 @@ fn finish(outcome: crate::runner::RunOutcome, quiet: bool, json: bool) -> Result
                     s.spec.id,
                     s.spec.kind.mode_name(),
                     a.value
-                        .map_or_else(|| "no answer".to_owned(), crate::plan::matrix::format_value),
+                        .map_or_else(|| "no answer".to_owned(), crate::plan::format_value),
                     a.note
                 ),
                 None => println!("search {}: not finished", s.spec.id),

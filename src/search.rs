@@ -46,7 +46,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::PointSummary;
-use crate::plan::matrix::format_value;
+use crate::plan::format_value;
 use crate::plan::{SearchSpec, MAX_PROBES};
 
 use crate::vocab::{SearchKind, SearchOver};

@@ -7,6 +7,7 @@
 //! guard. [`render_table`] prints the result for `tokenomics plan`; the [`Plan`]
 //! itself serializes to JSON for `plan --json`.
 
+mod derive;
 pub mod matrix;
 mod resolve;
 mod run_spec;
@@ -18,6 +19,7 @@ mod tests;
 
 use std::fmt;
 
+pub use derive::{default_concurrency_requests, default_rate_requests, format_value, point_seed};
 pub use run_spec::*;
 pub use search_spec::{SearchSpec, MAX_PROBES};
 pub use table::render_table;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::matrix::{
+use super::derive::{
     default_concurrency_requests, default_rate_requests, format_value, point_seed,
 };
 use super::{LoadSpec, PointSpec};

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::matrix::{format_value, total_requests};
+use super::format_value;
+use super::matrix::total_requests;
 use super::{LoadSpec, Plan, PointSpec};
 use crate::vocab::StageKind;
 

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::matrix::{default_concurrency_requests, default_rate_requests, point_seed};
 use super::*;
+use super::{default_concurrency_requests, default_rate_requests, point_seed};
 use crate::manifest::{load_with_env, LoadOptions, Manifest};
 use crate::vocab::SimTiming;
 use crate::vocab::{

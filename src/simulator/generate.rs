@@ -20,10 +20,8 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use super::content::{message_pieces, pieces_tokens, text_inputs, token_text, TextInput};
 use super::engine::EngineJob;
+use super::http::{bad_request, error_response, json_body, Arrival, Begun, Shared, MAX_MODEL_LEN};
 use super::log::Recorder;
-use super::routes::{
-    bad_request, error_response, json_body, Arrival, Begun, Shared, MAX_MODEL_LEN,
-};
 use super::sse::{GenKind, SseFormat};
 use super::stream::{GenPlan, GenStream, TokenSource};
 use super::timing::{fixed_token_offset, nanos};

@@ -128,6 +128,7 @@ mod content;
 mod engine;
 pub mod faults;
 mod generate;
+mod http;
 mod log;
 mod metrics;
 mod pooling;
@@ -147,9 +148,9 @@ use std::sync::Arc;
 use axum::serve::ListenerExt as _;
 
 pub use content::{IMAGE_PART_TOKENS, VOCAB};
+pub use http::MAX_MODEL_LEN;
 pub use log::SimRequestLog;
 pub use metrics::FIXED_NOMINAL_CAPACITY;
-pub use routes::MAX_MODEL_LEN;
 
 /// A running simulator. Dropping it (or [`SimHandle::shutdown`]) stops
 /// accepting connections; requests in flight finish.
@@ -229,7 +230,7 @@ pub async fn spawn(config: SimConfig, port: u16) -> io::Result<SimHandle> {
         .log_requests
         .then(|| Arc::new(log::LogStore::default()));
     let model_json = serde_json::Value::String(config.model.clone()).to_string();
-    let shared = Arc::new(routes::Shared {
+    let shared = Arc::new(http::Shared {
         config,
         model_json,
         seq: AtomicU64::new(0),

@@ -25,8 +25,8 @@ use serde_json::{json, Map, Value};
 use super::content::{
     embedding, fnv1a, relevance, splitmix_unit, text_inputs, word_count, TextInput,
 };
+use super::http::{bad_request, json_body, Arrival, Begun, Shared};
 use super::log::Recorder;
-use super::routes::{bad_request, json_body, Arrival, Begun, Shared};
 use super::timing::pooling_latency;
 use crate::vocab::FaultKind;
 
