@@ -12,6 +12,7 @@ use crate::cli::{Cli, Command, ManifestArgs};
 use crate::error::{exit, Error};
 use crate::manifest::{self, LoadOptions};
 use crate::plan::{self, Plan, PlanOptions};
+use crate::vocab::name::{check_name, NameKind};
 
 /// Parses the command line, runs the command, prints errors, returns the exit code.
 #[must_use]
@@ -227,12 +228,12 @@ fn install_ctrl_c(cancel: CancellationToken) {
 fn run_dir(root: &Path, experiment: &str, run_id: Option<String>) -> Result<PathBuf, Error> {
     let id = run_id.unwrap_or_else(|| chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string());
     for (kind, what, name) in [
-        ("experiment", "experiment.name", experiment),
-        ("run", "--run-id", id.as_str()),
+        (NameKind::Experiment, "experiment.name", experiment),
+        (NameKind::Run, "--run-id", id.as_str()),
     ] {
-        manifest::check_name(kind, name).map_err(|(message, hint)| Error::Usage {
-            message: format!("{what}: {message}"),
-            hint: Some(hint),
+        check_name(kind, name).map_err(|e| Error::Usage {
+            message: format!("{what}: {}", e.message),
+            hint: Some(e.hint.to_owned()),
         })?;
     }
     Ok(root.join(experiment).join(id))

@@ -20,7 +20,6 @@
 
 mod body;
 pub mod compat;
-mod config;
 mod hub;
 mod images;
 mod lora;
@@ -38,7 +37,6 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 pub use body::next_turn;
-pub use config::{dataset_spec_from_toml_value, load_dataset_config};
 pub use hub::{HubConfig, PARQUET_REVISION};
 pub use prepare::{
     fetch, fetch_with, Preparer, AIME_PREAMBLE, AIME_REPO, IMAGE_OUTPUT_TOKENS,

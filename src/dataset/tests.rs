@@ -31,6 +31,12 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A dataset config file read by the product's parser (the manifest's) and
+/// resolved by the plan, as `[datasets.<stem>] path = "..."` would be.
+fn load_dataset_config(path: &Path) -> Result<DatasetSpec, crate::manifest::ManifestError> {
+    crate::manifest::load_dataset_config(path).map(|c| crate::plan::dataset_spec(&c))
+}
+
 fn fixtures() -> PathBuf {
     root().join("tests/fixtures/datasets")
 }
@@ -228,130 +234,6 @@ fn fill_cache(hub_dir: &Path, folder: &str, revision: &str, files: &[(&str, &Pat
         std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
         std::fs::copy(src, dst).unwrap();
     }
-}
-
-// ---------------------------------------------------------------- configs
-
-#[test]
-fn every_bundled_config_loads() {
-    let dir = root().join("dataset_configs");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let spec = load_dataset_config(&path).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(spec.name, path.file_stem().unwrap().to_str().unwrap());
-            assert!(
-                spec.raw_config["description"].is_string(),
-                "{}",
-                path.display()
-            );
-            n += 1;
-        }
-    }
-    assert_eq!(n, 21, "the 21 example configs");
-    let gsm = load_dataset_config(&dir.join("gsm8k.toml")).unwrap();
-    assert_eq!(
-        gsm.source,
-        DatasetSource::HuggingFace {
-            repo: "openai/gsm8k".into(),
-            config: Some("main".into()),
-            split: "test".into(),
-            revision: None
-        }
-    );
-    assert_eq!(gsm.prompt_column, "question");
-    let chart = load_dataset_config(&dir.join("chartqa.toml")).unwrap();
-    assert_eq!(chart.image_column.as_deref(), Some("image"));
-    let aime = load_dataset_config(&dir.join("aime_simple.toml")).unwrap();
-    assert_eq!(aime.source, DatasetSource::Aime);
-    let short = load_dataset_config(&dir.join("short_prompts.toml")).unwrap();
-    assert_eq!(
-        short.source,
-        DatasetSource::File {
-            path: dir.join("data/short_prompts.txt"),
-            format: FileFormat::Txt
-        }
-    );
-}
-
-#[test]
-fn original_json_configs_load_unchanged() {
-    let d = fixtures();
-    let gsm = load_dataset_config(&d.join("original_gsm8k.json")).unwrap();
-    assert_eq!(
-        gsm.source,
-        DatasetSource::HuggingFace {
-            repo: "openai/gsm8k".into(),
-            config: Some("main".into()),
-            split: "test".into(),
-            revision: None
-        }
-    );
-    assert_eq!(
-        gsm.raw_config["source"]["huggingface_kwargs"]["name"],
-        "main"
-    );
-    let local = load_dataset_config(&d.join("original_local.json")).unwrap();
-    assert_eq!(
-        local.source,
-        DatasetSource::File {
-            path: d.join("prompts.txt"),
-            format: FileFormat::Txt
-        }
-    );
-    assert_eq!(
-        load_dataset_config(&d.join("original_aime.json"))
-            .unwrap()
-            .source,
-        DatasetSource::Aime
-    );
-    let vision = load_dataset_config(&d.join("original_vision.json")).unwrap();
-    assert_eq!(vision.image_column.as_deref(), Some("image"));
-}
-
-#[test]
-fn bad_configs_name_the_file_and_field() {
-    let tmp = tempfile::tempdir().unwrap();
-    let p = tmp.path().join("broken.toml");
-    std::fs::write(
-        &p,
-        "source = { huggingface = \"a/b\" }\nimage_colum = \"img\"\n",
-    )
-    .unwrap();
-    let e = load_dataset_config(&p).unwrap_err().to_string();
-    assert!(e.contains("broken.toml"), "{e}");
-    assert!(
-        e.contains("`image_colum`") && e.contains("did you mean `image_column`"),
-        "{e}"
-    );
-
-    let p = tmp.path().join("syntax.toml");
-    std::fs::write(&p, "source = \n").unwrap();
-    let e = load_dataset_config(&p).unwrap_err().to_string();
-    assert!(
-        e.contains("syntax.toml") && e.contains("invalid TOML"),
-        "{e}"
-    );
-
-    let p = tmp.path().join("wrongtype.json");
-    std::fs::write(
-        &p,
-        r#"{"source": {"type": "file", "path": "x.txt"}, "prompt_column": 3}"#,
-    )
-    .unwrap();
-    let e = load_dataset_config(&p).unwrap_err().to_string();
-    assert!(
-        e.contains("wrongtype.json") && e.contains("`prompt_column`"),
-        "{e}"
-    );
-
-    let p = tmp.path().join("config.yaml");
-    std::fs::write(&p, "x").unwrap();
-    assert!(load_dataset_config(&p)
-        .unwrap_err()
-        .to_string()
-        .contains("config.yaml"));
 }
 
 // ---------------------------------------------------------------- local files

@@ -1,10 +1,33 @@
 //! Datasets: inline `[datasets.<name>]` tables and the config files they may name.
+//! This is the one parser of dataset configs; `dataset_configs/` holds examples.
 //!
 //! `{ path = "dataset_configs/x.toml" }` reads a config file (relative to the
-//! manifest's directory) with the same keys as an inline table; a `.json` file
-//! is read in the original tool's format (`source.type`, `source.path`,
-//! `source.huggingface_kwargs`, `prompt_column`, `image_column`, `description`).
-//! Relative data-file paths inside a config resolve against that config's directory.
+//! manifest's directory) with the same keys as an inline table:
+//!
+//! ```toml
+//! description = "GSM8K test questions"            # free text, kept in raw_config
+//! source = "aime"                                 # or "synthetic"
+//! # source = { huggingface = "openai/gsm8k", config = "main", split = "test", revision = "..." }
+//! # source = { file = "data/prompts.jsonl", format = "jsonl" }   # format optional: by suffix
+//! prompt_column = "question"                      # default "text"
+//! image_column = "image"                          # optional
+//! messages_column = "conversations"               # optional: [{role, content}] lists
+//! system_prompt = "You are a helpful assistant."  # optional
+//! max_rows = 1000                                 # optional
+//! ```
+//!
+//! A `.json` file is read in the original tool's format, unchanged:
+//! `{"source": {"type": "huggingface", "path": "openai/gsm8k",
+//! "huggingface_kwargs": {"name": "main", "split": "test"}}, "prompt_column": "question"}`
+//! with `type` one of `huggingface`, `file` (the default), `aime` and
+//! `synthetic`. Of the `huggingface_kwargs`, `name` (→ config), `split` (default
+//! `train`) and `revision` are used; `trust_remote_code` and `streaming` are
+//! accepted and ignored (tokenomics reads the Hub's Parquet conversion, which
+//! needs neither). `file_format` and `description` are accepted and ignored, as
+//! in the original.
+//!
+//! Relative data-file paths inside a config resolve against that config's
+//! directory. Unknown keys are errors with a "did you mean" hint.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -12,11 +35,11 @@ use std::path::{Component, Path, PathBuf};
 use figment::value::Value;
 use serde::Deserialize;
 
+use crate::vocab::name::{check_name, NameKind};
 use crate::vocab::FileFormat;
 
 use super::layers::{self, Layered};
 use super::raw::{RawDataset, RawManifest};
-use super::validate::check_name;
 use super::values::SourceValue;
 use super::ManifestError;
 
@@ -131,8 +154,13 @@ pub(crate) fn load_all(
     let mut out = BTreeMap::new();
     for (name, ds) in &raw.datasets {
         let key = format!("datasets.{}", super::diagnostic::toml_key(name));
-        check_name("dataset", name).map_err(|(m, h)| {
-            layered.annotate(ManifestError::new(manifest, Some(key.clone()), m, Some(h)))
+        check_name(NameKind::Dataset, name).map_err(|e| {
+            layered.annotate(ManifestError::new(
+                manifest,
+                Some(key.clone()),
+                e.message,
+                Some(e.hint.to_owned()),
+            ))
         })?;
         let config = match &ds.path {
             Some(p) => {
@@ -188,6 +216,19 @@ fn reject_with_path(file: &Path, key: &str, ds: &RawDataset) -> Result<(), Manif
         )),
         None => Ok(()),
     }
+}
+
+/// Reads one dataset config file on its own, named after its file stem: what a
+/// manifest's `[datasets.<stem>] path = "..."` reads.
+///
+/// # Errors
+/// A [`ManifestError`] naming the file, the key and the fix.
+pub fn load_dataset_config(path: &Path) -> Result<DatasetConfig, ManifestError> {
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("dataset");
+    load_file(name, path)
 }
 
 /// Reads a dataset config file (`.toml` in manifest syntax, `.json` in the original's).
@@ -353,6 +394,9 @@ struct OriginalConfig {
     prompt_column: Option<String>,
     image_column: Option<String>,
     description: Option<String>,
+    /// Named in the original tool's README but never read by it: accepted and ignored.
+    #[allow(dead_code)]
+    file_format: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -443,7 +487,7 @@ fn from_original(
                 file,
                 Some("source.type".into()),
                 format!("unknown source type `{other}`"),
-                Some(super::diagnostic::suggestion(
+                Some(crate::suggest::suggestion(
                     other,
                     &["huggingface", "file", "aime", "synthetic"],
                     "expected one of",

@@ -8,53 +8,7 @@ use figment::value::Value;
 
 use super::values::HINT_SEPARATOR;
 use super::ManifestError;
-
-/// The closest candidate to `word`, when close enough to be a plausible typo.
-#[must_use]
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let word_lc = word.to_ascii_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| {
-            let score = strsim::normalized_damerau_levenshtein(&word_lc, &c.to_ascii_lowercase());
-            let prefix = c.starts_with(word) || word.starts_with(c);
-            (
-                c,
-                if prefix && !word.is_empty() {
-                    score.max(0.7)
-                } else {
-                    score
-                },
-            )
-        })
-        .filter(|(_, score)| *score >= 0.6)
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(c, _)| c)
-}
-
-/// "did you mean `x`? valid keys: a, b, c", or just the list.
-#[must_use]
-pub(crate) fn suggestion(word: &str, candidates: &[&str], what: &str) -> String {
-    let list = if candidates.is_empty() {
-        format!("there are no {what}")
-    } else {
-        format!(
-            "{what}: {}",
-            candidates
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    match closest(word, candidates.iter().copied()) {
-        Some(best) => format!("did you mean `{best}`? {list}"),
-        None => list,
-    }
-}
+use crate::suggest::suggestion;
 
 /// Renders figment's key path in manifest syntax, using the document to tell
 /// array indices (`[0]`) from table keys.

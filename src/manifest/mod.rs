@@ -41,9 +41,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use dataset_config::{format_from_extension, resolve_path, DatasetConfig, BUILTIN_DATASETS};
+pub use dataset_config::{
+    format_from_extension, load_dataset_config, resolve_path, DatasetConfig, BUILTIN_DATASETS,
+};
 pub use spec::parse_workload;
-pub(crate) use validate::check_name;
 
 use raw::RawManifest;
 

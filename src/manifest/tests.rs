@@ -788,16 +788,6 @@ fn builtin_datasets_need_no_table() {
 }
 
 #[test]
-fn closest_matches_typos_only() {
-    use super::diagnostic::closest;
-    let keys = ["batch_sizes", "concurrency", "rates", "requests"];
-    assert_eq!(closest("batch_size", keys), Some("batch_sizes"));
-    assert_eq!(closest("concurency", keys), Some("concurrency"));
-    assert_eq!(closest("rate", keys), Some("rates"));
-    assert_eq!(closest("xyzzy", keys), None);
-}
-
-#[test]
 fn dataset_config_errors_point_into_the_config_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(

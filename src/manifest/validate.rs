@@ -9,48 +9,20 @@ use crate::vocab::workload::Workload;
 use crate::vocab::{ApiKind, LoraStrategy};
 
 use super::dataset_config::{DatasetConfig, BUILTIN_DATASETS};
-use super::diagnostic::{suggestion, toml_key};
+use super::diagnostic::toml_key;
 use super::raw::{
     Mode, RawEndpoint, RawExperiment, RawGrid, RawManifest, RawScenario, RawSearch, RawSimulator,
     SearchOverValue,
 };
 use super::ManifestError;
+use crate::suggest::suggestion;
+use crate::vocab::name::{check_name, NameKind};
 
 /// SLO metrics that can be bounded.
 pub const SLO_METRICS: [&str; 5] = ["ttft_ms", "ttfo_ms", "tpot_ms", "itl_ms", "e2e_ms"];
 
-/// Longest name accepted for experiments, endpoints, scenarios, datasets and grids.
-pub const MAX_NAME_LEN: usize = 64;
-
 /// Body fields tokenomics sets itself; `extra_body` may not override them.
 const RESERVED_BODY_KEYS: [&str; 5] = ["model", "messages", "prompt", "input", "stream"];
-
-/// Checks a path-safe name: ASCII letters, digits, `_` and `-` (experiments and
-/// run ids, which name directories, may also use `.`), starting with a letter or
-/// digit, at most [`MAX_NAME_LEN`] bytes. Such a name is always one plain path
-/// component: never empty, `.`, `..`, absolute or containing a separator.
-pub(crate) fn check_name(kind: &str, name: &str) -> Result<(), (String, String)> {
-    let dots = matches!(kind, "experiment" | "run");
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (dots && c == '.');
-    let hint = if dots {
-        "use letters, digits, `_`, `-` and `.`, starting with a letter or digit (it names a directory)"
-    } else {
-        "use letters, digits, `_` and `-`, starting with a letter or digit (names appear in point ids and file names)"
-    };
-    if name.is_empty() {
-        return Err((format!("the {kind} name is empty"), hint.into()));
-    }
-    if name.len() > MAX_NAME_LEN {
-        return Err((
-            format!("the {kind} name `{name}` is longer than {MAX_NAME_LEN} characters"),
-            "choose a shorter name".into(),
-        ));
-    }
-    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(ok_char) {
-        return Err((format!("`{name}` is not a valid {kind} name"), hint.into()));
-    }
-    Ok(())
-}
 
 /// Collects the first error; `key` is a full key path.
 struct Checker<'a> {
@@ -69,8 +41,8 @@ impl Checker<'_> {
         ManifestError::new(self.file, Some(key.into()), message, Some(hint.into()))
     }
 
-    fn name(&self, key: &str, kind: &str, name: &str) -> Check {
-        check_name(kind, name).map_err(|(m, h)| self.fail(key, m, h))
+    fn name(&self, key: &str, kind: NameKind, name: &str) -> Check {
+        check_name(kind, name).map_err(|e| self.fail(key, e.message, e.hint))
     }
 
     /// `v` must be finite and `> 0` (or `≥ 0` when `zero_ok`).
@@ -168,7 +140,7 @@ pub(crate) fn validate(
 }
 
 fn experiment(c: &Checker, e: &RawExperiment) -> Check {
-    c.name("experiment.name", "experiment", &e.name)?;
+    c.name("experiment.name", NameKind::Experiment, &e.name)?;
     c.at_least_one(
         "experiment.runs",
         e.runs,
@@ -317,7 +289,11 @@ fn check_url(url: &str) -> Result<(), (String, String)> {
 /// Name, target (URL or simulator) and model, then the other endpoint checks.
 fn endpoint(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
     let k = |field: &str| format!("endpoints.{name}.{field}");
-    c.name(&format!("endpoints.{}", toml_key(name)), "endpoint", name)?;
+    c.name(
+        &format!("endpoints.{}", toml_key(name)),
+        NameKind::Endpoint,
+        name,
+    )?;
     match (&ep.base_url, &ep.simulator) {
         (Some(_), Some(_)) => {
             return Err(c.fail(
@@ -658,7 +634,11 @@ fn scenario(
     datasets: &BTreeMap<String, DatasetConfig>,
 ) -> Check {
     let k = |field: &str| format!("scenarios.{name}.{field}");
-    c.name(&format!("scenarios.{}", toml_key(name)), "scenario", name)?;
+    c.name(
+        &format!("scenarios.{}", toml_key(name)),
+        NameKind::Scenario,
+        name,
+    )?;
     let dataset_name = sc
         .dataset
         .as_deref()
@@ -852,7 +832,7 @@ fn compatible(workload: &Workload, api: ApiKind) -> Result<(), &'static str> {
 fn grid(c: &Checker, i: usize, g: &RawGrid, raw: &RawManifest) -> Check {
     let k = |field: &str| format!("grid[{i}].{field}");
     if let Some(name) = &g.name {
-        c.name(&k("name"), "grid", name)?;
+        c.name(&k("name"), NameKind::Grid, name)?;
     }
     if g.endpoints.is_empty() {
         return Err(c.fail(
@@ -1270,17 +1250,5 @@ mod tests {
             let (msg, _) = check_url(bad).expect_err(bad);
             assert!(msg.contains(needle), "{bad}: {msg}");
         }
-    }
-
-    #[test]
-    fn names() {
-        for ok in ["vllm", "a-b_c", "Qwen3-4B", "1st"] {
-            assert!(check_name("endpoint", ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "-x", "a.b", "a b", "a/b", "ä", &"x".repeat(65)] {
-            assert!(check_name("endpoint", bad).is_err(), "{bad}");
-        }
-        assert!(check_name("experiment", "run-v0.2").is_ok());
-        assert!(check_name("experiment", "..").is_err());
     }
 }

@@ -83,7 +83,7 @@ impl<'de> Deserialize<'de> for SourceValue {
                         format!("for a Hugging Face dataset write source = {{ huggingface = \"{other}\" }}; for a local file, source = {{ file = \"{other}\" }}"),
                     )),
                     other => {
-                        let guess = super::diagnostic::closest(other, ["aime", "synthetic"])
+                        let guess = crate::suggest::closest(other, ["aime", "synthetic"])
                             .map(|g| format!("did you mean `{g}`? "))
                             .unwrap_or_default();
                         Err(hinted(

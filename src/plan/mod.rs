@@ -20,6 +20,7 @@ mod tests;
 use std::fmt;
 
 pub use derive::{default_concurrency_requests, default_rate_requests, format_value, point_seed};
+pub use resolve::dataset as dataset_spec;
 pub use run_spec::*;
 pub use search_spec::{SearchSpec, MAX_PROBES};
 pub use table::render_table;

@@ -216,7 +216,7 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
 }
 
 /// A dataset config with defaults and resolved paths.
-pub(crate) fn dataset(d: &DatasetConfig) -> DatasetSpec {
+pub fn dataset(d: &DatasetConfig) -> DatasetSpec {
     let source = match &d.source {
         SourceValue::Aime => DatasetSource::Aime,
         SourceValue::Synthetic => DatasetSource::Synthetic,

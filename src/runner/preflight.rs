@@ -46,7 +46,7 @@ fn check_model(ep: &EndpointSpec, models: &serde_json::Value) -> Result<(), Erro
     if ids.is_empty() || ids.contains(&ep.model.as_str()) {
         return Ok(());
     }
-    let suggestion = crate::suggest::did_you_mean(&ep.model, ids.iter().copied());
+    let suggestion = crate::suggest::closest(&ep.model, ids.iter().copied());
     Err(Error::Preflight {
         message: format!(
             "endpoint `{}`: the server does not serve model `{}` (it serves: {})",

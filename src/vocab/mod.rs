@@ -14,6 +14,7 @@
 mod api;
 mod data;
 mod load;
+pub mod name;
 mod search;
 mod sim;
 pub mod workload;

@@ -5,6 +5,7 @@
 mod bench;
 mod cli;
 mod common;
+mod dataset_configs;
 mod e2e;
 mod reliability;
 mod scripts;
