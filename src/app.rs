@@ -133,10 +133,7 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
             })
         }
         Command::Simulate(args) => {
-            let config = args.sim_config().map_err(|e| Error::Usage {
-                message: e.to_string(),
-                hint: None,
-            })?;
+            let config = args.sim_config()?;
             crate::simulator::serve_until_ctrl_c(config, args.port, args.log.as_deref())
                 .await
                 .map_err(|e| Error::Internal(format!("simulator: {e}")))?;
@@ -183,10 +180,7 @@ pub fn load_plan(args: &ManifestArgs) -> Result<Plan, Error> {
             overrides: args.set.clone(),
         },
     )?;
-    let shard = match &args.shard {
-        Some(s) => Some(parse_shard(s)?),
-        None => None,
-    };
+    let shard = args.shard()?;
     Ok(plan::build(
         &m,
         &PlanOptions {
@@ -194,13 +188,6 @@ pub fn load_plan(args: &ManifestArgs) -> Result<Plan, Error> {
             shard,
         },
     )?)
-}
-
-fn parse_shard(s: &str) -> Result<(u32, u32), Error> {
-    plan::parse_shard(s).map_err(|message| Error::Usage {
-        message: format!("--shard: {message}"),
-        hint: Some("use 1-based slices, e.g. --shard 1/4 … --shard 4/4".into()),
-    })
 }
 
 /// Ctrl-C: the first one cancels the run (stop sending, finish in-flight requests

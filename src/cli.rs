@@ -155,6 +155,8 @@ pub struct FlagError {
     /// The flag without its dashes, e.g. `ttft-ms`.
     pub flag: &'static str,
     pub message: String,
+    /// How to fix it, when there is more to say than the message.
+    pub hint: Option<&'static str>,
 }
 
 fn millis(flag: &'static str, ms: f64) -> Result<Duration, FlagError> {
@@ -162,12 +164,38 @@ fn millis(flag: &'static str, ms: f64) -> Result<Duration, FlagError> {
         return Err(FlagError {
             flag,
             message: format!("must be a number of milliseconds ≥ 0, got {ms}"),
+            hint: None,
         });
     }
     Duration::try_from_secs_f64(ms / 1_000.0).map_err(|e| FlagError {
         flag,
         message: format!("{ms} ms is out of range: {e}"),
+        hint: None,
     })
+}
+
+impl ManifestArgs {
+    /// `--shard i/n` as `(i, n)`, 1-based with `1 ≤ i ≤ n`; `None` without the flag.
+    ///
+    /// # Errors
+    /// A [`FlagError`] showing the expected syntax.
+    pub fn shard(&self) -> Result<Option<(u32, u32)>, FlagError> {
+        let Some(s) = &self.shard else {
+            return Ok(None);
+        };
+        let bad = || FlagError {
+            flag: "shard",
+            message: format!("invalid shard `{s}`: expected i/n with 1 ≤ i ≤ n, e.g. 2/4"),
+            hint: Some("use 1-based slices, e.g. --shard 1/4 … --shard 4/4"),
+        };
+        let (i, n) = s.trim().split_once('/').ok_or_else(bad)?;
+        let i: u32 = i.trim().parse().map_err(|_| bad())?;
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        if n == 0 || i == 0 || i > n {
+            return Err(bad());
+        }
+        Ok(Some((i, n)))
+    }
 }
 
 impl SimulateArgs {
@@ -186,6 +214,7 @@ impl SimulateArgs {
                 return Err(FlagError {
                     flag: "max-batch",
                     message: "must be at least 1".into(),
+                    hint: None,
                 });
             }
             SimTiming::Batching {
@@ -306,6 +335,29 @@ pub struct BenchClientArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shard(s: &str) -> Result<Option<(u32, u32)>, FlagError> {
+        ManifestArgs {
+            manifest: "m.toml".into(),
+            set: Vec::new(),
+            allow_large: false,
+            shard: Some(s.to_owned()),
+        }
+        .shard()
+    }
+
+    #[test]
+    fn shard_syntax() {
+        assert_eq!(shard("1/4"), Ok(Some((1, 4))));
+        assert_eq!(shard(" 4/4 "), Ok(Some((4, 4))));
+        for bad in [
+            "", "1", "0/4", "5/4", "1/0", "a/b", "1/2/3", "-1/2", "1.5/2",
+        ] {
+            let e = shard(bad).expect_err(bad);
+            assert_eq!(e.flag, "shard");
+            assert!(e.hint.is_some_and(|h| h.contains("1-based")));
+        }
+    }
 
     #[test]
     fn cli_flags_choose_the_timing_model() {

@@ -31,8 +31,6 @@ pub enum Error {
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),
     #[error(transparent)]
-    Plan(#[from] crate::plan::PlanError),
-    #[error(transparent)]
     Dataset(#[from] crate::dataset::DatasetError),
     #[error("preflight failed: {message}")]
     Preflight {
@@ -54,12 +52,21 @@ pub enum Error {
     Internal(String),
 }
 
+impl From<crate::cli::FlagError> for Error {
+    fn from(e: crate::cli::FlagError) -> Self {
+        Error::Usage {
+            message: e.to_string(),
+            hint: e.hint.map(str::to_owned),
+        }
+    }
+}
+
 impl Error {
     /// The process exit code for this error.
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Manifest(_) | Error::Plan(_) => exit::INVALID_INPUT,
+            Error::Manifest(_) => exit::INVALID_INPUT,
             Error::Dataset(_) | Error::Preflight { .. } => exit::PREFLIGHT,
             Error::Sink(_) | Error::Results { .. } => exit::OUTPUT,
             Error::Usage { .. } => exit::USAGE,
@@ -71,7 +78,7 @@ impl Error {
     #[must_use]
     pub fn hint(&self) -> Option<&str> {
         match self {
-            // Manifest and plan errors print their hint as part of their message.
+            // Manifest errors print their hint as part of their message.
             Error::Preflight { hint, .. } | Error::Usage { hint, .. } => hint.as_deref(),
             _ => None,
         }

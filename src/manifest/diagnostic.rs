@@ -6,7 +6,6 @@ use std::path::Path;
 use figment::error::{Actual, Kind};
 use figment::value::Value;
 
-use super::values::HINT_SEPARATOR;
 use super::ManifestError;
 use crate::suggest::suggestion;
 
@@ -33,14 +32,6 @@ pub(crate) fn render_path(doc: &Value, path: &[String]) -> String {
         }
     }
     out
-}
-
-/// Splits a custom message into message and hint.
-pub(crate) fn split_hint(message: &str) -> (String, Option<String>) {
-    match message.split_once(HINT_SEPARATOR) {
-        Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
-        None => (message.to_owned(), None),
-    }
 }
 
 /// Plain-language name of a serde "expected" text.
@@ -237,8 +228,8 @@ pub(crate) fn from_figment(file: &Path, err: &figment::Error, doc: &Value) -> Ma
             None,
         ),
         Kind::Message(m) => {
-            let (message, hint) = split_hint(m);
-            ManifestError::new(file, key_of(path), message, hint)
+            let hint = super::hint::take(m);
+            ManifestError::new(file, key_of(path), m.clone(), hint)
         }
         other => ManifestError::new(file, key_of(path), other.to_string(), None),
     }

@@ -26,6 +26,7 @@
 
 mod dataset_config;
 mod diagnostic;
+mod hint;
 mod layers;
 pub mod raw;
 pub mod spec;

@@ -13,15 +13,8 @@ use serde::Deserialize;
 use crate::vocab::workload::Workload;
 use crate::vocab::{Arrival, FileFormat, ImageFormat, ImageSpec, TokenizerSource};
 
+use super::hint::hinted;
 use super::spec::{parse_workload, DEFAULT_RERANK_DOCUMENTS};
-
-/// Separates a message from its hint inside a serde custom error (split again by the loader).
-pub(crate) const HINT_SEPARATOR: &str = "\u{1f}hint\u{1f}";
-
-/// A serde custom error carrying a hint.
-pub(crate) fn hinted<E: de::Error>(message: impl fmt::Display, hint: impl fmt::Display) -> E {
-    E::custom(format!("{message}{HINT_SEPARATOR}{hint}"))
-}
 
 // ---------------------------------------------------------------------------
 // datasets.<name>.source

@@ -49,7 +49,7 @@ use super::derive::{
     default_concurrency_requests, default_rate_requests, format_value, point_seed,
 };
 use super::resolve::secs;
-use super::{LoadSpec, PlanError, PointSpec, Stage};
+use super::{LoadSpec, ManifestError, PointSpec, Stage};
 use crate::vocab::{Arrival, StageKind};
 
 /// The load values of one grid, in list order.
@@ -175,7 +175,7 @@ pub(crate) fn searches(m: &Manifest) -> Vec<SearchSpec> {
 }
 
 /// Expands every grid of `m` into points, in matrix order, with unique ids and seeds.
-pub(crate) fn expand(m: &Manifest) -> Result<Vec<PointSpec>, PlanError> {
+pub(crate) fn expand(m: &Manifest) -> Result<Vec<PointSpec>, ManifestError> {
     let seed = m.raw.experiment.seed.unwrap_or(defaults::SEED);
     let runs_default = m.raw.experiment.runs.unwrap_or(defaults::RUNS);
     let warmup_default = m.raw.experiment.warmup.unwrap_or(defaults::WARMUP);
@@ -222,7 +222,7 @@ pub(crate) fn expand(m: &Manifest) -> Result<Vec<PointSpec>, PlanError> {
             p.id = format!("{prefix}.{}", p.id);
         }
         if let Some(first) = seen.insert(p.id.clone(), p.index) {
-            return Err(PlanError {
+            return Err(ManifestError {
                 file: m.path.clone(),
                 key: Some("grid".into()),
                 message: format!(
@@ -246,9 +246,9 @@ pub(crate) fn shard(
     points: Vec<PointSpec>,
     searches: &mut Vec<SearchSpec>,
     (i, n): (u32, u32),
-) -> Result<Vec<PointSpec>, PlanError> {
+) -> Result<Vec<PointSpec>, ManifestError> {
     if n == 0 || i == 0 || i > n {
-        return Err(PlanError {
+        return Err(ManifestError {
             file: file.to_path_buf(),
             key: None,
             message: format!("invalid shard {i}/{n}"),
@@ -265,7 +265,7 @@ pub(crate) fn shard(
     let total = total + searches.len();
     searches.retain(|s| s.index % n_us == want);
     if kept.is_empty() && searches.is_empty() {
-        return Err(PlanError {
+        return Err(ManifestError {
             file: file.to_path_buf(),
             key: None,
             message: format!(
@@ -285,7 +285,7 @@ pub fn total_requests(p: &PointSpec) -> u64 {
 }
 
 /// Rejects plans above the size limits.
-pub(crate) fn size_guard(m: &Manifest, points: &[PointSpec]) -> Result<(), PlanError> {
+pub(crate) fn size_guard(m: &Manifest, points: &[PointSpec]) -> Result<(), ManifestError> {
     let max_points = m.raw.experiment.max_points.unwrap_or(defaults::MAX_POINTS);
     let max_requests = m
         .raw
@@ -295,7 +295,7 @@ pub(crate) fn size_guard(m: &Manifest, points: &[PointSpec]) -> Result<(), PlanE
     let n_points = points.len() as u64;
     let n_requests: u64 = points.iter().map(total_requests).sum();
     if n_points > max_points {
-        return Err(PlanError {
+        return Err(ManifestError {
             file: m.path.clone(),
             key: Some("experiment.max_points".into()),
             message: format!(
@@ -305,7 +305,7 @@ pub(crate) fn size_guard(m: &Manifest, points: &[PointSpec]) -> Result<(), PlanE
         });
     }
     if n_requests > max_requests {
-        return Err(PlanError {
+        return Err(ManifestError {
             file: m.path.clone(),
             key: Some("experiment.max_requests".into()),
             message: format!(

@@ -17,15 +17,13 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
-
 pub use derive::{default_concurrency_requests, default_rate_requests, format_value, point_seed};
 pub use resolve::dataset as dataset_spec;
 pub use run_spec::*;
 pub use search_spec::{SearchSpec, MAX_PROBES};
 pub use table::render_table;
 
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, ManifestError};
 
 /// Options that shape the plan.
 #[derive(Clone, Debug, Default)]
@@ -36,58 +34,12 @@ pub struct PlanOptions {
     pub shard: Option<(u32, u32)>,
 }
 
-/// A plan error (bad cross-reference, bad shard, matrix too large).
-///
-/// Displayed as `file: key: message`, then `  hint: ...` on the next line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanError {
-    /// The manifest the plan came from.
-    pub file: std::path::PathBuf,
-    /// Dotted key path at fault, when one is.
-    pub key: Option<String>,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.file.display())?;
-        if let Some(key) = &self.key {
-            write!(f, "{key}: ")?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for PlanError {}
-
-/// Parses `--shard i/n` (1-based, `1 ≤ i ≤ n`).
-///
-/// # Errors
-/// A message with the expected syntax.
-pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("invalid shard `{s}`: expected i/n with 1 ≤ i ≤ n, e.g. 2/4");
-    let (i, n) = s.trim().split_once('/').ok_or_else(bad)?;
-    let i: u32 = i.trim().parse().map_err(|_| bad())?;
-    let n: u32 = n.trim().parse().map_err(|_| bad())?;
-    if n == 0 || i == 0 || i > n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
-
 /// Expands `manifest` into its run matrix.
 ///
 /// # Errors
-/// A [`PlanError`] naming the key and the fix: an invalid or empty shard, or a
+/// A [`ManifestError`] naming the key and the fix: an invalid or empty shard, or a
 /// matrix above the size guard without `allow_large`.
-pub fn build(manifest: &Manifest, opts: &PlanOptions) -> Result<Plan, PlanError> {
+pub fn build(manifest: &Manifest, opts: &PlanOptions) -> Result<Plan, ManifestError> {
     let experiment = resolve::experiment(manifest);
     let (mut endpoints, mut scenarios) = resolve::all(manifest)?;
     let mut points = matrix::expand(manifest)?;

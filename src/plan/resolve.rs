@@ -1,7 +1,7 @@
 //! Filling in every default: raw manifest values → the resolved spec types.
 //!
 //! The manifest has been validated, so the only failures left are lookups that
-//! validation guarantees; they still become [`PlanError`]s rather than panics.
+//! validation guarantees; they still become [`ManifestError`]s rather than panics.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,8 +12,8 @@ use crate::manifest::{resolve_path, DatasetConfig, Manifest};
 use crate::vocab::{FaultSpec, SimConfig, SimTiming};
 
 use super::{
-    DatasetSource, DatasetSpec, EndpointSpec, EndpointTarget, ExperimentSpec, LoraSpec, PlanError,
-    PrefixSpec, RetryPolicy, ScenarioSpec, ScrapeSpec, Slo, Timeouts,
+    DatasetSource, DatasetSpec, EndpointSpec, EndpointTarget, ExperimentSpec, LoraSpec,
+    ManifestError, PrefixSpec, RetryPolicy, ScenarioSpec, ScrapeSpec, Slo, Timeouts,
 };
 use crate::manifest::format_from_extension;
 use crate::vocab::{ApiKind, TokenizerSource};
@@ -261,9 +261,9 @@ pub(crate) fn scenario(
     m: &Manifest,
     name: &str,
     sc: &RawScenario,
-) -> Result<ScenarioSpec, PlanError> {
+) -> Result<ScenarioSpec, ManifestError> {
     let dataset_name = sc.dataset.as_deref().unwrap_or(defaults::DATASET);
-    let ds = m.dataset(dataset_name).ok_or_else(|| PlanError {
+    let ds = m.dataset(dataset_name).ok_or_else(|| ManifestError {
         file: m.path.clone(),
         key: Some(format!("scenarios.{name}.dataset")),
         message: format!("unknown dataset `{dataset_name}`"),
@@ -299,7 +299,7 @@ pub(crate) type Resolved = (
 );
 
 /// Every endpoint and scenario of the manifest, resolved, by name.
-pub(crate) fn all(m: &Manifest) -> Result<Resolved, PlanError> {
+pub(crate) fn all(m: &Manifest) -> Result<Resolved, ManifestError> {
     let endpoints = m
         .raw
         .endpoints
@@ -311,6 +311,6 @@ pub(crate) fn all(m: &Manifest) -> Result<Resolved, PlanError> {
         .scenarios
         .iter()
         .map(|(n, s)| Ok((n.clone(), scenario(m, n, s)?)))
-        .collect::<Result<_, PlanError>>()?;
+        .collect::<Result<_, ManifestError>>()?;
     Ok((endpoints, scenarios))
 }

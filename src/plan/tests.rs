@@ -25,7 +25,7 @@ fn manifest(text: &str) -> (tempfile::TempDir, Manifest) {
     (dir, m)
 }
 
-fn plan(text: &str, opts: &PlanOptions) -> (tempfile::TempDir, Result<Plan, PlanError>) {
+fn plan(text: &str, opts: &PlanOptions) -> (tempfile::TempDir, Result<Plan, ManifestError>) {
     let (dir, m) = manifest(text);
     let p = build(&m, opts);
     (dir, p)
@@ -689,17 +689,6 @@ batch_sizes = [1]
     let p = p.expect("plans");
     assert_eq!(ids(&p), ["b.x.burst-1"]);
     assert_eq!(p.endpoints.keys().collect::<Vec<_>>(), ["b"]);
-}
-
-#[test]
-fn parse_shard_syntax() {
-    assert_eq!(parse_shard("1/4"), Ok((1, 4)));
-    assert_eq!(parse_shard(" 4/4 "), Ok((4, 4)));
-    for bad in [
-        "", "1", "0/4", "5/4", "1/0", "a/b", "1/2/3", "-1/2", "1.5/2",
-    ] {
-        assert!(parse_shard(bad).is_err(), "{bad:?}");
-    }
 }
 
 #[test]
