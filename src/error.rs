@@ -32,11 +32,8 @@ pub enum Error {
     Manifest(#[from] crate::manifest::ManifestError),
     #[error(transparent)]
     Dataset(#[from] crate::dataset::DatasetError),
-    #[error("preflight failed: {message}")]
-    Preflight {
-        message: String,
-        hint: Option<String>,
-    },
+    #[error("preflight failed: {0}")]
+    Preflight(#[from] crate::client::PreflightError),
     #[error(transparent)]
     Sink(#[from] crate::sink::SinkError),
     #[error("{message}")]
@@ -67,7 +64,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Manifest(_) => exit::INVALID_INPUT,
-            Error::Dataset(_) | Error::Preflight { .. } => exit::PREFLIGHT,
+            Error::Dataset(_) | Error::Preflight(_) => exit::PREFLIGHT,
             Error::Sink(_) | Error::Results { .. } => exit::OUTPUT,
             Error::Usage { .. } => exit::USAGE,
             Error::Internal(_) => exit::INTERNAL,
@@ -79,7 +76,8 @@ impl Error {
     pub fn hint(&self) -> Option<&str> {
         match self {
             // Manifest errors print their hint as part of their message.
-            Error::Preflight { hint, .. } | Error::Usage { hint, .. } => hint.as_deref(),
+            Error::Preflight(e) => e.hint.as_deref(),
+            Error::Usage { hint, .. } => hint.as_deref(),
             _ => None,
         }
     }

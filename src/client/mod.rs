@@ -41,7 +41,10 @@ use crate::dataset::PreparedRequest;
 use crate::plan::EndpointSpec;
 use crate::record::RequestRecord;
 
-pub use preflight::{check_health, fetch_models, model_ids, preflight_get, resolve_url};
+pub use preflight::{
+    check_endpoint, check_health, fetch_models, model_ids, preflight_get, resolve_url, FetchError,
+    PreflightError,
+};
 
 /// Per-request context from the runner.
 #[derive(Clone, Debug)]
@@ -153,7 +156,7 @@ impl HttpClient {
         })?;
 
         let auth =
-            match api_key(endpoint).map_err(ClientError::Build)? {
+            match api_key(endpoint).map_err(|e| ClientError::Build(e.to_string()))? {
                 None => None,
                 Some(key) => {
                     let mut header =
@@ -256,32 +259,43 @@ impl HttpClient {
     }
 }
 
+/// Why an endpoint's API key cannot be read. Names the variable, never a value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("environment variable {var} (api_key_env of endpoint `{endpoint}`) is not set; export it with the API key, or remove api_key_env if the server needs no key")]
+    Unset { var: String, endpoint: String },
+    #[error("environment variable {var} (api_key_env of endpoint `{endpoint}`) is empty; set it to the API key")]
+    Empty { var: String, endpoint: String },
+    #[error(
+        "environment variable {var} (api_key_env of endpoint `{endpoint}`) is not valid UTF-8"
+    )]
+    NotUnicode { var: String, endpoint: String },
+}
+
 /// Reads the endpoint's API key from the environment variable named by
 /// `api_key_env` (`Ok(None)` when the endpoint names none).
 ///
 /// # Errors
-/// When the variable is unset, empty or not UTF-8. The message names the
-/// variable, never its value.
-pub fn api_key(endpoint: &EndpointSpec) -> Result<Option<String>, String> {
+/// When the variable is unset, empty or not UTF-8.
+pub fn api_key(endpoint: &EndpointSpec) -> Result<Option<String>, ApiKeyError> {
     let Some(var) = endpoint.api_key_env.as_deref() else {
         return Ok(None);
     };
-    match std::env::var(var) {
-        Ok(key) if key.trim().is_empty() => Err(format!(
-            "environment variable {var} (api_key_env of endpoint `{}`) is empty; \
-             set it to the API key",
-            endpoint.name
-        )),
+    let (var, name) = (var.to_owned(), endpoint.name.clone());
+    match std::env::var(&var) {
+        Ok(key) if key.trim().is_empty() => Err(ApiKeyError::Empty {
+            var,
+            endpoint: name,
+        }),
         Ok(key) => Ok(Some(key.trim().to_string())),
-        Err(std::env::VarError::NotPresent) => Err(format!(
-            "environment variable {var} (api_key_env of endpoint `{}`) is not set; \
-             export it with the API key, or remove api_key_env if the server needs no key",
-            endpoint.name
-        )),
-        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
-            "environment variable {var} (api_key_env of endpoint `{}`) is not valid UTF-8",
-            endpoint.name
-        )),
+        Err(std::env::VarError::NotPresent) => Err(ApiKeyError::Unset {
+            var,
+            endpoint: name,
+        }),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ApiKeyError::NotUnicode {
+            var,
+            endpoint: name,
+        }),
     }
 }
 

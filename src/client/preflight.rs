@@ -1,8 +1,17 @@
-//! Before a run: is the endpoint up, and does it serve the model?
+//! Preflight: before any load is sent, is the endpoint up, is its API key set,
+//! and does it serve the model? One message per problem, with the fix.
 //!
-//! These are plain GETs with a short timeout ([`PREFLIGHT_TIMEOUT`], or the
-//! endpoint's total timeout when shorter); their errors are `String`s that name
-//! the URL and the cause, ready for the runner's preflight error.
+//! [`check_endpoint`] is the whole check the runner makes for each endpoint:
+//! 1. the API-key variable named by `api_key_env` is set (never its value in a message);
+//! 2. `GET health_path` answers 2xx (default: the base URL's `/models`);
+//! 3. the model list (`GET {base_url}/models`) names the configured model, with a
+//!    "did you mean" from the served names. A server that lists no models passes;
+//!    when `health_path` is another path, a `/models` that does not answer is no
+//!    failure (the server may not list models), and the answer or the error is
+//!    kept for `environment.json`.
+//!
+//! The GETs have a short timeout ([`PREFLIGHT_TIMEOUT`], or the endpoint's total
+//! timeout when shorter); a [`FetchError`] names the URL and the cause.
 //!
 //! # Where a path goes ([`resolve_url`])
 //! * an absolute `http://` / `https://` URL is used as is;
@@ -22,7 +31,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::{excerpt, HttpClient};
+use super::{api_key, excerpt, HttpClient};
+use crate::plan::EndpointSpec;
 
 /// Longest wait for a preflight answer.
 pub const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,6 +46,46 @@ pub struct PreflightResponse {
     pub status: u16,
     /// The body (at most `max_event_bytes`).
     pub body: Bytes,
+}
+
+/// Why a preflight GET got no usable answer. Every message names the URL
+/// (without user info); an API key in any text is replaced by `<redacted>`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("`{path}` does not make a valid URL ({url}): {reason}")]
+    BadUrl {
+        path: String,
+        url: String,
+        reason: String,
+    },
+    #[error("GET {url} failed: {cause}")]
+    Failed { url: String, cause: String },
+    #[error("GET {url}: reading the body failed: {cause}")]
+    Body { url: String, cause: String },
+    #[error("GET {url}: the body is larger than max_event_bytes ({max})")]
+    TooLarge { url: String, max: usize },
+    #[error("GET {url} did not answer within {limit:?}")]
+    Timeout { url: String, limit: Duration },
+    #[error("GET {url} answered HTTP {status}: {excerpt}")]
+    Status {
+        url: String,
+        status: u16,
+        excerpt: String,
+    },
+    #[error("GET {url} did not return JSON ({reason}): {excerpt}")]
+    NotJson {
+        url: String,
+        reason: String,
+        excerpt: String,
+    },
+}
+
+/// A failed preflight: what failed for which endpoint, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PreflightError {
+    pub message: String,
+    pub hint: Option<String>,
 }
 
 /// The URL a preflight `path` refers to; see the module docs.
@@ -57,10 +107,16 @@ pub fn resolve_url(base_url: &str, path: &str) -> String {
 /// # Errors
 /// When no answer arrives: bad URL, connection failure, timeout, or a body
 /// larger than `max_event_bytes`.
-pub async fn preflight_get(client: &HttpClient, path: &str) -> Result<PreflightResponse, String> {
+pub async fn preflight_get(
+    client: &HttpClient,
+    path: &str,
+) -> Result<PreflightResponse, FetchError> {
     let raw = resolve_url(&client.base_url, path);
-    let url = reqwest::Url::parse(&raw)
-        .map_err(|e| format!("`{path}` does not make a valid URL ({raw}): {e}"))?;
+    let url = reqwest::Url::parse(&raw).map_err(|e| FetchError::BadUrl {
+        path: path.to_owned(),
+        url: raw.clone(),
+        reason: e.to_string(),
+    })?;
     let shown = shown_url(&url);
     let limit = PREFLIGHT_TIMEOUT.min(client.endpoint.timeouts.total);
     let max = client.endpoint.max_event_bytes;
@@ -69,24 +125,23 @@ pub async fn preflight_get(client: &HttpClient, path: &str) -> Result<PreflightR
         rb = rb.header(reqwest::header::AUTHORIZATION, auth.clone());
     }
     let fetch = async {
-        let resp = rb
-            .send()
-            .await
-            .map_err(|e| format!("GET {shown} failed: {}", super::request::error_chain(&e)))?;
+        let resp = rb.send().await.map_err(|e| FetchError::Failed {
+            url: shown.clone(),
+            cause: client.scrub(super::request::error_chain(&e)),
+        })?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                format!(
-                    "GET {shown}: reading the body failed: {}",
-                    super::request::error_chain(&e)
-                )
+            let chunk = chunk.map_err(|e| FetchError::Body {
+                url: shown.clone(),
+                cause: client.scrub(super::request::error_chain(&e)),
             })?;
             if body.len() + chunk.len() > max {
-                return Err(format!(
-                    "GET {shown}: the body is larger than max_event_bytes ({max})"
-                ));
+                return Err(FetchError::TooLarge {
+                    url: shown.clone(),
+                    max,
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -97,8 +152,24 @@ pub async fn preflight_get(client: &HttpClient, path: &str) -> Result<PreflightR
         })
     };
     match tokio::time::timeout(limit, fetch).await {
-        Ok(r) => r.map_err(|e| client.scrub(e)),
-        Err(_) => Err(format!("GET {shown} did not answer within {limit:?}")),
+        Ok(r) => r,
+        Err(_) => Err(FetchError::Timeout { url: shown, limit }),
+    }
+}
+
+/// A non-2xx answer as an error.
+fn require_2xx(
+    client: &HttpClient,
+    resp: PreflightResponse,
+) -> Result<PreflightResponse, FetchError> {
+    if (200..300).contains(&resp.status) {
+        Ok(resp)
+    } else {
+        Err(FetchError::Status {
+            excerpt: client.scrub(excerpt(&resp.body)),
+            url: resp.url,
+            status: resp.status,
+        })
     }
 }
 
@@ -106,41 +177,92 @@ pub async fn preflight_get(client: &HttpClient, path: &str) -> Result<PreflightR
 ///
 /// # Errors
 /// When [`preflight_get`] fails or the status is not 2xx (with a body excerpt).
-pub async fn check_health(client: &HttpClient) -> Result<PreflightResponse, String> {
+pub async fn check_health(client: &HttpClient) -> Result<PreflightResponse, FetchError> {
     let path = client.endpoint.health_path.clone();
     let resp = preflight_get(client, &path).await?;
-    if (200..300).contains(&resp.status) {
-        Ok(resp)
-    } else {
-        Err(client.scrub(format!(
-            "GET {} answered HTTP {}: {}",
-            resp.url,
-            resp.status,
-            excerpt(&resp.body)
-        )))
-    }
+    require_2xx(client, resp)
 }
 
 /// GETs `{base_url}/models` (with the API key) and returns the parsed JSON.
 ///
 /// # Errors
 /// When [`preflight_get`] fails, the status is not 2xx, or the body is not JSON.
-pub async fn fetch_models(client: &HttpClient) -> Result<Value, String> {
-    let resp = preflight_get(client, "models").await?;
-    if !(200..300).contains(&resp.status) {
-        return Err(client.scrub(format!(
-            "GET {} answered HTTP {}: {}",
-            resp.url,
-            resp.status,
-            excerpt(&resp.body)
-        )));
+pub async fn fetch_models(client: &HttpClient) -> Result<Value, FetchError> {
+    let resp = require_2xx(client, preflight_get(client, "models").await?)?;
+    parse_models(client, &resp)
+}
+
+fn parse_models(client: &HttpClient, resp: &PreflightResponse) -> Result<Value, FetchError> {
+    serde_json::from_slice(&resp.body).map_err(|e| FetchError::NotJson {
+        url: resp.url.clone(),
+        reason: e.to_string(),
+        excerpt: client.scrub(excerpt(&resp.body)),
+    })
+}
+
+/// The whole preflight of one endpoint (see the module docs). Returns the
+/// `/models` answer (or `{"error": …}` when a server with its own `health_path`
+/// lists none) for `environment.json`.
+///
+/// # Errors
+/// A [`PreflightError`] naming the endpoint, what failed and how to fix it.
+pub async fn check_endpoint(ep: &EndpointSpec, base_url: &str) -> Result<Value, PreflightError> {
+    let name = &ep.name;
+    api_key(ep).map_err(|e| PreflightError {
+        message: format!("endpoint `{name}`: {e}"),
+        hint: ep
+            .api_key_env
+            .as_ref()
+            .map(|v| format!("export {v}=<your key> before running")),
+    })?;
+    let client = HttpClient::new(ep, base_url, 1).map_err(|e| PreflightError {
+        message: format!("endpoint `{name}`: {e}"),
+        hint: None,
+    })?;
+    let unreachable = |e: FetchError| {
+        PreflightError {
+        message: format!("endpoint `{name}` at {base_url} did not answer: {e}"),
+        hint: Some(
+            "start the server (see server/README.md), fix `base_url` or `health_path`, or skip this check with --no-preflight".into(),
+        ),
     }
-    serde_json::from_slice(&resp.body).map_err(|e| {
-        client.scrub(format!(
-            "GET {} did not return JSON ({e}): {}",
-            resp.url,
-            excerpt(&resp.body)
-        ))
+    };
+    let health = check_health(&client).await.map_err(unreachable)?;
+    let health_is_models =
+        resolve_url(&client.base_url, &ep.health_path) == resolve_url(&client.base_url, "models");
+    let models = if health_is_models {
+        parse_models(&client, &health).map_err(unreachable)?
+    } else {
+        match fetch_models(&client).await {
+            Ok(models) => models,
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        }
+    };
+    check_model(ep, &models)?;
+    Ok(models)
+}
+
+/// The model must be listed by the server when the server lists any models.
+fn check_model(ep: &EndpointSpec, models: &Value) -> Result<(), PreflightError> {
+    let ids = model_ids(models);
+    if ids.is_empty() || ids.contains(&ep.model.as_str()) {
+        return Ok(());
+    }
+    let suggestion = crate::suggest::closest(&ep.model, ids.iter().copied());
+    Err(PreflightError {
+        message: format!(
+            "endpoint `{}`: the server does not serve model `{}` (it serves: {})",
+            ep.name,
+            ep.model,
+            ids.join(", ")
+        ),
+        hint: Some(match suggestion {
+            Some(s) => format!("did you mean `{s}`? set endpoints.{}.model", ep.name),
+            None => format!(
+                "set endpoints.{}.model to one of the served models",
+                ep.name
+            ),
+        }),
     })
 }
 

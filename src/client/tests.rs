@@ -837,7 +837,10 @@ async fn preflight_health_models_and_same_origin_key() {
     ep.health_path = other_url;
     let client = client_for(&ep, &main);
     let err = check_health(&client).await.expect_err("503 is unhealthy");
-    assert!(err.contains("503") && err.contains("loading"), "{err}");
+    assert!(
+        matches!(&err, FetchError::Status { status: 503, excerpt, .. } if excerpt.contains("loading")),
+        "{err}"
+    );
     let seen = other.seen.recv().await.expect("seen");
     assert!(seen.headers.get("authorization").is_none());
 }
@@ -847,7 +850,10 @@ fn missing_api_key_variable_is_named() {
     let mut ep = endpoint(ApiKind::Chat);
     ep.api_key_env = Some("TOKENOMICS_TEST_SURELY_UNSET_VAR".into());
     let err = api_key(&ep).expect_err("unset");
-    assert!(err.contains("TOKENOMICS_TEST_SURELY_UNSET_VAR"));
+    assert!(
+        matches!(&err, ApiKeyError::Unset { var, .. } if var == "TOKENOMICS_TEST_SURELY_UNSET_VAR")
+    );
+    assert!(err.to_string().contains("TOKENOMICS_TEST_SURELY_UNSET_VAR"));
     assert!(matches!(
         HttpClient::new(&ep, "http://127.0.0.1:1/v1", 1),
         Err(ClientError::Build(m)) if m.contains("TOKENOMICS_TEST_SURELY_UNSET_VAR")
@@ -955,12 +961,98 @@ async fn api_key_canary_never_leaks() {
         assert!(!format!("{r:?}").contains(&canary));
     }
     let errors = [
-        fetch_models(&client).await.expect_err("401"),
-        check_health(&client).await.expect_err("503"),
-        check_health(&dead).await.expect_err("refused"),
+        fetch_models(&client).await.expect_err("401").to_string(),
+        check_health(&client).await.expect_err("503").to_string(),
+        check_health(&dead).await.expect_err("refused").to_string(),
     ];
     for e in &errors {
         assert!(!e.contains(&canary), "{e}");
     }
     assert!(errors[0].contains("<redacted>"));
+}
+
+#[tokio::test]
+async fn check_endpoint_uses_health_path_and_checks_the_model() {
+    let server = serve(|seen: Arc<Seen>| async move {
+        match seen.path.as_str() {
+            "/health" => json_response(200, r#"{"status":"ok"}"#),
+            "/v1/models" => {
+                json_response(200, r#"{"object":"list","data":[{"id":"Qwen/Qwen3-8B"}]}"#)
+            }
+            _ => json_response(404, "{}"),
+        }
+    })
+    .await;
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.model = "Qwen/Qwen3-8b".into();
+    ep.health_path = "/v1/models".into();
+    let err = check_endpoint(&ep, &server.base_url)
+        .await
+        .expect_err("model not served");
+    assert!(
+        err.message.contains("does not serve model `Qwen/Qwen3-8b`"),
+        "{err}"
+    );
+    assert_eq!(
+        err.hint.as_deref(),
+        Some("did you mean `Qwen/Qwen3-8B`? set endpoints.test.model")
+    );
+    ep.model = "Qwen/Qwen3-8B".into();
+    let models = check_endpoint(&ep, &server.base_url).await.expect("served");
+    assert_eq!(model_ids(&models), vec!["Qwen/Qwen3-8B"]);
+
+    // Another health path is asked first; it must answer 2xx.
+    ep.health_path = "/missing".into();
+    let err = check_endpoint(&ep, &server.base_url)
+        .await
+        .expect_err("404 health");
+    assert!(
+        err.message.contains("/missing") && err.message.contains("404"),
+        "{err}"
+    );
+    assert!(err.hint.is_some_and(|h| h.contains("health_path")));
+}
+
+#[tokio::test]
+async fn a_server_that_lists_no_models_passes_on_its_health_path() {
+    let server = serve(|seen: Arc<Seen>| async move {
+        match seen.path.as_str() {
+            "/health" => json_response(200, r#"{"status":"ok"}"#),
+            _ => json_response(404, "{}"),
+        }
+    })
+    .await;
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.health_path = "/health".into();
+    let models = check_endpoint(&ep, &server.base_url)
+        .await
+        .expect("healthy");
+    assert!(
+        models["error"].as_str().is_some_and(|e| e.contains("404")),
+        "{models}"
+    );
+    // With the default health path (the model list), the same server fails.
+    ep.health_path = "/v1/models".into();
+    assert!(check_endpoint(&ep, &server.base_url).await.is_err());
+}
+
+#[test]
+fn an_unset_key_fails_preflight_before_any_request() {
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.api_key_env = Some("TOKENOMICS_TEST_SURELY_UNSET_VAR_2".into());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let err = rt
+        .block_on(check_endpoint(&ep, "http://127.0.0.1:1/v1"))
+        .expect_err("unset key");
+    assert!(
+        err.message.contains("TOKENOMICS_TEST_SURELY_UNSET_VAR_2 "),
+        "{err}"
+    );
+    assert_eq!(
+        err.hint.as_deref(),
+        Some("export TOKENOMICS_TEST_SURELY_UNSET_VAR_2=<your key> before running")
+    );
 }

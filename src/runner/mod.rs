@@ -13,7 +13,6 @@
 //!    output files are written at the end (also after Ctrl-C).
 
 pub mod executor;
-pub mod preflight;
 pub mod scrape;
 
 use std::collections::BTreeMap;
@@ -24,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::HttpClient;
+use crate::client::{HttpClient, PreflightError};
 use crate::dataset::Preparer;
 use crate::error::Error;
 use crate::metrics::{self, RunContext, RunSummary};
@@ -97,12 +96,12 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
             EndpointTarget::Url(u) => u.clone(),
             EndpointTarget::Simulator(cfg) => {
                 let sim = crate::simulator::spawn(cfg.clone(), 0).await.map_err(|e| {
-                    Error::Preflight {
+                    Error::Preflight(PreflightError {
                         message: format!(
                             "endpoint `{name}`: cannot start the embedded simulator: {e}"
                         ),
                         hint: None,
-                    }
+                    })
                 })?;
                 let url = sim.base_url();
                 simulators.push(sim);
@@ -114,7 +113,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
 
     if opts.preflight {
         for (name, ep) in &plan.endpoints {
-            let models = preflight::check_endpoint(ep, &base_urls[name]).await?;
+            let models = crate::client::check_endpoint(ep, &base_urls[name]).await?;
             environment.server_models.insert(name.clone(), models);
         }
     } else {
@@ -282,10 +281,10 @@ impl PointRunner<'_> {
         let base_url = self.base_urls[&point.endpoint].clone();
         let client =
             HttpClient::new(&endpoint, &base_url, pool_size(&point.load)).map_err(|e| {
-                Error::Preflight {
+                Error::Preflight(PreflightError {
                     message: format!("endpoint `{}`: {e}", point.endpoint),
                     hint: None,
-                }
+                })
             })?;
         let point_id: Arc<str> = Arc::from(point.id.as_str());
         let point_index = u32::try_from(point.index).unwrap_or(u32::MAX);
