@@ -109,8 +109,10 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
             if args.json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&plan)
-                        .map_err(|e| Error::Internal(e.to_string()))?
+                    serde_json::to_string_pretty(&plan).map_err(|source| Error::Encode {
+                        what: "the plan",
+                        source,
+                    })?
                 );
             } else {
                 print!("{}", plan::render_table(&plan));
@@ -136,7 +138,10 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
             let config = args.sim_config()?;
             crate::simulator::serve_until_ctrl_c(config, args.port, args.log.as_deref())
                 .await
-                .map_err(|e| Error::Internal(format!("simulator: {e}")))?;
+                .map_err(|source| Error::Process {
+                    what: "the simulator stopped".into(),
+                    source,
+                })?;
             Ok(exit::OK)
         }
         Command::Fetch(args) => {
@@ -264,7 +269,10 @@ fn finish(outcome: crate::runner::RunOutcome, quiet: bool, json: bool) -> Result
         let summaries: Vec<_> = outcome.results.points.iter().map(|p| &p.summary).collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&summaries).map_err(|e| Error::Internal(e.to_string()))?
+            serde_json::to_string_pretty(&summaries).map_err(|source| Error::Encode {
+                what: "the summaries",
+                source,
+            })?
         );
     } else if !quiet {
         print!(

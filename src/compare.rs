@@ -45,7 +45,10 @@ fn write_stdout(text: &str) -> Result<(), Error> {
         Ok(()) => Ok(()),
         // `tokenomics compare … | head` is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::Internal(format!("failed to write to stdout: {e}"))),
+        Err(source) => Err(Error::Process {
+            what: "failed to write to stdout".into(),
+            source,
+        }),
     }
 }
 
@@ -82,8 +85,10 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareOutcome, Error> {
         .map_err(|message| Error::Results { message })?;
     let report = compare(&sources, &rules);
     if args.json {
-        let json = render::render_json(&report)
-            .map_err(|e| Error::Internal(format!("failed to encode the comparison: {e}")))?;
+        let json = render::render_json(&report).map_err(|source| Error::Encode {
+            what: "the comparison",
+            source,
+        })?;
         write_stdout(&(json + "\n"))?;
         for w in &report.warnings {
             eprintln!("warning: {w}");

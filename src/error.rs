@@ -45,8 +45,34 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
-    #[error("{0}")]
-    Internal(String),
+    /// A part of tokenomics itself could not start or stopped early (a thread,
+    /// a runtime, a child process, standard output).
+    #[error("{what}: {source}")]
+    Process {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Encoding tokenomics' own data failed.
+    #[error("failed to encode {what}: {source}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A task of the run ended without handing over its result.
+    #[error("the {task} task failed: {source}")]
+    Task {
+        task: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// `bench-client` could not set up its measurement or read it back.
+    #[error("{message}")]
+    Bench {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 impl From<crate::cli::FlagError> for Error {
@@ -67,7 +93,10 @@ impl Error {
             Error::Dataset(_) | Error::Preflight(_) => exit::PREFLIGHT,
             Error::Sink(_) | Error::Results { .. } => exit::OUTPUT,
             Error::Usage { .. } => exit::USAGE,
-            Error::Internal(_) => exit::INTERNAL,
+            Error::Process { .. }
+            | Error::Encode { .. }
+            | Error::Task { .. }
+            | Error::Bench { .. } => exit::INTERNAL,
         }
     }
 
@@ -77,7 +106,7 @@ impl Error {
         match self {
             // Manifest errors print their hint as part of their message.
             Error::Preflight(e) => e.hint.as_deref(),
-            Error::Usage { hint, .. } => hint.as_deref(),
+            Error::Usage { hint, .. } | Error::Bench { hint, .. } => hint.as_deref(),
             _ => None,
         }
     }

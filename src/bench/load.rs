@@ -96,8 +96,12 @@ pub fn chat_request(tokens: u32) -> PreparedRequest {
 /// # Errors
 /// When the HTTP client cannot be built.
 pub fn client(base_url: &str, streams: u32) -> Result<HttpClient, Error> {
-    HttpClient::new(&endpoint(base_url), base_url, streams.max(1) as usize)
-        .map_err(|e| Error::Internal(format!("benchmark client: {e}")))
+    HttpClient::new(&endpoint(base_url), base_url, streams.max(1) as usize).map_err(|e| {
+        Error::Bench {
+            message: format!("benchmark client: {e}"),
+            hint: None,
+        }
+    })
 }
 
 /// One finished request of a stream.

@@ -336,9 +336,14 @@ pub async fn run(args: &BenchClientArgs) -> Result<i32, Error> {
         .spawn(move || {
             let _ = tx.send(run_pinned(&plan));
         })
-        .map_err(|e| Error::Internal(format!("cannot start the benchmark thread: {e}")))?;
-    rx.await
-        .map_err(|_| Error::Internal("the benchmark thread stopped without a result".into()))?
+        .map_err(|source| Error::Process {
+            what: "cannot start the benchmark thread".into(),
+            source,
+        })?;
+    rx.await.map_err(|_| Error::Bench {
+        message: "the benchmark thread stopped without a result".into(),
+        hint: None,
+    })?
 }
 
 fn run_pinned(plan: &BenchPlan) -> Result<i32, Error> {
@@ -355,15 +360,20 @@ fn run_pinned(plan: &BenchPlan) -> Result<i32, Error> {
         .thread_name("bench-worker")
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start the benchmark runtime: {e}")))?;
+        .map_err(|source| Error::Process {
+            what: "cannot start the benchmark runtime".into(),
+            source,
+        })?;
     let report = runtime.block_on(execute(plan, &mut |text| {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }))?;
     if let Some(path) = &plan.json {
-        let json = serde_json::to_vec_pretty(&report)
-            .map_err(|e| Error::Internal(format!("cannot encode the report: {e}")))?;
+        let json = serde_json::to_vec_pretty(&report).map_err(|source| Error::Encode {
+            what: "the benchmark report",
+            source,
+        })?;
         crate::sink::write_atomic(path, &json)?;
         println!("wrote {}", path.display());
     }

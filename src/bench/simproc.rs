@@ -87,14 +87,14 @@ impl SimProcess {
         if let Some(path) = &log_path {
             cmd.arg("--request-log").arg(path);
         }
-        let set =
-            if setup.cpus.is_empty() {
-                None
-            } else {
-                Some(system::cpu_set(&setup.cpus).map_err(|e| {
-                    Error::Internal(format!("simulator CPUs {:?}: {e}", setup.cpus))
-                })?)
-            };
+        let set = if setup.cpus.is_empty() {
+            None
+        } else {
+            Some(
+                system::cpu_set(&setup.cpus)
+                    .map_err(|e| bench_error(format!("simulator CPUs {:?}: {e}", setup.cpus)))?,
+            )
+        };
         // SAFETY: between fork and exec only async-signal-safe system calls are
         // made (sched_setaffinity, prctl) on data prepared before the fork.
         unsafe {
@@ -112,14 +112,14 @@ impl SimProcess {
             });
         }
         let mut child = cmd.spawn().map_err(|e| {
-            Error::Internal(format!(
+            bench_error(format!(
                 "cannot start the simulator `{} simulate`: {e}",
                 setup.exe.display()
             ))
         })?;
         let pid = child
             .id()
-            .ok_or_else(|| Error::Internal("the simulator process exited at once".to_owned()))?;
+            .ok_or_else(|| bench_error("the simulator process exited at once".to_owned()))?;
 
         let stderr = Arc::new(Mutex::new(Vec::new()));
         if let Some(mut err) = child.stderr.take() {
@@ -199,12 +199,12 @@ impl SimProcess {
     pub async fn stop_and_take_log(mut self) -> Result<Vec<SimRequestLog>, Error> {
         let Some(path) = self.log_path.clone() else {
             self.kill().await;
-            return Err(Error::Internal(
+            return Err(bench_error(
                 "the simulator was started without a request log".to_owned(),
             ));
         };
         let pid = libc::pid_t::try_from(self.pid)
-            .map_err(|_| Error::Internal(format!("pid {} out of range", self.pid)))?;
+            .map_err(|_| bench_error(format!("pid {} out of range", self.pid)))?;
         // SAFETY: kill(2) on our own child's pid; the child is not reaped yet
         // (we own its handle), so the pid cannot have been reused.
         unsafe {
@@ -258,7 +258,7 @@ impl SimProcess {
         } else {
             format!("; its stderr: {stderr}")
         };
-        Error::Internal(format!(
+        bench_error(format!(
             "simulator process {} (`{} simulate`): {what}{tail}",
             self.pid,
             self.exe.display()
@@ -297,7 +297,7 @@ fn temp_log_path() -> PathBuf {
 /// the file and the line.
 pub fn read_log(path: &Path) -> Result<Vec<SimRequestLog>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Internal(format!(
+        bench_error(format!(
             "cannot read the simulator log {}: {e}",
             path.display()
         ))
@@ -307,7 +307,7 @@ pub fn read_log(path: &Path) -> Result<Vec<SimRequestLog>, Error> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             serde_json::from_str(l).map_err(|e| {
-                Error::Internal(format!(
+                bench_error(format!(
                     "simulator log {} line {}: not a request entry: {e}",
                     path.display(),
                     i + 1
@@ -315,6 +315,14 @@ pub fn read_log(path: &Path) -> Result<Vec<SimRequestLog>, Error> {
             })
         })
         .collect()
+}
+
+/// A `bench-client` setup or measurement error with its message.
+fn bench_error(message: String) -> Error {
+    Error::Bench {
+        message,
+        hint: None,
+    }
 }
 
 #[cfg(test)]

@@ -206,6 +206,14 @@ pub struct RawEndpoint {
     pub path: Option<String>,
 }
 
+impl RawEndpoint {
+    /// `timeout_s` with its default: the one place the default total timeout is applied.
+    #[must_use]
+    pub fn total_timeout_s(&self) -> f64 {
+        self.timeout_s.unwrap_or(defaults::TIMEOUT_S)
+    }
+}
+
 /// `endpoints.<name>.simulator`: the embedded simulator instead of a URL.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

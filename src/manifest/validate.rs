@@ -434,7 +434,7 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
             "timeouts are in seconds and must be > 0",
         )?;
     }
-    let total = ep.timeout_s.unwrap_or(super::raw::defaults::TIMEOUT_S);
+    let total = ep.total_timeout_s();
     for (field, v) in [
         ("connect_timeout_s", ep.connect_timeout_s),
         ("first_byte_timeout_s", ep.first_byte_timeout_s),

@@ -163,7 +163,7 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
             )
         }
     };
-    let total = secs(ep.timeout_s.unwrap_or(defaults::TIMEOUT_S));
+    let total = secs(ep.total_timeout_s());
     let retries = ep.retries.clone().unwrap_or_default();
     let scrape = ep.metrics.as_ref().and_then(|s| {
         Some(ScrapeSpec {

@@ -78,7 +78,10 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
             source,
         })
     })?;
-    let plan_json = serde_json::to_vec_pretty(&plan).map_err(|e| Error::Internal(e.to_string()))?;
+    let plan_json = serde_json::to_vec_pretty(&plan).map_err(|source| Error::Encode {
+        what: "the plan",
+        source,
+    })?;
     crate::sink::write_atomic(&dir.file("plan.json"), &plan_json)?;
     crate::sink::write_atomic(
         &dir.file("manifest.resolved.toml"),
@@ -188,7 +191,10 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
                 let point = spec.probe_point(value, spec.probe_index(probes.len()));
                 plan.points.push(point.clone());
                 let plan_json =
-                    serde_json::to_vec_pretty(&plan).map_err(|e| Error::Internal(e.to_string()))?;
+                    serde_json::to_vec_pretty(&plan).map_err(|source| Error::Encode {
+                        what: "the plan",
+                        source,
+                    })?;
                 crate::sink::write_atomic(&dir.file("plan.json"), &plan_json)?;
                 let (result, stopped) = runner.run_point(&point).await?;
                 let summary = result.summary.clone();
@@ -477,9 +483,10 @@ async fn run_with_collector(
         (records, owned_spool, error)
     });
     let timing = execute(input, load, tx).await;
-    let (records, owned_spool, error) = collector
-        .await
-        .map_err(|e| Error::Internal(format!("collector task failed: {e}")))?;
+    let (records, owned_spool, error) = collector.await.map_err(|source| Error::Task {
+        task: "collector",
+        source,
+    })?;
     *spool = owned_spool;
     if let Some(e) = error {
         return Err(Error::Sink(e));
