@@ -24,7 +24,7 @@
 #   --dry-run           print the command that would run, do not build or start anything
 #   -h, --help          this help
 #
-# Build flags and traps (see the project's notes on llama.cpp):
+# Build flags and traps:
 #   -DGGML_NATIVE=OFF with explicit AVX2 flags (the native build crashes on CPUs that
 #   advertise AMX), -DLLAMA_USE_PREBUILT_UI=OFF (no web-UI download), -DLLAMA_OPENSSL=OFF.
 set -euo pipefail

@@ -675,7 +675,7 @@ mod tests {
         events.iter().map(|e| e.event.data.as_str()).collect()
     }
 
-    /// llama.cpp's stream, verbatim shape (ecosystem.md §3.4): role-only first
+    /// llama.cpp's stream, in the shape llama-server sends it: role-only first
     /// chunk, one event per token, a finish chunk, a usage-only chunk, `[DONE]`.
     const LLAMA_STREAM: &str = concat!(
         "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null}}],\"object\":\"chat.completion.chunk\"}\n\n",

@@ -10,7 +10,7 @@
 //! * [`point`]: a point pooled over its runs ([`summarize_point`]);
 //! * [`slo`]: per-request and percentile SLOs.
 //!
-//! Naming follows the vLLM convention (peers.md §2.0): **TPOT** is
+//! Naming follows vLLM's benchmark convention: **TPOT** is
 //! (E2E − TTFT)/(tokens − 1), one value per request; **ITL** is the gap between
 //! consecutive content events, pooled over requests (AIPerf calls it ICL).
 //! Metrics never produce NaN or infinity: every division is guarded and
