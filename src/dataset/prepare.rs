@@ -47,7 +47,7 @@ use super::text;
 use super::tokens::{self, Built, Counter, Pool};
 use super::{DatasetError, PreparedRequest, PreparedRun};
 use crate::plan::{DatasetSource, DatasetSpec, EndpointSpec, Plan, PointSpec, ScenarioSpec};
-use crate::vocab::workload::{TextLength, Workload};
+use crate::vocab::workload::{TextLength, Workload, MAX_TOKENS};
 use crate::vocab::{ApiKind, ImageFormat, ImageSpec, TokenizerSource};
 
 /// Text tokens of an `I(w,h[,n])` request.
@@ -542,13 +542,13 @@ struct Ctx<'a> {
     scope: Scope,
 }
 
-/// `trunc(x)` clamped to `1..=u32::MAX`.
+/// `trunc(x)` clamped to `1..=MAX_TOKENS` (a normal draw above the limit counts as it).
 fn at_least_one(x: f64) -> u32 {
     let t = x.trunc();
     if t.is_nan() || t < 1.0 {
         1
-    } else if t >= f64::from(u32::MAX) {
-        u32::MAX
+    } else if t >= f64::from(MAX_TOKENS) {
+        MAX_TOKENS
     } else {
         // In range by the checks above.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

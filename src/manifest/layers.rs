@@ -435,7 +435,7 @@ fn set_override(path: &Path, set: &str) -> Result<Override, ManifestError> {
     let key = key.trim();
     let segments = parse_set_path(key)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| bad(format!("`--set {set}`: `{key}` is not a key path")))?;
+        .ok_or_else(|| bad(format!("`--set {key}=…`: `{key}` is not a key path")))?;
     if segments.len() > MAX_KEY_SEGMENTS {
         let shown: String = key.chars().take(80).collect();
         return Err(bad(format!(
@@ -443,7 +443,8 @@ fn set_override(path: &Path, set: &str) -> Result<Override, ManifestError> {
         )));
     }
     Ok(Override {
-        origin: format!("--set {set}"),
+        // The key only: a rejected value may be a secret, and errors never echo it.
+        origin: format!("--set {key}"),
         path: segments,
         value: parse_override_value(value.trim()),
         shown: String::new(),

@@ -28,6 +28,7 @@ mod dataset_config;
 mod diagnostic;
 mod hint;
 mod layers;
+pub mod limits;
 pub mod raw;
 pub mod spec;
 mod validate;

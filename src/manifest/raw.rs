@@ -31,6 +31,8 @@ pub mod defaults {
     pub const MAX_POINTS: u64 = 500;
     /// `experiment.max_requests`.
     pub const MAX_REQUESTS: u64 = 1_000_000;
+    /// `experiment.max_memory_mb`.
+    pub const MAX_MEMORY_MB: u64 = 4096;
     /// `experiment.percentiles`.
     pub const PERCENTILES: [f64; 4] = [50.0, 90.0, 95.0, 99.0];
     /// `experiment.steady_state_threshold`.
@@ -138,6 +140,8 @@ pub struct RawExperiment {
     pub max_points: Option<u64>,
     /// Size guard on requests (default 1,000,000).
     pub max_requests: Option<u64>,
+    /// Size guard on the estimated peak memory, in MiB (default 4096).
+    pub max_memory_mb: Option<u64>,
     /// Reported percentiles (default 50, 90, 95, 99).
     pub percentiles: Option<Vec<f64>>,
     /// Steady-state threshold (default 0.8).

@@ -259,7 +259,21 @@ fn override_errors_name_their_source() {
     assert!(
         err.hint
             .as_deref()
-            .is_some_and(|h| h.contains("--set experiment.runs=0")),
+            .is_some_and(|h| h.ends_with("(the value comes from --set experiment.runs)")),
+        "{err}"
+    );
+    // A rejected value is never echoed: it may be a secret.
+    let (_d, r) = load_str_with(
+        VALID,
+        &[],
+        &["endpoints.vllm.api_key_env=\"sk-canary-0123456789abcdef0123456789abcdef\""],
+    );
+    let err = r.expect_err("a key, not a variable name");
+    assert!(!err.to_string().contains("sk-canary"), "{err}");
+    assert!(
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("looks like a key")),
         "{err}"
     );
     let (_d, r) = load_str_with(VALID, &[("TOKENOMICS_EXPERIMENT__RUNZ", "1")], &[]);
@@ -356,8 +370,13 @@ fn spec_accepts_strings_and_tables() {
     for (spec, needle) in [
         (
             "{ kind = \"uniform\", input_min = 5, input_max = 2, output_min = 3, output_max = 4 }",
-            "empty",
+            "input_min (5) is larger than input_max (2)",
         ),
+        (
+            "{ kind = \"deterministic\", input = 4294967295, output = 4 }",
+            "above the limit of 2097152 tokens per request",
+        ),
+        ("\"N(4000000000,1)/(4,1)\"", "above the limit of 2097152"),
         ("{ kind = \"deterministic\", input = 10 }", "missing"),
         ("{ kind = \"gaussian\", input = 10 }", "unknown"),
         ("42", "expected"),

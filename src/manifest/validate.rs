@@ -10,6 +10,7 @@ use crate::vocab::{ApiKind, LoraStrategy};
 
 use super::dataset_config::{DatasetConfig, BUILTIN_DATASETS};
 use super::diagnostic::toml_key;
+use super::limits;
 use super::raw::{
     Mode, RawEndpoint, RawExperiment, RawGrid, RawManifest, RawScenario, RawSearch, RawSimulator,
     SearchOverValue,
@@ -17,6 +18,7 @@ use super::raw::{
 use super::ManifestError;
 use crate::suggest::suggestion;
 use crate::vocab::name::{check_name, NameKind};
+use crate::vocab::workload::MAX_TOKENS;
 
 /// SLO metrics that can be bounded.
 pub const SLO_METRICS: [&str; 5] = ["ttft_ms", "ttfo_ms", "tpot_ms", "itl_ms", "e2e_ms"];
@@ -51,7 +53,8 @@ impl Checker<'_> {
             Some(x) if !x.is_finite() || x < 0.0 || (!zero_ok && x == 0.0) => Err(self.fail(
                 key,
                 format!(
-                    "{x} is out of range: expected a number {}",
+                    "{} is out of range: expected a number {}",
+                    short_number(x),
                     if zero_ok { "≥ 0" } else { "> 0" }
                 ),
                 hint,
@@ -76,6 +79,39 @@ impl Checker<'_> {
             Some(x) if x.into() == 0 => Err(self.fail(key, "must be at least 1, found 0", hint)),
             _ => Ok(()),
         }
+    }
+
+    /// `v` must be at most `max` (a number with its unit, e.g. `s` or `ms`).
+    fn at_most(&self, key: &str, v: Option<f64>, max: f64, unit: &str) -> Check {
+        match v {
+            Some(x) if x > max => Err(self.fail(
+                key,
+                format!("{} {unit} is above the limit of {max} {unit}", short_number(x)),
+                format!("give at most {max} {unit} (the limits are listed in the README's Reliability section)"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A count must be at most `max`.
+    fn count_at_most<T: Into<u64> + Copy>(&self, key: &str, v: Option<T>, max: u64) -> Check {
+        match v.map(Into::into) {
+            Some(x) if x > max => Err(self.fail(
+                key,
+                format!("{x} is above the limit of {max}"),
+                format!("give at most {max} (the limits are listed in the README's Reliability section)"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A number as a message shows it: in full up to a billion, else `1e300` style.
+fn short_number(x: f64) -> String {
+    if x.abs() < 1e9 {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
     }
 }
 
@@ -161,6 +197,11 @@ fn experiment(c: &Checker, e: &RawExperiment) -> Check {
         e.max_requests,
         "raise it, or pass --allow-large",
     )?;
+    c.at_least_one(
+        "experiment.max_memory_mb",
+        e.max_memory_mb,
+        "raise it, or pass --allow-large",
+    )?;
     if let Some(ps) = &e.percentiles {
         if ps.is_empty() {
             return Err(c.fail(
@@ -203,6 +244,7 @@ fn experiment(c: &Checker, e: &RawExperiment) -> Check {
         false,
         "steady-state buckets are 50 ms wide by default",
     )?;
+    c.at_most("experiment.bucket_ms", e.bucket_ms, limits::MAX_MS, "ms")?;
     if e.output_dir
         .as_ref()
         .is_some_and(|d| d.as_os_str().is_empty())
@@ -403,6 +445,12 @@ fn api_keys(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
         ep.embedding_dim,
         "the expected embedding length, e.g. 384",
     )?;
+    c.count_at_most(&k("n"), ep.n, u64::from(limits::MAX_N))?;
+    c.count_at_most(
+        &k("embedding_dim"),
+        ep.embedding_dim,
+        u64::from(limits::MAX_EMBEDDING_DIM),
+    )?;
     c.positive(
         &k("temperature"),
         ep.temperature,
@@ -433,6 +481,7 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
             false,
             "timeouts are in seconds and must be > 0",
         )?;
+        c.at_most(&k(field), v, limits::MAX_DURATION_S, "s")?;
     }
     let total = ep.total_timeout_s();
     for (field, v) in [
@@ -457,9 +506,10 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
             } else {
                 "name an environment variable, e.g. api_key_env = \"OPENAI_API_KEY\""
             };
+            // The value is not shown: it may be the key itself.
             return Err(c.fail(
                 k("api_key_env"),
-                format!("`{var}` is not an environment variable name"),
+                "the value is not an environment variable name",
                 hint,
             ));
         }
@@ -520,11 +570,28 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
             r.backoff_ms,
             "the first backoff in ms; it doubles every attempt",
         )?;
+        #[allow(clippy::cast_precision_loss)]
+        c.at_most(
+            &format!("endpoints.{name}.retries.backoff_ms"),
+            r.backoff_ms.map(|b| b as f64),
+            limits::MAX_MS,
+            "ms",
+        )?;
+        c.count_at_most(
+            &format!("endpoints.{name}.retries.max"),
+            r.max,
+            u64::from(limits::MAX_RETRIES),
+        )?;
     }
     c.at_least_one(
         &k("max_event_bytes"),
         ep.max_event_bytes,
         "the default is 16777216 (16 MiB)",
+    )?;
+    c.count_at_most(
+        &k("max_event_bytes"),
+        ep.max_event_bytes,
+        limits::MAX_EVENT_BYTES,
     )?;
     if let Some(m) = &ep.metrics {
         // "auto": the endpoint's own page, `{scheme://host:port}/metrics`, found at run time
@@ -541,6 +608,13 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
             &format!("endpoints.{name}.metrics.interval_ms"),
             m.interval_ms,
             "scrape every 1000 ms by default",
+        )?;
+        #[allow(clippy::cast_precision_loss)]
+        c.at_most(
+            &format!("endpoints.{name}.metrics.interval_ms"),
+            m.interval_ms.map(|v| v as f64),
+            limits::MAX_MS,
+            "ms",
         )?;
     }
     Ok(())
@@ -560,7 +634,13 @@ fn simulator(c: &Checker, name: &str, s: &RawSimulator) -> Check {
             true,
             "simulator timings are in milliseconds, ≥ 0",
         )?;
+        c.at_most(&k(field), v, limits::MAX_MS, "ms")?;
     }
+    c.count_at_most(
+        &k("embedding_dim"),
+        s.embedding_dim,
+        u64::from(limits::MAX_EMBEDDING_DIM),
+    )?;
     c.at_least_one(
         &k("embedding_dim"),
         s.embedding_dim,
@@ -584,11 +664,22 @@ fn simulator(c: &Checker, name: &str, s: &RawSimulator) -> Check {
                 true,
                 "simulator timings are in milliseconds, ≥ 0",
             )?;
+            c.at_most(
+                &format!("endpoints.{name}.simulator.batching.{field}"),
+                v,
+                limits::MAX_MS,
+                "ms",
+            )?;
         }
         c.at_least_one(
             &format!("endpoints.{name}.simulator.batching.max_batch"),
             b.max_batch,
             "the most sequences decoded at once, e.g. 256",
+        )?;
+        c.count_at_most(
+            &format!("endpoints.{name}.simulator.batching.max_batch"),
+            b.max_batch,
+            u64::from(limits::MAX_CONCURRENCY),
         )?;
     }
     if let Some(f) = &s.faults {
@@ -611,6 +702,17 @@ fn simulator(c: &Checker, name: &str, s: &RawSimulator) -> Check {
             f.stall_ms,
             true,
             "how long a stalled stream pauses, in ms",
+        )?;
+        c.at_most(
+            &format!("endpoints.{name}.simulator.faults.stall_ms"),
+            f.stall_ms,
+            limits::MAX_MS,
+            "ms",
+        )?;
+        c.count_at_most(
+            &format!("endpoints.{name}.simulator.faults.retry_after_s"),
+            f.retry_after_s,
+            u64::from(limits::MAX_RETRY_AFTER_S),
         )?;
     }
     Ok(())
@@ -673,6 +775,12 @@ fn scenario(
         sc.turns,
         "turns = 1 is a single-turn conversation",
     )?;
+    c.count_at_most(
+        &k("max_tokens_cap"),
+        sc.max_tokens_cap,
+        u64::from(MAX_TOKENS),
+    )?;
+    c.count_at_most(&k("turns"), sc.turns, u64::from(limits::MAX_TURNS))?;
     let workload = &sc.spec.0;
     let text = matches!(
         workload,
@@ -724,6 +832,12 @@ fn scenario(
             &k("prefix.groups"),
             p.groups,
             "the number of distinct prefixes, 1 or more",
+        )?;
+        c.count_at_most(&k("prefix.tokens"), Some(p.tokens), u64::from(MAX_TOKENS))?;
+        c.count_at_most(
+            &k("prefix.groups"),
+            p.groups,
+            u64::from(limits::MAX_PREFIX_GROUPS),
         )?;
     }
     if sc.replay == Some(true) && !has_rows {
@@ -819,7 +933,9 @@ fn compatible(workload: &Workload, api: ApiKind) -> Result<(), &'static str> {
         Workload::Image { .. } if api != ApiKind::Chat => {
             Err("image specs (I) need api = \"chat\"")
         }
-        Workload::Embedding { .. } if api != ApiKind::Embeddings => {
+        Workload::Embedding { .. } | Workload::EmbeddingText { .. }
+            if api != ApiKind::Embeddings =>
+        {
             Err("embedding specs (E) need api = \"embeddings\"")
         }
         Workload::Rerank { .. } if !matches!(api, ApiKind::Rerank | ApiKind::Score) => {
@@ -1035,6 +1151,12 @@ fn mode_keys(c: &Checker, i: usize, g: &RawGrid) -> Check {
                     "rates are requests per second, e.g. 0.5 or 10",
                 ));
             }
+            c.at_most(
+                &format!("grid[{i}].rates[{j}]"),
+                Some(*r),
+                limits::MAX_RATE,
+                "requests/s",
+            )?;
             if v[..j].contains(r) {
                 return Err(c.fail(
                     format!("grid[{i}].rates[{j}]"),
@@ -1070,6 +1192,17 @@ fn mode_keys(c: &Checker, i: usize, g: &RawGrid) -> Check {
                 }
                 _ => {}
             }
+            c.at_most(
+                &format!("{sk}.rate"),
+                s.rate,
+                limits::MAX_RATE,
+                "requests/s",
+            )?;
+            c.count_at_most(
+                &format!("{sk}.concurrency"),
+                s.concurrency,
+                u64::from(limits::MAX_CONCURRENCY),
+            )?;
             if !(s.duration_s.is_finite() && s.duration_s > 0.0) {
                 return Err(c.fail(
                     format!("{sk}.duration_s"),
@@ -1077,6 +1210,12 @@ fn mode_keys(c: &Checker, i: usize, g: &RawGrid) -> Check {
                     "stage durations are in seconds",
                 ));
             }
+            c.at_most(
+                &format!("{sk}.duration_s"),
+                Some(s.duration_s),
+                limits::MAX_DURATION_S,
+                "s",
+            )?;
         }
     }
     if let Some(search) = &g.search {
@@ -1092,12 +1231,18 @@ fn mode_keys(c: &Checker, i: usize, g: &RawGrid) -> Check {
         g.max_concurrency,
         "the most requests in flight",
     )?;
+    c.count_at_most(
+        &k("max_concurrency"),
+        g.max_concurrency,
+        u64::from(limits::MAX_CONCURRENCY),
+    )?;
     c.positive(
         &k("duration_s"),
         g.duration_s,
         false,
         "the longest a run may last, in seconds",
     )?;
+    c.at_most(&k("duration_s"), g.duration_s, limits::MAX_DURATION_S, "s")?;
     Ok(())
 }
 
@@ -1160,6 +1305,16 @@ fn search_keys(c: &Checker, i: usize, g: &RawGrid, s: &RawSearch) -> Check {
     };
     for (field, v) in [("start", s.start), ("min", s.min), ("max", Some(max))] {
         c.positive(&k(field), v, false, load_hint)?;
+        if by_rate {
+            c.at_most(&k(field), v, limits::MAX_RATE, "requests/s")?;
+        } else {
+            c.at_most(
+                &k(field),
+                v,
+                f64::from(limits::MAX_CONCURRENCY),
+                "requests in flight",
+            )?;
+        }
         if let Some(x) = v {
             if !by_rate && (x < 1.0 || x.fract() != 0.0) {
                 return Err(c.fail(
@@ -1179,10 +1334,10 @@ fn search_keys(c: &Checker, i: usize, g: &RawGrid, s: &RawSearch) -> Check {
         ));
     }
     if let Some(f) = s.factor {
-        if !(f.is_finite() && f > 1.0) {
+        if !(f.is_finite() && f > 1.0 && f <= limits::MAX_SWEEP_FACTOR) {
             return Err(c.fail(
                 k("factor"),
-                format!("{f} is out of range: expected a number > 1"),
+                format!("{f} is out of range: expected a number > 1 and at most 1000"),
                 "each probe multiplies the load by factor, e.g. 2",
             ));
         }
@@ -1218,6 +1373,11 @@ fn counts(c: &Checker, i: usize, field: &str, v: &[u32]) -> Check {
                 "list each value once",
             ));
         }
+        c.count_at_most(
+            &format!("grid[{i}].{field}[{j}]"),
+            Some(*n),
+            u64::from(limits::MAX_CONCURRENCY),
+        )?;
     }
     Ok(())
 }

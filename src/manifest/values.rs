@@ -175,94 +175,69 @@ enum WorkloadTable {
 }
 
 fn workload_from_table<E: de::Error>(t: WorkloadTable) -> Result<Workload, E> {
-    let w = match t {
-        WorkloadTable::Deterministic { input, output } => Workload::Deterministic { input, output },
+    let (w, hint) = match t {
+        WorkloadTable::Deterministic { input, output } => (
+            Workload::Deterministic { input, output },
+            "input and output are token counts per request",
+        ),
         WorkloadTable::Normal {
             input_mean,
             input_std,
             output_mean,
             output_std,
-        } => {
-            for (name, v) in [
-                ("input_mean", input_mean),
-                ("input_std", input_std),
-                ("output_mean", output_mean),
-                ("output_std", output_std),
-            ] {
-                if !v.is_finite() || v < 0.0 {
-                    return Err(hinted(
-                        format!("`{name}` = {v} must be a finite number ≥ 0"),
-                        "token-length means and standard deviations cannot be negative",
-                    ));
-                }
-            }
+        } => (
             Workload::Normal {
                 input_mean,
                 input_std,
                 output_mean,
                 output_std,
-            }
-        }
+            },
+            "token-length means and standard deviations are finite numbers ≥ 0",
+        ),
         WorkloadTable::Uniform {
             input_min,
             input_max,
             output_min,
             output_max,
-        } => {
-            if input_min > input_max || output_min > output_max {
-                return Err(hinted(
-                    "a uniform range is empty (min > max)",
-                    "make `input_min` ≤ `input_max` and `output_min` ≤ `output_max`",
-                ));
-            }
+        } => (
             Workload::Uniform {
                 input_min,
                 input_max,
                 output_min,
                 output_max,
-            }
-        }
+            },
+            "make `input_min` ≤ `input_max` and `output_min` ≤ `output_max`",
+        ),
         WorkloadTable::Image {
             width,
             height,
             count,
-        } => {
-            let count = count.unwrap_or(1);
-            if width == 0 || height == 0 || count == 0 {
-                return Err(E::custom(
-                    "image width, height and count must be at least 1",
-                ));
-            }
+        } => (
             Workload::Image {
                 width,
                 height,
-                count,
-            }
-        }
-        WorkloadTable::Embedding { tokens } => {
-            if tokens == 0 {
-                return Err(E::custom("embedding inputs need at least 1 token"));
-            }
-            Workload::Embedding { tokens }
-        }
+                count: count.unwrap_or(1),
+            },
+            "image width, height and count must be at least 1",
+        ),
+        WorkloadTable::Embedding { tokens } => (
+            Workload::Embedding { tokens },
+            "embedding inputs need at least 1 token",
+        ),
         WorkloadTable::Rerank {
             doc_tokens,
             query_tokens,
             documents,
-        } => {
-            let documents = documents.unwrap_or(DEFAULT_RERANK_DOCUMENTS);
-            if doc_tokens == 0 || query_tokens == 0 || documents == 0 {
-                return Err(E::custom(
-                    "`doc_tokens`, `query_tokens` and `documents` must be at least 1",
-                ));
-            }
+        } => (
             Workload::Rerank {
                 doc_tokens,
                 query_tokens,
-                documents,
-            }
-        }
+                documents: documents.unwrap_or(DEFAULT_RERANK_DOCUMENTS),
+            },
+            "`doc_tokens`, `query_tokens` and `documents` must be at least 1",
+        ),
     };
+    w.validate().map_err(|e| hinted(e.message, hint))?;
     Ok(w)
 }
 
@@ -479,11 +454,18 @@ impl<'de> Deserialize<'de> for ImagesValue {
                         ))
                     }
                 };
-                if count == 0 || (!from_dataset && (width == 0 || height == 0)) {
-                    return Err(de::Error::custom(
-                        "image width, height and count must be at least 1",
-                    ));
-                }
+                // The same limits as `I(width,height,count)` (dataset images have no size here).
+                let shape = Workload::Image {
+                    width: if from_dataset { 1 } else { width },
+                    height: if from_dataset { 1 } else { height },
+                    count,
+                };
+                shape.validate().map_err(|e| {
+                    hinted(
+                        e.message,
+                        "image width, height and count must be at least 1 (at most 4096x4096 and 64 images)",
+                    )
+                })?;
                 Ok(ImagesValue(ImageSpec {
                     width,
                     height,

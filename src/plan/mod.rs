@@ -8,6 +8,7 @@
 //! itself serializes to JSON for `plan --json`.
 
 mod derive;
+pub mod estimate;
 pub mod matrix;
 mod resolve;
 mod run_spec;
@@ -52,6 +53,7 @@ pub fn build(manifest: &Manifest, opts: &PlanOptions) -> Result<Plan, ManifestEr
     }
     if !opts.allow_large {
         matrix::size_guard(manifest, &points)?;
+        matrix::memory_guard(manifest, &points, &endpoints, &scenarios)?;
     }
     endpoints.retain(|name, _| {
         points.iter().any(|p| &p.endpoint == name) || searches.iter().any(|s| &s.endpoint == name)

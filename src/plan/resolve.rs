@@ -18,14 +18,18 @@ use super::{
 use crate::manifest::format_from_extension;
 use crate::vocab::{ApiKind, TokenizerSource};
 
-/// Milliseconds (non-negative, finite: validated) as a [`Duration`].
+/// Milliseconds as a [`Duration`] (validation bounds them; anything else
+/// saturates instead of panicking: NaN and negatives are 0, overflow is the maximum).
 pub(crate) fn ms(v: f64) -> Duration {
-    Duration::from_secs_f64((v / 1000.0).max(0.0))
+    secs(v / 1000.0)
 }
 
-/// Seconds (non-negative, finite: validated) as a [`Duration`].
+/// Seconds as a [`Duration`], saturating like [`ms`].
 pub(crate) fn secs(v: f64) -> Duration {
-    Duration::from_secs_f64(v.max(0.0))
+    if v.is_nan() || v <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(v).unwrap_or(Duration::MAX)
 }
 
 /// `[experiment]` with defaults.

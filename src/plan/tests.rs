@@ -591,6 +591,51 @@ fn size_guard_limits_points_and_requests() {
 }
 
 #[test]
+fn memory_guard_refuses_plans_that_would_exhaust_memory() {
+    // One run of a burst of 1000 requests of 2,000,000 tokens: ~16 GB of bodies.
+    let text = format!(
+        "{HEAD}\n[scenarios.huge]\nspec = \"D(2000000,4)\"\n\n[[grid]]\nendpoints = [\"a\"]\nscenarios = [\"huge\"]\nmode = \"burst\"\nbatch_sizes = [1000]\n"
+    );
+    let (_d, p) = plan(&text, &PlanOptions::default());
+    let err = p.expect_err("16 GB of bodies");
+    assert_eq!(err.key.as_deref(), Some("experiment.max_memory_mb"));
+    assert!(err.message.contains("a.huge.burst-1000"), "{err}");
+    assert!(err.message.contains("above the limit of 4096 MiB"), "{err}");
+    assert!(err.hint.is_some_and(|h| h.contains("--allow-large")));
+    let allow = PlanOptions {
+        allow_large: true,
+        shard: None,
+    };
+    let (_d, p) = plan(&text, &allow);
+    assert_eq!(p.expect("allowed").points.len(), 1);
+    // Raising the limit lets it through too.
+    let raised = text.replace("name = \"t\"", "name = \"t\"\nmax_memory_mb = 100000");
+    let (_d, p) = plan(&raised, &PlanOptions::default());
+    assert!(p.is_ok());
+}
+
+#[test]
+fn memory_estimate_counts_bodies_slots_prefixes_and_records() {
+    let (_d, p) = ok_plan(&format!(
+        "{HEAD}\n[scenarios.z]\nspec = \"D(1000,100)\"\nturns = 2\nprefix = {{ tokens = 50, groups = 3 }}\n\n[[grid]]\nendpoints = [\"a\"]\nscenarios = [\"z\"]\nmode = \"concurrency\"\nconcurrency = [8]\nrequests = 5\n"
+    ));
+    let point = &p.points[0];
+    let sc = &p.scenarios["z"];
+    let body = (1000 * 2 + 50) * estimate::BYTES_PER_TOKEN + 1024;
+    assert_eq!(estimate::request_bytes(sc), body);
+    // 5 requests; 8 workers but only 5 requests, so 5 slots; 3 prefixes of 50 tokens.
+    assert_eq!(
+        estimate::run_bytes(point, sc),
+        5 * body + 5 * estimate::BYTES_PER_SLOT + 3 * 50 * estimate::BYTES_PER_TOKEN
+    );
+    let per_record = 100 * 8 + estimate::BYTES_PER_RECORD;
+    assert_eq!(
+        estimate::records_bytes(point, sc, 1),
+        matrix::total_requests(point) * per_record
+    );
+}
+
+#[test]
 fn default_size_guard_is_500_points() {
     let values: Vec<String> = (1..=501).map(|v| v.to_string()).collect();
     let text = big_grid("warmup = 0\nruns = 1")

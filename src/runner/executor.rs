@@ -213,8 +213,8 @@ async fn burst(input: &Arc<RunInput>, t0_ns: u64, tx: &mpsc::UnboundedSender<Req
     }
 }
 
-/// `concurrency` workers each take the next request index from one atomic
-/// counter until `end` or `deadline`. Returns the index after the last one taken.
+/// `concurrency` workers (at most one a request) each take the next request
+/// index from one atomic counter until `end` or `deadline`. Returns the index after the last one taken.
 async fn closed_loop(
     input: &Arc<RunInput>,
     t0_ns: u64,
@@ -226,7 +226,11 @@ async fn closed_loop(
 ) -> usize {
     let next = Arc::new(AtomicUsize::new(start));
     let mut workers = Vec::new();
-    for _ in 0..concurrency.max(1) {
+    // More workers than requests would only idle (and hold memory): at most one a request.
+    let n_workers = usize::try_from(concurrency.max(1))
+        .unwrap_or(usize::MAX)
+        .min(end.saturating_sub(start).max(1));
+    for _ in 0..n_workers {
         let input = Arc::clone(input);
         let next = Arc::clone(&next);
         let tx = tx.clone();

@@ -522,7 +522,11 @@ fn reference_concurrency(load: &LoadSpec) -> Option<u32> {
 fn pool_size(load: &LoadSpec) -> usize {
     let n = match load {
         LoadSpec::Burst { batch } => *batch,
-        LoadSpec::Concurrency { concurrency, .. } => *concurrency,
+        LoadSpec::Concurrency {
+            concurrency,
+            requests,
+            ..
+        } => (*concurrency).min(*requests),
         LoadSpec::Rate {
             max_concurrency, ..
         } => max_concurrency.unwrap_or(1024),

@@ -28,6 +28,21 @@ use serde::{Deserialize, Serialize};
 /// Documents per rerank query when the spec does not say.
 pub const DEFAULT_RERANK_DOCUMENTS: u32 = 8;
 
+/// Most tokens of one request's input, and most output tokens it may ask for:
+/// 2^21 = 2,097,152 (above every served context window today). A request's
+/// whole input counts: a rerank query with its documents, a shared prefix with
+/// its prompt, every turn of a conversation. Normal draws above it count as it.
+pub const MAX_TOKENS: u32 = 1 << 21;
+
+/// Most pixels of one image (width × height): 4096 × 4096.
+pub const MAX_IMAGE_PIXELS: u64 = 1 << 24;
+
+/// Most images per request.
+pub const MAX_IMAGES: u32 = 64;
+
+/// Most documents per rerank or score request.
+pub const MAX_DOCUMENTS: u32 = 10_000;
+
 /// The accepted forms, listed in every grammar error.
 pub const ACCEPTED_FORMS: &str = "D(in,out), N(mean_in,std_in)/(mean_out,std_out), \
 U(min_in,max_in)/(min_out,max_out), I(width,height[,count]), E(tokens), \
@@ -163,7 +178,11 @@ impl Workload {
         )
     }
 
-    /// Checks the value constraints the grammar enforces (used for the table form).
+    /// Checks the value constraints: non-empty ranges, finite non-negative
+    /// normal parameters, at least one image, token, document or word, and the
+    /// limits ([`MAX_TOKENS`], [`MAX_IMAGE_PIXELS`], [`MAX_IMAGES`],
+    /// [`MAX_DOCUMENTS`]). [`parse`] applies it to every string it accepts; the
+    /// manifest applies it to the table form.
     ///
     /// # Errors
     /// A [`ScenarioError`] (without a position) naming the broken constraint.
@@ -175,8 +194,21 @@ impl Workload {
                 message,
             })
         };
+        let too_many = |what: &str, v: u64| {
+            fail(format!(
+                "{what} = {v} is above the limit of {MAX_TOKENS} tokens per request"
+            ))
+        };
         match self {
-            Workload::Deterministic { .. } => Ok(()),
+            Workload::Deterministic { input, output } => {
+                if *input > MAX_TOKENS {
+                    return too_many("input", u64::from(*input));
+                }
+                if *output > MAX_TOKENS {
+                    return too_many("output", u64::from(*output));
+                }
+                Ok(())
+            }
             Workload::Normal {
                 input_mean,
                 input_std,
@@ -191,6 +223,11 @@ impl Workload {
                 ] {
                     if !v.is_finite() || *v < 0.0 {
                         return fail(format!("{name} must be a finite number ≥ 0, got {v}"));
+                    }
+                    if *v > f64::from(MAX_TOKENS) {
+                        return fail(format!(
+                            "{name} = {v} is above the limit of {MAX_TOKENS} tokens per request"
+                        ));
                     }
                 }
                 Ok(())
@@ -211,6 +248,12 @@ impl Workload {
                         "output_min ({output_min}) is larger than output_max ({output_max})"
                     ));
                 }
+                if *input_max > MAX_TOKENS {
+                    return too_many("input_max", u64::from(*input_max));
+                }
+                if *output_max > MAX_TOKENS {
+                    return too_many("output_max", u64::from(*output_max));
+                }
                 Ok(())
             }
             Workload::Image {
@@ -221,14 +264,27 @@ impl Workload {
                 if *width == 0 || *height == 0 {
                     return fail(format!("image size {width}x{height} must be at least 1x1"));
                 }
+                if u64::from(*width) * u64::from(*height) > MAX_IMAGE_PIXELS {
+                    return fail(format!(
+                        "image size {width}x{height} is above the limit of {MAX_IMAGE_PIXELS} pixels (4096x4096)"
+                    ));
+                }
                 if *count == 0 {
                     return fail("image count must be at least 1".to_string());
+                }
+                if *count > MAX_IMAGES {
+                    return fail(format!(
+                        "{count} images per request is above the limit of {MAX_IMAGES}"
+                    ));
                 }
                 Ok(())
             }
             Workload::Embedding { tokens } => {
                 if *tokens == 0 {
                     return fail("embedding tokens must be at least 1".to_string());
+                }
+                if *tokens > MAX_TOKENS {
+                    return too_many("tokens", u64::from(*tokens));
                 }
                 Ok(())
             }
@@ -243,14 +299,66 @@ impl Workload {
                 if *documents == 0 {
                     return fail("documents per query must be at least 1".to_string());
                 }
-                Ok(())
-            }
-            Workload::EmbeddingText { length } => {
-                if *length == TextLength::Words(0) {
-                    return fail("an embedding text needs at least 1 word".to_string());
+                if *documents > MAX_DOCUMENTS {
+                    return fail(format!(
+                        "{documents} documents per query is above the limit of {MAX_DOCUMENTS}"
+                    ));
+                }
+                let total =
+                    u64::from(*doc_tokens) * u64::from(*documents) + u64::from(*query_tokens);
+                if total > u64::from(MAX_TOKENS) {
+                    return too_many("doc_tokens × documents + query_tokens", total);
                 }
                 Ok(())
             }
+            Workload::EmbeddingText { length } => match length {
+                TextLength::Words(0) => fail("an embedding text needs at least 1 word".to_string()),
+                TextLength::Words(n) if *n > MAX_TOKENS => fail(format!(
+                    "{n} words is above the limit of {MAX_TOKENS} words per text"
+                )),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// A high estimate of one request's input tokens, for memory estimates:
+    /// the maximum, or mean + 4σ for normal lengths (capped at [`MAX_TOKENS`]);
+    /// an image request counts its text, an embedding text two tokens a word.
+    #[must_use]
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    pub fn input_tokens_high(&self) -> u64 {
+        match self {
+            Workload::Deterministic { input, .. } => u64::from(*input),
+            Workload::Normal {
+                input_mean,
+                input_std,
+                ..
+            } => (input_mean + 4.0 * input_std).clamp(1.0, f64::from(MAX_TOKENS)) as u64,
+            Workload::Uniform { input_max, .. } => u64::from(*input_max),
+            Workload::Image { .. } => 64,
+            Workload::Embedding { tokens } => u64::from(*tokens),
+            Workload::Rerank {
+                doc_tokens,
+                query_tokens,
+                documents,
+            } => u64::from(*doc_tokens) * u64::from(*documents) + u64::from(*query_tokens),
+            Workload::EmbeddingText { length } => match length {
+                TextLength::Words(n) => u64::from(*n) * 2,
+                _ => 8 * 41 * 2,
+            },
+        }
+    }
+
+    /// Pixels of the images one request carries.
+    #[must_use]
+    pub fn image_pixels(&self) -> u64 {
+        match self {
+            Workload::Image {
+                width,
+                height,
+                count,
+            } => u64::from(*width) * u64::from(*height) * u64::from(*count),
+            _ => 0,
         }
     }
 }
@@ -298,6 +406,12 @@ pub fn parse(s: &str) -> Result<Workload, ScenarioError> {
     if p.pos < p.chars.len() {
         return Err(p.error_at(p.pos, "unexpected text after the scenario"));
     }
+    // Value errors point at the arguments.
+    let args = p.chars.iter().position(|c| *c == '(').unwrap_or(0);
+    workload.validate().map_err(|e| ScenarioError {
+        position: Some(args),
+        ..e
+    })?;
     Ok(workload)
 }
 
@@ -765,9 +879,9 @@ output_max = 9"#,
     }
 
     fn arb_workload() -> impl Strategy<Value = Workload> {
-        let f = 0.0f64..1.0e7;
+        let f = 0.0f64..2.0e6;
         prop_oneof![
-            (any::<u32>(), any::<u32>())
+            (0..=MAX_TOKENS, 0..=MAX_TOKENS)
                 .prop_map(|(input, output)| Workload::Deterministic { input, output }),
             (f.clone(), f.clone(), f.clone(), f).prop_map(|(a, b, c, d)| Workload::Normal {
                 input_mean: a,
@@ -775,21 +889,29 @@ output_max = 9"#,
                 output_mean: c,
                 output_std: d
             }),
-            (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c, d)| {
-                Workload::Uniform {
-                    input_min: a.min(b),
-                    input_max: a.max(b),
-                    output_min: c.min(d),
-                    output_max: c.max(d),
+            (
+                0..=MAX_TOKENS,
+                0..=MAX_TOKENS,
+                0..=MAX_TOKENS,
+                0..=MAX_TOKENS
+            )
+                .prop_map(|(a, b, c, d)| {
+                    Workload::Uniform {
+                        input_min: a.min(b),
+                        input_max: a.max(b),
+                        output_min: c.min(d),
+                        output_max: c.max(d),
+                    }
+                }),
+            (1u32..=4096, 1u32..=4096, 1u32..=MAX_IMAGES).prop_map(|(width, height, count)| {
+                Workload::Image {
+                    width,
+                    height,
+                    count,
                 }
             }),
-            (1u32.., 1u32.., 1u32..).prop_map(|(width, height, count)| Workload::Image {
-                width,
-                height,
-                count
-            }),
-            (1u32..).prop_map(|tokens| Workload::Embedding { tokens }),
-            (1u32.., 1u32.., 1u32..).prop_map(|(d, q, n)| Workload::Rerank {
+            (1u32..=MAX_TOKENS).prop_map(|tokens| Workload::Embedding { tokens }),
+            (1u32..=1024, 1u32..=1024, 1u32..=1024).prop_map(|(d, q, n)| Workload::Rerank {
                 doc_tokens: d,
                 query_tokens: q,
                 documents: n
@@ -799,7 +921,7 @@ output_max = 9"#,
                 Just(TextLength::Medium),
                 Just(TextLength::Long),
                 Just(TextLength::Mixed),
-                (1u32..).prop_map(TextLength::Words),
+                (1u32..=MAX_TOKENS).prop_map(TextLength::Words),
             ]
             .prop_map(|length| Workload::EmbeddingText { length }),
         ]
@@ -830,6 +952,30 @@ output_max = 9"#,
         fn grammar_like_strings_never_panic(s in "[DNUIER ]?[( ]?[0-9., wshortlmixed]{0,12}[)/( ]{0,3}[0-9,.]{0,8}[) ]?") {
             if let Err(e) = parse(&s) {
                 prop_assert!(e.to_string().contains("accepted forms"));
+            }
+        }
+
+        /// Numbers beyond the limits (u32 and u64 maxima, huge floats) are
+        /// rejected with a message naming the limit, never accepted.
+        #[test]
+        fn numbers_beyond_the_limits_are_rejected(
+            big in (MAX_TOKENS + 1)..=u32::MAX,
+            huge in prop_oneof![Just(4.0e9), Just(1.0e300), Just(f64::MAX)],
+        ) {
+            for spec in [
+                format!("D({big},4)"),
+                format!("D(4,{big})"),
+                format!("U(1,{big})/(1,1)"),
+                format!("E({big})"),
+                format!("E({big}w)"),
+                format!("R(1,1,{big})"),
+                format!("R({big},1)"),
+                format!("I({big},{big})"),
+                format!("I(8,8,{big})"),
+                format!("N({huge},1)/(4,1)"),
+            ] {
+                let e = parse(&spec).expect_err(&spec);
+                prop_assert!(e.message.contains("limit"), "{spec}: {e}");
             }
         }
 
