@@ -292,6 +292,19 @@ pub struct BenchClientArgs {
     /// Fidelity: token events per request.
     #[arg(long, default_value_t = 16)]
     pub fidelity_tokens: u32,
+    /// Run the arrival-precision benchmark (open-loop send lag and server-side
+    /// inter-arrival gaps at --arrival-rates).
+    #[arg(long)]
+    pub arrival: bool,
+    /// Arrival: request rates, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000,10000")]
+    pub arrival_rates: Vec<f64>,
+    /// Arrival: seconds of schedule per level.
+    #[arg(long, default_value_t = 2.0)]
+    pub arrival_seconds: f64,
+    /// Arrival: the shape of the gamma arrivals (Poisson is always measured too).
+    #[arg(long, default_value_t = 2.0)]
+    pub arrival_burstiness: f64,
     /// Run a soak of this many seconds (thousands of streams; is memory flat?).
     #[arg(long, value_name = "SECONDS")]
     pub soak: Option<f64>,

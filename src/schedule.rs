@@ -134,6 +134,127 @@ pub fn sub_seed(seed: u64, label: u64) -> u64 {
     rng.random()
 }
 
+/// The declared distribution function of one inter-arrival gap: the chance
+/// that a gap is at most `x_s` seconds (see the table in the module docs).
+/// Gamma uses the regularised lower incomplete gamma function
+/// `P(k, x / θ)` with `θ = 1/(rate·k)`; constant gaps are a step at `1/rate`.
+#[must_use]
+pub fn gap_cdf(arrival: Arrival, rate: f64, x_s: f64) -> f64 {
+    if x_s.is_nan() || rate.is_nan() || x_s <= 0.0 || rate <= 0.0 {
+        return 0.0;
+    }
+    match arrival {
+        Arrival::Constant => {
+            if x_s >= 1.0 / rate {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Arrival::Poisson => 1.0 - (-rate * x_s).exp(),
+        Arrival::Gamma { burstiness: k } => lower_gamma_regularised(k, x_s * rate * k),
+    }
+}
+
+/// Kolmogorov–Smirnov distance between the gaps `gaps_s` (seconds) and the
+/// declared distribution: `sup |F_empirical(x) − F(x)|` over the sample, or
+/// None for an empty sample.
+#[must_use]
+pub fn ks_distance(gaps_s: &[f64], arrival: Arrival, rate: f64) -> Option<f64> {
+    if gaps_s.is_empty() {
+        return None;
+    }
+    let mut sorted = gaps_s.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    #[allow(clippy::cast_precision_loss)]
+    let n = sorted.len() as f64;
+    let mut d: f64 = 0.0;
+    for (i, x) in sorted.iter().enumerate() {
+        let f = gap_cdf(arrival, rate, *x);
+        #[allow(clippy::cast_precision_loss)]
+        let (below, above) = (i as f64 / n, (i + 1) as f64 / n);
+        d = d.max((f - below).abs()).max((above - f).abs());
+    }
+    Some(d)
+}
+
+/// `P(a, x)`: the regularised lower incomplete gamma function, by its series
+/// for `x < a + 1` and by the continued fraction of `Q = 1 − P` otherwise
+/// (relative accuracy about 1e-12).
+fn lower_gamma_regularised(a: f64, x: f64) -> f64 {
+    if x <= 0.0 || a.is_nan() || a <= 0.0 {
+        return 0.0;
+    }
+    let front = (-x + a * x.ln() - ln_gamma(a)).exp();
+    if x < a + 1.0 {
+        let (mut term, mut sum, mut n) = (1.0 / a, 1.0 / a, a);
+        for _ in 0..10_000 {
+            n += 1.0;
+            term *= x / n;
+            sum += term;
+            if term.abs() < sum.abs() * 1e-15 {
+                break;
+            }
+        }
+        (sum * front).clamp(0.0, 1.0)
+    } else {
+        // Modified Lentz's method for the continued fraction of Q(a, x).
+        let tiny = 1e-300;
+        let mut b = x + 1.0 - a;
+        let mut c = 1.0 / tiny;
+        let mut d = 1.0 / b;
+        let mut h = d;
+        for i in 1..10_000 {
+            let an = -f64::from(i) * (f64::from(i) - a);
+            b += 2.0;
+            d = an * d + b;
+            if d.abs() < tiny {
+                d = tiny;
+            }
+            c = b + an / c;
+            if c.abs() < tiny {
+                c = tiny;
+            }
+            d = 1.0 / d;
+            let delta = d * c;
+            h *= delta;
+            if (delta - 1.0).abs() < 1e-15 {
+                break;
+            }
+        }
+        (1.0 - front * h).clamp(0.0, 1.0)
+    }
+}
+
+/// `ln Γ(x)` for `x > 0` (Lanczos approximation, g = 7, 9 terms).
+fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut sum = C[0];
+    for (i, c) in C.iter().enumerate().skip(1) {
+        #[allow(clippy::cast_precision_loss)]
+        let k = i as f64;
+        sum += c / (x + k);
+    }
+    let t = x + G + 0.5;
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +357,63 @@ mod tests {
         let o = open_loop(8.0, Arrival::Constant, 9, None, 1).unwrap();
         assert!((achieved_rate(&o) - 8.0).abs() < 1e-9);
         assert_eq!(achieved_rate(&o[..1]), 0.0);
+    }
+
+    #[test]
+    fn gap_cdf_matches_known_values() {
+        // Exponential: 1 − e^(−λx); at 5000/s and 50 µs: 1 − e^(−0.25).
+        let p = gap_cdf(Arrival::Poisson, 5000.0, 50e-6);
+        assert!((p - (1.0 - (-0.25f64).exp())).abs() < 1e-12, "{p}");
+        // Gamma with shape 1 is the exponential.
+        let g1 = gap_cdf(Arrival::Gamma { burstiness: 1.0 }, 5000.0, 50e-6);
+        assert!((g1 - p).abs() < 1e-10, "{g1} vs {p}");
+        // Gamma(2, θ): P = 1 − e^(−y)(1 + y), y = x/θ = x·rate·2.
+        for x in [10e-6, 50e-6, 200e-6, 1e-3] {
+            let y: f64 = x * 1000.0 * 2.0;
+            let want = 1.0 - (-y).exp() * (1.0 + y);
+            let got = gap_cdf(Arrival::Gamma { burstiness: 2.0 }, 1000.0, x);
+            assert!((got - want).abs() < 1e-10, "x={x}: {got} vs {want}");
+        }
+        // Gamma(0.5, θ): P = erf(√y).
+        let y: f64 = 50e-6 * 1000.0 * 0.5;
+        let got = gap_cdf(Arrival::Gamma { burstiness: 0.5 }, 1000.0, 50e-6);
+        assert!((got - erf(y.sqrt())).abs() < 1e-9, "{got}");
+        assert_eq!(gap_cdf(Arrival::Constant, 10.0, 0.099), 0.0);
+        assert_eq!(gap_cdf(Arrival::Constant, 10.0, 0.1), 1.0);
+        assert_eq!(gap_cdf(Arrival::Poisson, 10.0, 0.0), 0.0);
+    }
+
+    /// erf by its Taylor series (enough terms for small arguments).
+    fn erf(z: f64) -> f64 {
+        let mut sum = 0.0;
+        let mut term = z;
+        for n in 0..60 {
+            sum += term / f64::from(2 * n + 1);
+            term *= -z * z / f64::from(n + 1);
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn ks_distance_is_small_for_the_schedule_itself_and_large_for_clumps() {
+        let offsets = open_loop(5000.0, Arrival::Poisson, 20_000, None, 7).unwrap();
+        let gaps: Vec<f64> = offsets
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as f64 / 1e9)
+            .collect();
+        let d = ks_distance(&gaps, Arrival::Poisson, 5000.0).unwrap();
+        assert!(d < 0.02, "{d}");
+        // The same schedule sent on a 1 ms tick: most gaps become 0 or 1 ms.
+        let ticked: Vec<u64> = offsets
+            .iter()
+            .map(|o| o.div_ceil(1_000_000) * 1_000_000)
+            .collect();
+        let gaps: Vec<f64> = ticked
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as f64 / 1e9)
+            .collect();
+        let d = ks_distance(&gaps, Arrival::Poisson, 5000.0).unwrap();
+        assert!(d > 0.3, "{d}");
+        assert_eq!(ks_distance(&[], Arrival::Poisson, 1.0), None);
     }
 }

@@ -7,7 +7,10 @@
 //! * **fidelity** ([`fidelity`], `--fidelity`): the error of the client's TTFT
 //!   and ITL against the simulator's own log, matched by `x-request-id`;
 //! * **soak** ([`soak`], `--soak SECONDS`): thousands of streams for a long
-//!   time, with a verdict on whether memory stayed flat.
+//!   time, with a verdict on whether memory stayed flat;
+//! * **arrival** ([`arrival`], `--arrival`): the open loop's send precision at
+//!   1,000–10,000 requests/s, and how closely the server-side inter-arrival gaps
+//!   follow the declared Poisson or gamma process.
 //!
 //! # Setup
 //! With at least two CPUs, the benchmark pins its client to CPU 0
@@ -24,6 +27,7 @@
 //! missed target is reported, not an error: the command exits 0 when it ran),
 //! and written as JSON with `--json PATH` ([`BenchReport`]).
 
+pub mod arrival;
 pub mod capacity;
 pub mod fidelity;
 pub mod load;
@@ -132,6 +136,8 @@ pub struct BenchReport {
     pub fidelity: Option<fidelity::FidelityReport>,
     /// Soak figures, when run.
     pub soak: Option<soak::SoakReport>,
+    /// Arrival-precision figures, when run.
+    pub arrival: Option<arrival::ArrivalReport>,
 }
 
 /// What one invocation runs, resolved from the command line.
@@ -143,6 +149,8 @@ pub struct BenchPlan {
     pub fidelity: Option<fidelity::FidelityOptions>,
     /// Soak options, when it runs.
     pub soak: Option<soak::SoakOptions>,
+    /// Arrival options, when it runs.
+    pub arrival: Option<arrival::ArrivalOptions>,
     /// How to start the simulator.
     pub sim: SimSetup,
     /// CPUs the client is pinned to (empty: not pinned).
@@ -284,19 +292,53 @@ impl BenchPlan {
         } else {
             None
         };
-        let capacity = if args.capacity || (fidelity.is_none() && soak.is_none()) {
-            Some(capacity::CapacityOptions {
-                streams: stream_counts("streams", &args.streams)?,
-                window,
-                events_per_request: args.events_per_stream,
-                itl_ms,
-                max_warmup,
-                client_cpus: client_budget,
-                sim_cpus: sim_budget,
+        let arrival = if args.arrival {
+            if args.arrival_rates.is_empty()
+                || args
+                    .arrival_rates
+                    .iter()
+                    .any(|r| !(r.is_finite() && *r > 0.0 && *r <= 1_000_000.0))
+            {
+                return Err(usage(
+                    "--arrival-rates needs rates in (0, 1000000] requests/s, e.g. `--arrival-rates 1000,5000`".to_owned(),
+                    None,
+                ));
+            }
+            if !(args.arrival_burstiness.is_finite() && args.arrival_burstiness > 0.0) {
+                return Err(usage(
+                    format!(
+                        "--arrival-burstiness must be a number above 0, got {}",
+                        args.arrival_burstiness
+                    ),
+                    None,
+                ));
+            }
+            Some(arrival::ArrivalOptions {
+                rates: args.arrival_rates.clone(),
+                window: if quick {
+                    Duration::from_millis(500)
+                } else {
+                    seconds("arrival-seconds", args.arrival_seconds)?
+                },
+                burstiness: args.arrival_burstiness,
             })
         } else {
             None
         };
+        let capacity =
+            if args.capacity || (fidelity.is_none() && soak.is_none() && arrival.is_none()) {
+                Some(capacity::CapacityOptions {
+                    streams: stream_counts("streams", &args.streams)?,
+                    window,
+                    events_per_request: args.events_per_stream,
+                    itl_ms,
+                    max_warmup,
+                    client_cpus: client_budget,
+                    sim_cpus: sim_budget,
+                })
+            } else {
+                None
+            };
 
         let exe = match &args.sim_exe {
             Some(p) => p.clone(),
@@ -311,6 +353,7 @@ impl BenchPlan {
             capacity,
             fidelity,
             soak,
+            arrival,
             sim: SimSetup {
                 exe,
                 cpus: sim_cpus,
@@ -403,6 +446,7 @@ pub async fn execute(plan: &BenchPlan, print: &mut dyn FnMut(&str)) -> Result<Be
         capacity: None,
         fidelity: None,
         soak: None,
+        arrival: None,
     };
     if let Some(opts) = &plan.capacity {
         let timing = SimTimingArgs {
@@ -434,6 +478,19 @@ pub async fn execute(plan: &BenchPlan, print: &mut dyn FnMut(&str)) -> Result<Be
         .await?;
         print(&format!("{}\n", soak::verdict_line(&r)));
         report.soak = Some(r);
+    }
+    if let Some(opts) = &plan.arrival {
+        print(&format!(
+            "\narrival precision: open loop, {} s of schedule per level, D(9,2) against Fixed 1 ms / 1 ms; gamma shape {}\n{}\n",
+            opts.window.as_secs_f64(),
+            opts.burstiness,
+            arrival::HEADER
+        ));
+        let r = arrival::run(&plan.sim, opts, &mut |l| {
+            print(&format!("{}\n", arrival::row(l)))
+        })
+        .await?;
+        report.arrival = Some(r);
     }
     Ok(report)
 }

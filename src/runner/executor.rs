@@ -3,8 +3,9 @@
 //! Request tasks never share state through locks: each builds a complete
 //! [`RequestRecord`] and sends it over a channel to the run's collector task
 //! (the single owner of the records). Closed loops hand out work with one
-//! atomic counter; open loops are driven by a dispatcher that sleeps to
-//! absolute offsets from `t0` (see [`crate::schedule`]).
+//! atomic counter; open loops are driven by a pacer thread that hands each
+//! request over at its absolute offset from `t0` (see [`crate::schedule`] and
+//! [`super::pace`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub struct RunTiming {
     pub cpu_utilisation: f64,
     /// p99 of the runtime lag during the run (ms; see [`lag_probe`]), when sampled.
     pub loop_lag_ms: Option<f64>,
+    /// CPU time of the open-loop pacer thread (s; see [`super::pace`]), in open-loop runs.
+    pub pacer_cpu_s: Option<f64>,
 }
 
 /// Interval of the runtime-lag probe.
@@ -87,6 +90,7 @@ pub async fn execute(
     let input = Arc::new(input);
     let stop_probe = CancellationToken::new();
     let probe = tokio::spawn(lag_probe(stop_probe.clone()));
+    let mut pacer_cpu_s = None;
     match load {
         LoadSpec::Burst { .. } => burst(&input, t0_ns, &tx).await,
         LoadSpec::Concurrency {
@@ -122,7 +126,7 @@ pub async fn execute(
                 input.schedule_seed,
             )
             .unwrap_or_default();
-            open_loop(&input, t0_ns, &offsets, 0, *max_concurrency, &tx).await;
+            pacer_cpu_s = Some(open_loop(&input, t0_ns, &offsets, 0, *max_concurrency, &tx).await);
         }
         LoadSpec::Ramp { stages } => {
             let mut next = 0usize;
@@ -150,7 +154,8 @@ pub async fn execute(
                             .map(|o| o + (stage_start - t0_ns))
                             .collect();
                         let sent = offsets.len();
-                        open_loop(&input, t0_ns, &offsets, next, None, &tx).await;
+                        let cpu = open_loop(&input, t0_ns, &offsets, next, None, &tx).await;
+                        pacer_cpu_s = Some(pacer_cpu_s.unwrap_or(0.0) + cpu);
                         next += sent;
                     }
                     StageKind::Concurrency => {
@@ -183,6 +188,7 @@ pub async fn execute(
         t0_wall_ns,
         wall_time_s,
         loop_lag_ms,
+        pacer_cpu_s,
         cpu_utilisation: if wall_time_s > 0.0 {
             cpu / wall_time_s
         } else {
@@ -254,9 +260,10 @@ async fn closed_loop(
     next.load(Ordering::Relaxed).min(end)
 }
 
-/// Sends request `first + k` at `t0 + offsets[k]` (absolute times, no drift).
+/// Sends request `first + k` at `t0 + offsets[k]` (absolute times, no drift),
+/// handed over by the pacer thread (see [`super::pace`]) at the microsecond.
 /// With a concurrency cap, due requests wait for a slot; the wait is recorded
-/// as the gap between `dispatch_ns` and `start_ns`.
+/// as the gap between `dispatch_ns` and `start_ns`. Returns the pacer's CPU time (s).
 async fn open_loop(
     input: &Arc<RunInput>,
     t0_ns: u64,
@@ -264,56 +271,56 @@ async fn open_loop(
     first: usize,
     max_concurrency: Option<u32>,
     tx: &mpsc::UnboundedSender<RequestRecord>,
-) {
+) -> f64 {
     let slots = max_concurrency.map(|c| Arc::new(Semaphore::new(c.max(1) as usize)));
-    let base = tokio::time::Instant::now() - Duration::from_nanos(now_ns().saturating_sub(t0_ns));
-    let mut handles = Vec::with_capacity(offsets.len());
-    for (k, &offset) in offsets.iter().enumerate() {
-        let i = first + k;
-        if i >= input.requests.len() {
-            break;
-        }
-        tokio::select! {
-            () = tokio::time::sleep_until(base + Duration::from_nanos(offset)) => {}
-            () = input.cancel.cancelled() => break,
-        }
-        let dispatch = now_ns().saturating_sub(t0_ns);
+    let n = offsets
+        .len()
+        .min(input.requests.len().saturating_sub(first));
+    let due: Vec<u64> = offsets[..n].to_vec();
+    let (handles_tx, mut handles_rx) = mpsc::unbounded_channel();
+    let runtime = tokio::runtime::Handle::current();
+    let on_due = {
         let input = Arc::clone(input);
         let tx = tx.clone();
-        let slots = slots.clone();
-        handles.push(tokio::spawn(async move {
-            let _permit = match &slots {
-                Some(s) => tokio::select! {
-                    p = Arc::clone(s).acquire_owned() => p.ok(),
-                    () = input.cancel.cancelled() => {
-                        let _ = tx.send(cancelled_record(&input, t0_ns, i, Some(offset), dispatch));
-                        return;
-                    }
-                },
-                None => None,
-            };
-            send_one(&input, t0_ns, i, Some(offset), dispatch, &tx).await;
-        }));
-    }
-    // Requests never dispatched because of cancellation still get a record.
-    if input.cancel.is_cancelled() {
-        let sent = handles.len();
-        for (k, &offset) in offsets.iter().enumerate().skip(sent) {
+        let due = due.clone();
+        move |k: usize, at_ns: u64| {
             let i = first + k;
-            if i < input.requests.len() {
-                let _ = tx.send(cancelled_record(
-                    input,
-                    t0_ns,
-                    i,
-                    Some(offset),
-                    now_ns().saturating_sub(t0_ns),
-                ));
-            }
+            let offset = due[k];
+            let dispatch = at_ns.saturating_sub(t0_ns);
+            let input = Arc::clone(&input);
+            let tx = tx.clone();
+            let slots = slots.clone();
+            let handle = runtime.spawn(async move {
+                let _permit = match &slots {
+                    Some(s) => tokio::select! {
+                        p = Arc::clone(s).acquire_owned() => p.ok(),
+                        () = input.cancel.cancelled() => {
+                            let _ = tx.send(cancelled_record(&input, t0_ns, i, Some(offset), dispatch));
+                            return;
+                        }
+                    },
+                    None => None,
+                };
+                send_one(&input, t0_ns, i, Some(offset), dispatch, &tx).await;
+            });
+            let _ = handles_tx.send(handle);
         }
+    };
+    let paced = super::pace::pace(t0_ns, due, input.cancel.clone(), on_due).await;
+    // Requests never dispatched because of cancellation still get a record.
+    for (k, &offset) in offsets[..n].iter().enumerate().skip(paced.handed) {
+        let _ = tx.send(cancelled_record(
+            input,
+            t0_ns,
+            first + k,
+            Some(offset),
+            now_ns().saturating_sub(t0_ns),
+        ));
     }
-    for h in handles {
+    while let Some(h) = handles_rx.recv().await {
         let _ = h.await;
     }
+    paced.cpu_s
 }
 
 /// Sends request `i` (all turns of a conversation, and retries per policy),
@@ -381,7 +388,8 @@ async fn send_one(
 }
 
 /// Sends with the run's cancellation token, but lets an in-flight request run
-/// for `grace` after cancellation before it is cut.
+/// for `grace` after cancellation before it is cut. (No task is spawned per
+/// request: the grace timer runs only once the run is cancelled.)
 async fn send_with_grace(
     input: &RunInput,
     req: &PreparedRequest,
@@ -393,16 +401,19 @@ async fn send_with_grace(
         cancel: inner.clone(),
         ..ctx.clone()
     };
-    let outer = input.cancel.clone();
-    let grace = input.grace;
-    let watchdog = tokio::spawn(async move {
-        outer.cancelled().await;
-        tokio::time::sleep(grace).await;
-        inner.cancel();
-    });
-    let response = input.client.send(req, &ctx, want_text).await;
-    watchdog.abort();
-    response
+    let send = input.client.send(req, &ctx, want_text);
+    tokio::pin!(send);
+    tokio::select! {
+        response = &mut send => return response,
+        () = input.cancel.cancelled() => {}
+    }
+    tokio::select! {
+        response = &mut send => response,
+        () = tokio::time::sleep(input.grace) => {
+            inner.cancel();
+            send.await
+        }
+    }
 }
 
 /// `x-request-id`: unique per point, run, request, turn and attempt; derived, not random.

@@ -13,6 +13,7 @@
 //!    output files are written at the end (also after Ctrl-C).
 
 pub mod executor;
+pub mod pace;
 pub mod scrape;
 
 use std::collections::BTreeMap;

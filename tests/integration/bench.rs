@@ -173,3 +173,31 @@ fn bench_client_rejects_bad_values_with_exit_2() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn tiny_arrival_level_counts_lags_gaps_and_pacer_cpu() {
+    let opts = tokenomics::bench::arrival::ArrivalOptions {
+        rates: vec![200.0],
+        window: Duration::from_millis(250),
+        burstiness: 2.0,
+    };
+    let mut seen = 0;
+    let report = runtime()
+        .block_on(tokenomics::bench::arrival::run(
+            &setup(),
+            &opts,
+            &mut |_| seen += 1,
+        ))
+        .expect("arrival runs");
+    assert_eq!(seen, 2, "Poisson and gamma");
+    assert_eq!(report.levels.len(), 2);
+    for l in &report.levels {
+        assert_eq!(l.requests, 50);
+        assert_eq!(l.ok, 50);
+        assert_eq!(l.server_gaps, 49, "one gap between each pair of arrivals");
+        finite_non_negative(l.send_lag.p99_ms, "send lag p99");
+        finite_non_negative(l.ks_distance, "KS distance");
+        finite_non_negative(l.pacer_cpu_pct, "pacer CPU");
+        assert!(l.expected_near_zero_share > 0.0 && l.expected_near_zero_share < 0.05);
+    }
+}
