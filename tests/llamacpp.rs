@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! server/llamacpp_run_server.sh --build-only
-//! cargo test --locked --test llamacpp -- --ignored
+//! cargo test --release --locked --test llamacpp -- --ignored
 //! ```
 //!
 //! If the server cannot be built or started, the test fails and says why; it never
@@ -119,7 +119,7 @@ fn wait_healthy(s: &Server) {
 }
 
 #[test]
-#[ignore = "needs llama-server: run server/llamacpp_run_server.sh --build-only, then cargo test --test llamacpp -- --ignored"]
+#[ignore = "needs llama-server: run server/llamacpp_run_server.sh --build-only, then cargo test --release --test llamacpp -- --ignored"]
 fn llamacpp_smoke_manifest_runs_against_real_llama_server() {
     ensure_built();
     let chat = start("chat", &[]);
