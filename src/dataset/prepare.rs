@@ -133,6 +133,7 @@ fn same_rows(a: &DatasetSpec, b: &DatasetSpec) -> bool {
         && a.image_column == b.image_column
         && a.messages_column == b.messages_column
         && a.max_rows == b.max_rows
+        && a.delimiter == b.delimiter
 }
 
 fn load_dataset(
@@ -189,7 +190,7 @@ fn load_dataset(
         }
         DatasetSource::File { path, format } => {
             let origin = path.display().to_string();
-            let table = source::read_file(path, *format, &cols, spec.max_rows)?;
+            let table = source::read_file(path, *format, spec.delimiter, &cols, spec.max_rows)?;
             let rows = source::rows_from_table(table, &cols, &origin, path.parent())?;
             (origin, finish_rows(rows, &spec.name))
         }
@@ -1161,6 +1162,7 @@ mod tests {
             system_prompt: None,
             messages_column: None,
             max_rows: None,
+            delimiter: None,
             raw_config: serde_json::Value::Null,
         };
         let hub = HubConfig {

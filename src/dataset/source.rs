@@ -19,9 +19,17 @@
 //!     over that size is skipped while it is read, never held whole;
 //!   - a `.jsonl` line longer than [`MAX_LINE_BYTES`] (64 MiB, room for inline
 //!     images) is skipped the same way, without being held in memory;
-//!   - `.json` and `.csv` files are parsed whole, so they may be at most
+//!   - `.json` files are parsed whole, so they may be at most
 //!     [`MAX_WHOLE_FILE_BYTES`] (1 GiB); larger ones are an error suggesting
-//!     `.jsonl` or `.parquet`, which are read row by row (and stop at `max_rows`).
+//!     `.jsonl` or `.parquet`, which are read row by row (and stop at `max_rows`);
+//!   - `.txt`, `.jsonl` and `.csv` files are read row by row, at most
+//!     [`MAX_STREAM_BYTES`] (4 GiB) before `max_rows` rows are found.
+//!   Every limit counts the bytes actually read, so it holds for files whose
+//!   size the file system does not know (a pipe, a device such as `/dev/zero`).
+//! * **CSV** (`.csv`, `.tsv`): read with the `csv` crate — a header row, quoted
+//!   fields with `""` escapes and embedded newlines, CRLF or LF, a UTF-8 BOM
+//!   skipped; the delimiter is `,` (`\t` for `.tsv`) unless the dataset's
+//!   `delimiter` says otherwise; rows may have fewer fields than the header.
 //!
 //! A missing column is an error naming the source and the column and listing the
 //! columns present.
@@ -53,9 +61,52 @@ pub(crate) const MAX_TEXT_BYTES: usize = 1 << 20;
 /// are skipped and counted with the oversized rows.
 pub(crate) const MAX_LINE_BYTES: usize = 64 << 20;
 
-/// Largest `.json` or `.csv` dataset file, in bytes (1 GiB): these formats are
-/// parsed whole.
+/// Largest `.json` dataset file, in bytes (1 GiB): it is parsed whole.
 pub(crate) const MAX_WHOLE_FILE_BYTES: u64 = 1 << 30;
+
+/// Most bytes read from a `.txt`, `.jsonl` or `.csv` dataset (4 GiB): rows are
+/// held in memory, so a file larger than this needs `max_rows` (or Parquet).
+pub(crate) const MAX_STREAM_BYTES: u64 = 4 << 30;
+
+/// A reader that fails once more than `left` bytes have been read from it, so a
+/// size limit holds whatever the file system says about the file's size.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: std::io::Read> Bounded<R> {
+    fn new(inner: R, limit: u64) -> Self {
+        Bounded {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One byte more tells a file of exactly `limit` bytes from a longer one.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "more than {} MiB",
+                    self.limit >> 20
+                ))),
+            };
+        }
+        let want = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
 
 /// A column value, whatever format it came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -188,10 +239,11 @@ fn read_err(path: &Path, message: impl Into<String>) -> DatasetError {
     }
 }
 
-/// Reads a local file of the given format.
+/// Reads a local file of the given format (`delimiter`: CSV only; None = by extension).
 pub(crate) fn read_file(
     path: &Path,
     format: crate::vocab::FileFormat,
+    delimiter: Option<char>,
     cols: &Columns,
     max_rows: Option<usize>,
 ) -> Result<RawTable, DatasetError> {
@@ -204,28 +256,52 @@ pub(crate) fn read_file(
     }
     match format {
         FileFormat::Txt => read_txt(path, max_rows),
-        FileFormat::Csv => read_csv(path, cols, max_rows),
+        FileFormat::Csv => read_csv(
+            path,
+            csv_delimiter(path, delimiter)?,
+            cols,
+            max_rows,
+            MAX_STREAM_BYTES,
+        ),
         FileFormat::Json => read_json(path, cols, max_rows),
         FileFormat::Jsonl => read_jsonl(path, cols, max_rows),
         FileFormat::Parquet => read_parquet(&[path.to_path_buf()], cols, max_rows),
     }
 }
 
-/// Reads a file parsed whole (`.json`, `.csv`), at most [`MAX_WHOLE_FILE_BYTES`].
+/// Reads a file parsed whole (`.json`), at most [`MAX_WHOLE_FILE_BYTES`] read.
 fn read_to_string(path: &Path) -> Result<String, DatasetError> {
-    let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    if size > MAX_WHOLE_FILE_BYTES {
-        return Err(read_err(
+    use std::io::Read;
+    let too_big = || {
+        read_err(
             path,
             format!(
-                "the file is {} MiB, over the {} MiB limit for .json and .csv datasets (they are \
-                 parsed whole); convert it to .jsonl or .parquet, which are read row by row",
-                size >> 20,
+                "the file is over the {} MiB limit for .json datasets (they are parsed whole); \
+                 convert it to .jsonl or .parquet, which are read row by row",
                 MAX_WHOLE_FILE_BYTES >> 20
             ),
-        ));
+        )
+    };
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_WHOLE_FILE_BYTES) {
+        return Err(too_big());
     }
-    std::fs::read_to_string(path).map_err(|e| read_err(path, format!("cannot read: {e}")))
+    let file = File::open(path).map_err(|e| read_err(path, format!("cannot open: {e}")))?;
+    let mut bytes = Vec::new();
+    Bounded::new(file, MAX_WHOLE_FILE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Other {
+                too_big()
+            } else {
+                read_err(path, format!("cannot read: {e}"))
+            }
+        })?;
+    String::from_utf8(bytes).map_err(|e| {
+        read_err(
+            path,
+            format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
 }
 
 /// One line from [`read_line_limited`].
@@ -280,9 +356,23 @@ fn read_line_limited<R: BufRead>(r: &mut R, max: usize) -> std::io::Result<Line>
     })
 }
 
-fn open_lines(path: &Path) -> Result<BufReader<File>, DatasetError> {
+fn open_lines(path: &Path, limit: u64) -> Result<BufReader<Bounded<File>>, DatasetError> {
     let file = File::open(path).map_err(|e| read_err(path, format!("cannot open: {e}")))?;
-    Ok(BufReader::new(file))
+    Ok(BufReader::new(Bounded::new(file, limit)))
+}
+
+/// A read error, telling the stream limit apart from other I/O errors.
+fn stream_err(path: &Path, what: &str, e: &std::io::Error) -> DatasetError {
+    if e.kind() == std::io::ErrorKind::Other && e.to_string().starts_with("more than") {
+        read_err(
+            path,
+            format!(
+                "read {e} without reaching the end of the file; set the dataset's max_rows, or convert it to .parquet"
+            ),
+        )
+    } else {
+        read_err(path, format!("cannot read {what}: {e}"))
+    }
 }
 
 fn line_text(path: &Path, n: usize, bytes: Vec<u8>) -> Result<String, DatasetError> {
@@ -301,13 +391,22 @@ fn line_text(path: &Path, n: usize, bytes: Vec<u8>) -> Result<String, DatasetErr
 /// Reads a text file, one prompt per non-empty line (trimmed). Lines over
 /// [`MAX_TEXT_BYTES`] are skipped while reading, and count toward `max_rows`.
 fn read_txt(path: &Path, max_rows: Option<usize>) -> Result<RawTable, DatasetError> {
-    let mut reader = open_lines(path)?;
+    read_txt_limited(path, max_rows, MAX_STREAM_BYTES)
+}
+
+/// [`read_txt`] reading at most `limit` bytes.
+fn read_txt_limited(
+    path: &Path,
+    max_rows: Option<usize>,
+    limit: u64,
+) -> Result<RawTable, DatasetError> {
+    let mut reader = open_lines(path, limit)?;
     let limit = max_rows.unwrap_or(usize::MAX);
     let mut table = RawTable::default();
     let mut n = 0;
     while table.rows.len() + table.oversize < limit {
         let line = read_line_limited(&mut reader, MAX_TEXT_BYTES)
-            .map_err(|e| read_err(path, format!("cannot read line {}: {e}", n + 1)))?;
+            .map_err(|e| stream_err(path, &format!("line {}", n + 1), &e))?;
         match line {
             Line::Eof => break,
             Line::TooLong => table.oversize += 1,
@@ -405,23 +504,24 @@ fn read_jsonl(
     cols: &Columns,
     max_rows: Option<usize>,
 ) -> Result<RawTable, DatasetError> {
-    read_jsonl_limited(path, cols, max_rows, MAX_LINE_BYTES)
+    read_jsonl_limited(path, cols, max_rows, MAX_LINE_BYTES, MAX_STREAM_BYTES)
 }
 
-/// [`read_jsonl`] with lines of at most `max_line` bytes.
+/// [`read_jsonl`] with lines of at most `max_line` bytes, reading at most `limit` bytes.
 fn read_jsonl_limited(
     path: &Path,
     cols: &Columns,
     max_rows: Option<usize>,
     max_line: usize,
+    limit: u64,
 ) -> Result<RawTable, DatasetError> {
-    let mut reader = open_lines(path)?;
+    let mut reader = open_lines(path, limit)?;
     let mut c = ItemCollector::new(cols);
     let limit = max_rows.unwrap_or(usize::MAX);
     let mut n = 0;
     while c.table.rows.len() < limit {
         let line = read_line_limited(&mut reader, max_line)
-            .map_err(|e| read_err(path, format!("cannot read line {}: {e}", n + 1)))?;
+            .map_err(|e| stream_err(path, &format!("line {}", n + 1), &e))?;
         match line {
             Line::Eof => break,
             Line::TooLong => c.table.oversize += 1,
@@ -440,83 +540,84 @@ fn read_jsonl_limited(
     Ok(c.table)
 }
 
-/// Splits CSV text into records (RFC 4180: `,` separators, `"` quoting with `""`
-/// escapes, quoted fields may hold newlines; CRLF or LF line ends).
-pub(crate) fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    let mut line = 1usize;
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        any = true;
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
-            continue;
+/// The CSV delimiter: the dataset's `delimiter`, else tab for `.tsv` files and
+/// `,` otherwise. It must be one ASCII character other than `"`, CR and LF.
+fn csv_delimiter(path: &Path, delimiter: Option<char>) -> Result<u8, DatasetError> {
+    let c = delimiter.unwrap_or_else(|| {
+        let tsv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+        if tsv {
+            '\t'
+        } else {
+            ','
         }
-        match c {
-            '"' if field.is_empty() => in_quotes = true,
-            '"' => return Err(format!("line {line}: a quote inside an unquoted field")),
-            ',' => record.push(std::mem::take(&mut field)),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-                line += 1;
-                any = false;
-            }
-            _ => field.push(c),
-        }
+    });
+    match u8::try_from(c) {
+        Ok(b) if b.is_ascii() && !matches!(b, b'"' | b'\r' | b'\n') => Ok(b),
+        _ => Err(read_err(
+            path,
+            format!("delimiter {c:?} is not one ASCII character other than a quote or a line end"),
+        )),
     }
-    if in_quotes {
-        return Err(format!("line {line}: a quoted field is not closed"));
-    }
-    if any {
-        record.push(field);
-        records.push(record);
-    }
-    Ok(records)
 }
 
+/// Reads a CSV file (module docs), at most `limit` bytes.
 fn read_csv(
     path: &Path,
+    delimiter: u8,
     cols: &Columns,
     max_rows: Option<usize>,
+    limit: u64,
 ) -> Result<RawTable, DatasetError> {
-    let text = read_to_string(path)?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let records = parse_csv(text).map_err(|e| read_err(path, e))?;
-    let mut it = records.into_iter();
-    let header = it.next().unwrap_or_default();
+    let file = File::open(path).map_err(|e| read_err(path, format!("cannot open: {e}")))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(BufReader::new(Bounded::new(file, limit)));
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(csv::Position::line);
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => stream_err(path, "the file", &io),
+            csv::ErrorKind::Utf8 { err, .. } => read_err(
+                path,
+                format!(
+                    "line {}: field {} is not valid UTF-8",
+                    line.unwrap_or(0),
+                    err.field() + 1
+                ),
+            ),
+            other => read_err(path, format!("line {}: {other:?}", line.unwrap_or(0))),
+        }
+    };
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(str::to_owned)
+        .collect();
     let requested = cols.requested();
     let idx: Vec<Option<usize>> = requested
         .iter()
         .map(|c| header.iter().position(|h| h == c))
         .collect();
-    let rows = it
-        .filter(|r| !(r.len() == 1 && r[0].is_empty()))
-        .take(max_rows.unwrap_or(usize::MAX))
-        .map(|r| {
-            RawRow::Fields(
-                idx.iter()
-                    .map(|i| i.and_then(|i| r.get(i)).map(|s| Cell::Str(s.clone())))
-                    .collect(),
-            )
-        })
-        .collect();
+    let mut rows = Vec::new();
+    let limit = max_rows.unwrap_or(usize::MAX);
+    let mut record = csv::StringRecord::new();
+    while rows.len() < limit && reader.read_record(&mut record).map_err(csv_err)? {
+        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
+            continue;
+        }
+        rows.push(RawRow::Fields(
+            idx.iter()
+                .map(|i| {
+                    i.and_then(|i| record.get(i))
+                        .map(|s| Cell::Str(s.to_owned()))
+                })
+                .collect(),
+        ));
+    }
     Ok(RawTable {
         present: idx.iter().map(Option::is_some).collect(),
         available: header,
@@ -895,19 +996,74 @@ mod tests {
         }
     }
 
+    /// The texts of column `text` read from CSV `content` (written to a file).
+    fn csv_texts(
+        content: &[u8],
+        name: &str,
+        delimiter: Option<char>,
+    ) -> Result<Vec<String>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let table = read_file(
+            &path,
+            crate::vocab::FileFormat::Csv,
+            delimiter,
+            &cols("text"),
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(table
+            .rows
+            .into_iter()
+            .map(|r| match r {
+                RawRow::Fields(f) => match f.into_iter().next().flatten() {
+                    Some(Cell::Str(s)) => s,
+                    other => format!("{other:?}"),
+                },
+                RawRow::Bare(s) => s,
+            })
+            .collect())
+    }
+
     #[test]
-    fn csv_handles_quotes_and_newlines() {
-        let r = parse_csv("a,b\r\n\"x, \"\"y\"\"\",2\n\"multi\nline\",3\n").unwrap();
+    fn csv_handles_quotes_newlines_bom_and_delimiters() {
+        let texts = csv_texts(
+            b"text,b\r\n\"x, \"\"y\"\"\",2\n\"multi\nline\",3\n",
+            "a.csv",
+            None,
+        )
+        .unwrap();
+        assert_eq!(texts, ["x, \"y\"", "multi\nline"]);
+        // A UTF-8 byte-order mark before the header is not part of the first column's name.
+        let texts = csv_texts(b"\xef\xbb\xbftext,n\nhello,1\n", "bom.csv", None).unwrap();
+        assert_eq!(texts, ["hello"]);
+        // Other delimiters: from the dataset, or tab for .tsv.
         assert_eq!(
-            r,
-            vec![
-                vec!["a".to_string(), "b".into()],
-                vec!["x, \"y\"".to_string(), "2".into()],
-                vec!["multi\nline".to_string(), "3".into()],
-            ]
+            csv_texts(b"n;text\n1;a,b\n", "semi.csv", Some(';')).unwrap(),
+            ["a,b"]
         );
-        assert!(parse_csv("a\n\"open").unwrap_err().contains("not closed"));
-        assert!(parse_csv("a\nb\"c").unwrap_err().contains("line 2"));
+        assert_eq!(
+            csv_texts(b"n\ttext\n1\ta,b\n", "t.tsv", None).unwrap(),
+            ["a,b"]
+        );
+        // Short rows are allowed (missing fields read as absent).
+        assert_eq!(
+            csv_texts(b"n,text\n1\n2,b\n", "short.csv", None).unwrap(),
+            ["None", "b"]
+        );
+        // An unclosed quote runs to the end of the file, as in RFC 4180 readers.
+        assert_eq!(
+            csv_texts(b"text\n\"open\nmore", "open.csv", None).unwrap(),
+            ["open\nmore"]
+        );
+        let err = csv_texts(b"text\n\xff\xfe\n", "latin.csv", None).unwrap_err();
+        assert!(
+            err.contains("latin.csv") && err.contains("not valid UTF-8"),
+            "{err}"
+        );
+        let err = csv_texts(b"text\na\n", "bad.csv", Some('"')).unwrap_err();
+        assert!(err.contains("delimiter"), "{err}");
     }
 
     #[test]
@@ -1060,7 +1216,7 @@ mod tests {
             format!("{{\"text\":\"a\"}}\n{big}\n{{\"text\":\"b\"}}\n"),
         )
         .unwrap();
-        let table = read_jsonl_limited(&path, &cols("text"), None, 100).unwrap();
+        let table = read_jsonl_limited(&path, &cols("text"), None, 100, MAX_STREAM_BYTES).unwrap();
         assert_eq!(table.oversize, 1);
         let rows = rows_from_table(table, &cols("text"), "d.jsonl", None).unwrap();
         let texts: Vec<&str> = rows.rows.iter().map(|r| r.text.as_str()).collect();
@@ -1116,24 +1272,53 @@ mod tests {
     }
 
     #[test]
-    fn whole_file_formats_over_the_size_limit_are_rejected() {
+    fn a_json_file_over_the_size_limit_is_rejected() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["big.json", "big.csv"] {
-            let path = dir.path().join(name);
-            // A sparse file: the size is checked before anything is read.
-            let f = File::create(&path).unwrap();
-            f.set_len(MAX_WHOLE_FILE_BYTES + 1).unwrap();
-            let format = if name.ends_with("json") {
-                crate::vocab::FileFormat::Json
-            } else {
-                crate::vocab::FileFormat::Csv
-            };
-            let err = read_file(&path, format, &cols("text"), None)
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(name), "{err}");
-            assert!(err.contains("over the 1024 MiB limit"), "{err}");
-            assert!(err.contains(".jsonl or .parquet"), "{err}");
-        }
+        let path = dir.path().join("big.json");
+        // A sparse file: the size is checked before anything is read.
+        let f = File::create(&path).unwrap();
+        f.set_len(MAX_WHOLE_FILE_BYTES + 1).unwrap();
+        let err = read_file(
+            &path,
+            crate::vocab::FileFormat::Json,
+            None,
+            &cols("text"),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("big.json"), "{err}");
+        assert!(err.contains("over the 1024 MiB limit"), "{err}");
+        assert!(err.contains(".jsonl or .parquet"), "{err}");
+    }
+
+    /// Limits count the bytes read, so a device or a pipe, whose size the file
+    /// system does not know, cannot feed more than the limit.
+    #[test]
+    fn limits_hold_for_files_of_unknown_size() {
+        let zero = Path::new("/dev/zero");
+        let limit = 1 << 20;
+        let err = read_txt_limited(zero, None, limit).unwrap_err().to_string();
+        assert!(
+            err.contains("/dev/zero") && err.contains("more than 1 MiB"),
+            "{err}"
+        );
+        let err = read_jsonl_limited(zero, &cols("text"), None, 1 << 16, limit)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("more than 1 MiB") && err.contains("max_rows"),
+            "{err}"
+        );
+        let err = read_csv(zero, b',', &cols("text"), None, limit)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 1 MiB"), "{err}");
+        // A file of exactly the limit is read whole.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exact.txt");
+        std::fs::write(&path, b"a\nb\n").unwrap();
+        assert_eq!(read_txt_limited(&path, None, 4).unwrap().rows.len(), 2);
+        assert!(read_txt_limited(&path, None, 3).is_err());
     }
 }

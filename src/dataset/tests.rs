@@ -98,6 +98,7 @@ fn dataset(name: &str, source: DatasetSource, column: &str) -> DatasetSpec {
         system_prompt: None,
         messages_column: None,
         max_rows: None,
+        delimiter: None,
         raw_config: json!({}),
     }
 }

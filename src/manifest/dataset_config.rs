@@ -14,6 +14,7 @@
 //! messages_column = "conversations"               # optional: [{role, content}] lists
 //! system_prompt = "You are a helpful assistant."  # optional
 //! max_rows = 1000                                 # optional
+//! delimiter = ";"                                 # CSV only; default "," ("\t" for .tsv)
 //! ```
 //!
 //! A `.json` file is read in the original tool's format, unchanged:
@@ -60,6 +61,8 @@ pub struct DatasetConfig {
     pub messages_column: Option<String>,
     /// Most rows read.
     pub max_rows: Option<u64>,
+    /// CSV field delimiter (None: `,`, or tab for `.tsv`).
+    pub delimiter: Option<char>,
     /// Relative data paths resolve against this directory.
     pub base_dir: PathBuf,
     /// The config file, when the dataset was given as `{ path = ... }`.
@@ -85,6 +88,7 @@ impl DatasetConfig {
             system_prompt: None,
             messages_column: None,
             max_rows: None,
+            delimiter: None,
             base_dir: dir.to_path_buf(),
             file: None,
             raw_config: serde_json::json!({ "source": name }),
@@ -139,6 +143,7 @@ pub fn format_from_extension(path: &Path) -> Option<FileFormat> {
         "json" => FileFormat::Json,
         "jsonl" | "ndjson" => FileFormat::Jsonl,
         "txt" => FileFormat::Txt,
+        "tsv" => FileFormat::Csv,
         "parquet" => FileFormat::Parquet,
         _ => return None,
     })
@@ -202,6 +207,7 @@ fn reject_with_path(file: &Path, key: &str, ds: &RawDataset) -> Result<(), Manif
         ("system_prompt", ds.system_prompt.is_some()),
         ("messages_column", ds.messages_column.is_some()),
         ("max_rows", ds.max_rows.is_some()),
+        ("delimiter", ds.delimiter.is_some()),
         ("description", ds.description.is_some()),
     ];
     match others.iter().find(|(_, set)| *set) {
@@ -360,6 +366,35 @@ fn from_raw(
             "remove it to read every row",
         ));
     }
+    let delimiter =
+        match &ds.delimiter {
+            None => None,
+            Some(d) => {
+                let csv = match &source {
+                    SourceValue::File { path, format } => {
+                        format.or_else(|| format_from_extension(path)) == Some(FileFormat::Csv)
+                    }
+                    _ => false,
+                };
+                if !csv {
+                    return Err(err(
+                    "delimiter",
+                    "`delimiter` applies only to CSV files".into(),
+                    "remove it, or point source at a .csv or .tsv file (or set format = \"csv\")",
+                ));
+                }
+                let mut chars = d.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\r' | '\n') => Some(c),
+                    _ => return Err(err(
+                        "delimiter",
+                        "`delimiter` must be one ASCII character other than a quote or a line end"
+                            .into(),
+                        "e.g. delimiter = \";\" or delimiter = \"\\t\"",
+                    )),
+                }
+            }
+        };
     if ds.image_column.is_some()
         && !matches!(
             source,
@@ -380,6 +415,7 @@ fn from_raw(
         system_prompt: ds.system_prompt.clone(),
         messages_column: ds.messages_column.clone(),
         max_rows: ds.max_rows,
+        delimiter,
         base_dir: base.to_path_buf(),
         file: config_file.map(Path::to_path_buf),
         raw_config,
@@ -503,6 +539,7 @@ fn from_original(
         system_prompt: None,
         messages_column: None,
         max_rows: None,
+        delimiter: None,
         description: None,
     };
     from_raw(file, "", name, &ds, base, Some(file), raw_config)

@@ -320,6 +320,8 @@ pub struct RawDataset {
     pub messages_column: Option<String>,
     /// Most rows read.
     pub max_rows: Option<u64>,
+    /// CSV field delimiter (one character; default `,`, tab for `.tsv`).
+    pub delimiter: Option<String>,
     /// Free text.
     pub description: Option<String>,
 }

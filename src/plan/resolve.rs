@@ -256,6 +256,7 @@ pub fn dataset(d: &DatasetConfig) -> DatasetSpec {
         system_prompt: d.system_prompt.clone(),
         messages_column: d.messages_column.clone(),
         max_rows: d.max_rows.map(|r| usize::try_from(r).unwrap_or(usize::MAX)),
+        delimiter: d.delimiter,
         raw_config: d.raw_config.clone(),
     }
 }

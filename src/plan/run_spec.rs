@@ -197,6 +197,9 @@ pub struct DatasetSpec {
     pub messages_column: Option<String>,
     /// Most rows to read (None = all).
     pub max_rows: Option<usize>,
+    /// CSV field delimiter (None: `,`, or tab for `.tsv` files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
     /// The config as written (copied into outputs, like the original's `dataset_config`).
     pub raw_config: serde_json::Value,
 }

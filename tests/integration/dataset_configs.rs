@@ -190,3 +190,51 @@ fn bad_configs_name_the_file_and_field() {
         .to_string()
         .contains("config.yaml"));
 }
+
+#[test]
+fn delimiter_applies_to_csv_files_only_and_is_one_character() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let ok = write(
+        "semi.toml",
+        "source = { file = \"rows.csv\" }\nprompt_column = \"q\"\ndelimiter = \";\"\n",
+    );
+    assert_eq!(load_dataset_config(&ok).unwrap().delimiter, Some(';'));
+    let tsv = write("tsv.toml", "source = { file = \"rows.tsv\" }\n");
+    let spec = load_dataset_config(&tsv).unwrap();
+    assert!(
+        matches!(
+            &spec.source,
+            DatasetSource::File {
+                format: FileFormat::Csv,
+                ..
+            }
+        ),
+        "{spec:?}"
+    );
+    for (name, text, needle) in [
+        (
+            "jsonl.toml",
+            "source = { file = \"rows.jsonl\" }\ndelimiter = \";\"\n",
+            "applies only to CSV files",
+        ),
+        (
+            "two.toml",
+            "source = { file = \"rows.csv\" }\ndelimiter = \";;\"\n",
+            "one ASCII character",
+        ),
+        (
+            "quote.toml",
+            "source = { file = \"rows.csv\" }\ndelimiter = '\"'\n",
+            "one ASCII character",
+        ),
+    ] {
+        let e = load_dataset_config(&write(name, text)).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("delimiter"), "{e}");
+        assert!(e.message.contains(needle), "{e}");
+    }
+}

@@ -97,6 +97,7 @@ fn scenario(name: &str, workload: Workload) -> ScenarioSpec {
             system_prompt: None,
             messages_column: None,
             max_rows: None,
+            delimiter: None,
             raw_config: serde_json::json!({ "prompt": SCRIPT }),
         },
         images: None,
