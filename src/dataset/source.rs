@@ -23,9 +23,9 @@
 //!     [`MAX_WHOLE_FILE_BYTES`] (1 GiB); larger ones are an error suggesting
 //!     `.jsonl` or `.parquet`, which are read row by row (and stop at `max_rows`);
 //!   - `.txt`, `.jsonl` and `.csv` files are read row by row, at most
-//!     [`MAX_STREAM_BYTES`] (4 GiB) before `max_rows` rows are found.
-//!   Every limit counts the bytes actually read, so it holds for files whose
-//!   size the file system does not know (a pipe, a device such as `/dev/zero`).
+//!     [`MAX_STREAM_BYTES`] (4 GiB) before `max_rows` rows are found;
+//!   - every limit counts the bytes actually read, so it holds for files whose
+//!     size the file system does not know (a pipe, a device such as `/dev/zero`).
 //! * **CSV** (`.csv`, `.tsv`): read with the `csv` crate — a header row, quoted
 //!   fields with `""` escapes and embedded newlines, CRLF or LF, a UTF-8 BOM
 //!   skipped; the delimiter is `,` (`\t` for `.tsv`) unless the dataset's
