@@ -2,7 +2,6 @@
 //! 127.0.0.1 that it starts itself (the embedded simulator), with bounded
 //! request counts and time.
 
-mod arrival;
 mod bench;
 mod cli;
 mod common;
