@@ -25,16 +25,27 @@ use super::view::{MetricValue, PointMetrics, SourceKind, SourceView};
 /// File name of the summary in a results directory.
 pub const SUMMARY_FILE: &str = "summary.json";
 
+/// A statistic as `summary.json` writes it; `null` (no values, `n = 0`) reads as 0.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct StatView {
     n: u64,
+    #[serde(deserialize_with = "null_as_zero")]
     mean: f64,
+    #[serde(deserialize_with = "null_as_zero")]
     std: f64,
+    #[serde(deserialize_with = "null_as_zero")]
     p50: f64,
+    #[serde(deserialize_with = "null_as_zero")]
     p90: f64,
+    #[serde(deserialize_with = "null_as_zero")]
     p95: f64,
+    #[serde(deserialize_with = "null_as_zero")]
     p99: f64,
+}
+
+fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(0.0))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -87,7 +87,7 @@ pub(crate) fn parse_toml(path: &Path, text: &str) -> Result<Dict, ManifestError>
                 let before = &text[..span.start.min(text.len())];
                 let line = before.matches('\n').count() + 1;
                 let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                let src = text.lines().nth(line - 1).unwrap_or("").trim().to_owned();
+                let src = line_excerpt(text.lines().nth(line - 1).unwrap_or(""), col);
                 (line, col, src)
             }
             None => (0, 0, String::new()),
@@ -107,6 +107,31 @@ pub(crate) fn parse_toml(path: &Path, text: &str) -> Result<Dict, ManifestError>
         .into_iter()
         .map(|(k, v)| (k, toml_to_value(v)))
         .collect())
+}
+
+/// Characters of a line shown around an error's column.
+const EXCERPT_CHARS: usize = 60;
+
+/// The line an error is on, trimmed; a long line is cut to the
+/// [`EXCERPT_CHARS`] characters on each side of column `col` (1-based), with
+/// `…` where text was left out. Control characters show as spaces.
+fn line_excerpt(line: &str, col: usize) -> String {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let at = col.saturating_sub(1).min(chars.len());
+    let start = at.saturating_sub(EXCERPT_CHARS);
+    let end = (at + EXCERPT_CHARS).min(chars.len());
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.extend(&chars[start..end]);
+    if end < chars.len() {
+        out.push('…');
+    }
+    out.trim().to_owned()
 }
 
 /// Converts a TOML value into a figment value (datetimes become strings).
@@ -590,4 +615,23 @@ pub(crate) fn extract_value<T: DeserializeOwned>(
         })
         .extract::<T>()
         .map_err(|e| diagnostic::from_figment(file, &e, doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_errors_quote_at_most_a_window_of_a_long_line() {
+        let long = format!("x = \"{}\" +", "a".repeat(900_000));
+        let err = parse_toml(Path::new("m.toml"), &long).unwrap_err();
+        let hint = err.hint.expect("hint");
+        assert!(hint.chars().count() < 200, "{} chars", hint.chars().count());
+        assert!(hint.contains('…'), "{hint}");
+        assert_eq!(line_excerpt("  short = 1  ", 3), "short = 1");
+        assert_eq!(
+            line_excerpt(&"b".repeat(200), 1),
+            format!("{}…", "b".repeat(60))
+        );
+    }
 }

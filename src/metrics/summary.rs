@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 ///
 /// `std` is the population standard deviation (ddof = 0), as the original's
 /// current outputs; percentiles use linear interpolation between closest ranks.
-/// All fields are 0 for an empty list.
+/// For an empty list (`n = 0`) every statistic is 0 in memory and `null` in
+/// JSON: there is no value, and a 0 would read as a measurement.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "StatJson", from = "StatJson")]
 pub struct Stat {
     pub n: u64,
     pub mean: f64,
@@ -24,6 +26,62 @@ pub struct Stat {
     /// manifest), keyed `p<value>` (`p99.9`, `p75`); empty unless requested.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub percentiles: BTreeMap<String, f64>,
+}
+
+/// The JSON form of [`Stat`]: statistics are `null` when `n = 0`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StatJson {
+    n: u64,
+    mean: Option<f64>,
+    std: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    p50: Option<f64>,
+    p90: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    percentiles: BTreeMap<String, Option<f64>>,
+}
+
+impl From<Stat> for StatJson {
+    fn from(s: Stat) -> StatJson {
+        let some = |v: f64| (s.n > 0).then_some(v);
+        StatJson {
+            n: s.n,
+            mean: some(s.mean),
+            std: some(s.std),
+            min: some(s.min),
+            max: some(s.max),
+            p50: some(s.p50),
+            p90: some(s.p90),
+            p95: some(s.p95),
+            p99: some(s.p99),
+            percentiles: s
+                .percentiles
+                .iter()
+                .map(|(k, v)| (k.clone(), some(*v)))
+                .collect(),
+        }
+    }
+}
+
+impl From<StatJson> for Stat {
+    fn from(j: StatJson) -> Stat {
+        let v = |x: Option<f64>| x.unwrap_or(0.0);
+        Stat {
+            n: j.n,
+            mean: v(j.mean),
+            std: v(j.std),
+            min: v(j.min),
+            max: v(j.max),
+            p50: v(j.p50),
+            p90: v(j.p90),
+            p95: v(j.p95),
+            p99: v(j.p99),
+            percentiles: j.percentiles.into_iter().map(|(k, x)| (k, v(x))).collect(),
+        }
+    }
 }
 
 /// One run of one point.
@@ -180,4 +238,30 @@ pub struct SloResult {
     /// Values the percentile was computed from (0: no data, `value` is 0 and `met` false).
     #[serde(default)]
     pub samples: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_statistics_are_null_in_json_and_read_back() {
+        let empty = Stat::default();
+        let json = serde_json::to_value(&empty).unwrap();
+        assert_eq!(json["n"], 0);
+        for k in ["mean", "std", "min", "max", "p50", "p90", "p95", "p99"] {
+            assert!(json[k].is_null(), "{k}: {json}");
+        }
+        assert_eq!(serde_json::from_value::<Stat>(json).unwrap(), empty);
+        let one = Stat {
+            n: 1,
+            mean: 0.0,
+            max: 2.5,
+            ..Stat::default()
+        };
+        let json = serde_json::to_value(&one).unwrap();
+        assert_eq!(json["mean"], 0.0, "a measured 0 stays a number");
+        assert_eq!(json["max"], 2.5);
+        assert_eq!(serde_json::from_value::<Stat>(json).unwrap(), one);
+    }
 }

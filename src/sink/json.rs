@@ -20,7 +20,8 @@
 //!
 //! Units are in the key names (`ttft_ms`, `wall_time_s`, `*_tps` tokens/s);
 //! every latency is a [`Stat`](crate::metrics::Stat) `{n, mean, std, min, max,
-//! p50, p90, p95, p99[, percentiles]}` with the population std. Durations of
+//! p50, p90, p95, p99[, percentiles]}` with the population std (every
+//! statistic `null` when `n` is 0: nothing was measured). Durations of
 //! the plan are serde's `{secs, nanos}`.
 //!
 //! **Non-finite numbers.** The metrics never produce NaN or infinity (every
