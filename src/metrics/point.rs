@@ -156,6 +156,11 @@ pub fn summarize_point(
             0.0
         },
         peak_active: runs.iter().map(|r| r.peak_active).max().unwrap_or(0),
+        peak_active_buckets: runs
+            .iter()
+            .map(|r| r.peak_active_buckets)
+            .max()
+            .unwrap_or(0),
         reliability: reliability(&measured, records),
         tokens: token_accounting(&ok),
         goodput_rps: goodput(&|r| r.goodput_rps),
@@ -459,8 +464,10 @@ mod tests {
         // run 1: C bucket 1 only, D bucket 6 → None. So the point has None.
         assert_eq!(p.steady_state_tps, None);
         assert_eq!(p.steady_state_tps_std, 0.0);
-        // peak active: run 0 buckets: A in b2, B in b4 → 1
-        assert_eq!(p.peak_active, 1);
+        // peak active by bucket (the original's): run 0: A in b2, B in b4 → 1;
+        // in flight: A and B both started at 0 → 2.
+        assert_eq!(p.peak_active_buckets, 1);
+        assert_eq!(p.peak_active, 2);
         assert_eq!(p.tokens.output_sources["usage"], 4);
     }
 

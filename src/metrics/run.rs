@@ -28,8 +28,9 @@
 //!    has no TTFT, as non-streamed requests) to the bucket of its window end,
 //!    both inclusive. Each content event adds 1 token to its bucket (one per
 //!    event, however many tokens it carried).
-//! 3. `peak_active` = max active over buckets; `reference` = the target
-//!    concurrency when the runner gives one (concurrency mode), else `peak_active`.
+//! 3. `peak_active_buckets` = max active over buckets; `reference` = the target
+//!    concurrency when the runner gives one (concurrency mode), else
+//!    `peak_active_buckets`.
 //! 4. A bucket is steady when `active ≥ θ·reference` and `tokens > 0`; it
 //!    gives the sample `tokens / bucket_s`. The run's value is the median of the
 //!    samples, None when no bucket qualifies.
@@ -93,7 +94,7 @@ pub struct SteadyState {
     /// Active requests per bucket.
     pub active_per_bucket: Vec<u32>,
     /// Max of `active_per_bucket` (0 without requests).
-    pub peak_active: u32,
+    pub peak_active_buckets: u32,
     /// Median of the steady buckets' rates (tokens/s), None when none qualifies.
     pub median_tps: Option<f64>,
 }
@@ -195,7 +196,7 @@ pub fn steady_state(
     SteadyState {
         tokens_per_bucket: tokens,
         active_per_bucket: active,
-        peak_active: peak,
+        peak_active_buckets: peak,
         median_tps: median(&samples),
     }
 }
@@ -256,7 +257,8 @@ pub fn summarize_run(records: &[RequestRecord], ctx: &RunContext) -> RunSummary 
         e2e_total_tps: per_second(total_sum, wall),
         requests_per_s: per_second(ok_n, wall),
         steady_state_tps: steady.median_tps,
-        peak_active: steady.peak_active,
+        peak_active: peak_in_flight(&measured_all(&all)),
+        peak_active_buckets: steady.peak_active_buckets,
         tokens_per_bucket: steady.tokens_per_bucket,
         active_per_bucket: steady.active_per_bucket,
         items_per_s: per_second(items_sum, wall),
@@ -264,6 +266,33 @@ pub fn summarize_run(records: &[RequestRecord], ctx: &RunContext) -> RunSummary 
         goodput_tps,
         client: client_check(&measured, ctx.cpu_utilisation, ctx.loop_lag_ms),
     }
+}
+
+/// Every non-warmup attempt (retries included: each held a connection while it ran).
+fn measured_all<'a>(all: &[&'a RequestRecord]) -> Vec<&'a RequestRecord> {
+    all.iter().copied().filter(|r| !r.warmup).collect()
+}
+
+/// The most requests in flight at one moment: a sweep over `[start, end)` of
+/// every record, an end counted before a start at the same instant (a closed
+/// loop's next request starts when the last one ended, so concurrency `c`
+/// never reads above `c`).
+#[must_use]
+pub fn peak_in_flight(records: &[&RequestRecord]) -> u32 {
+    let mut events: Vec<(u64, i8)> = Vec::with_capacity(records.len() * 2);
+    for r in records {
+        let end = r.end_ns.max(r.start_ns);
+        events.push((r.start_ns, 1));
+        events.push((end, -1));
+    }
+    // At equal times −1 sorts before +1.
+    events.sort_unstable();
+    let (mut level, mut peak) = (0i64, 0i64);
+    for (_, d) in events {
+        level += i64::from(d);
+        peak = peak.max(level);
+    }
+    u32::try_from(peak).unwrap_or(u32::MAX)
 }
 
 /// Send lag and queue statistics plus warnings (module docs).
@@ -385,7 +414,7 @@ mod tests {
         let s = steady_state(&refs, 0.05, 0.8, None);
         assert_eq!(s.tokens_per_bucket, vec![1, 2, 4, 1, 1]);
         assert_eq!(s.active_per_bucket, vec![1, 2, 3, 2, 1]);
-        assert_eq!(s.peak_active, 3);
+        assert_eq!(s.peak_active_buckets, 3);
         // reference = peak 3, threshold 0.8·3 = 2.4 → only b2 (active 3) qualifies:
         // 4 tokens / 0.05 s = 80 tok/s → median 80
         assert!(close(s.median_tps.unwrap(), 80.0));
@@ -434,6 +463,40 @@ mod tests {
     }
 
     #[test]
+    fn peak_in_flight_never_counts_a_closed_loop_above_its_concurrency() {
+        let span = |start: u64, end: u64| RequestRecord {
+            start_ns: start,
+            end_ns: end,
+            ..RequestRecord::default()
+        };
+        // Concurrency 1: each request starts when the previous one ended.
+        let seq = [span(0, 10), span(10, 25), span(25, 40)];
+        assert_eq!(peak_in_flight(&seq.iter().collect::<Vec<_>>()), 1);
+        // Two slots, each back to back, staggered: 2 at most.
+        let two = [span(0, 10), span(5, 15), span(10, 20), span(15, 25)];
+        assert_eq!(peak_in_flight(&two.iter().collect::<Vec<_>>()), 2);
+        // A burst of 3 overlapping requests.
+        let burst = [span(0, 30), span(0, 20), span(0, 10)];
+        assert_eq!(peak_in_flight(&burst.iter().collect::<Vec<_>>()), 3);
+        // The bucketed count of the same closed loop reads 2 (two requests touch bucket 0).
+        let recs: Vec<RequestRecord> = seq
+            .iter()
+            .map(|r| RequestRecord {
+                first_token_ns: Some(r.start_ns + 1),
+                last_token_ns: Some(r.end_ns),
+                chunk_ns: vec![r.start_ns + 1, r.end_ns],
+                ..r.clone()
+            })
+            .collect();
+        let refs: Vec<&RequestRecord> = recs.iter().collect();
+        assert_eq!(
+            steady_state(&refs, 20e-9, 0.8, Some(1)).peak_active_buckets,
+            2
+        );
+        assert_eq!(peak_in_flight(&[]), 0);
+    }
+
+    #[test]
     fn bucket_edge_goes_to_the_later_bucket() {
         // An event at exactly 150 ms belongs to bucket 3 (150/50 = 3), not 2.
         let r = req(0, 0, &[10, 150], 1);
@@ -474,7 +537,7 @@ mod tests {
         // 3 ok / 2 s = 1.5 req/s; items 3 / 2 = 1.5
         assert!(close(s.requests_per_s, 1.5));
         assert!(close(s.items_per_s, 1.5));
-        assert_eq!(s.peak_active, 3);
+        assert_eq!(s.peak_active_buckets, 3);
         assert_eq!(s.goodput_rps, None);
         assert_eq!(s.run_index, 0);
         assert!(s.client.warnings.is_empty());

@@ -102,8 +102,13 @@ pub struct RunSummary {
     pub requests_per_s: f64,
     /// Median of steady-state bucket rates (tokens/s), None when no bucket qualifies.
     pub steady_state_tps: Option<f64>,
-    /// Largest number of requests active at once (bucketed).
+    /// Most requests in flight at the same moment (start to end, any outcome).
     pub peak_active: u32,
+    /// Most requests active in one steady-state bucket (the original tool's
+    /// `peak_active_requests`: a request counts in every bucket it touches, so
+    /// this can exceed the concurrency).
+    #[serde(default)]
+    pub peak_active_buckets: u32,
     /// Output tokens (content events) per bucket.
     pub tokens_per_bucket: Vec<u32>,
     /// Active requests per bucket.
@@ -199,7 +204,11 @@ pub struct PointSummary {
     /// Mean and population std of the per-run steady-state medians.
     pub steady_state_tps: Option<f64>,
     pub steady_state_tps_std: f64,
+    /// Max over runs of [`RunSummary::peak_active`].
     pub peak_active: u32,
+    /// Max over runs of [`RunSummary::peak_active_buckets`].
+    #[serde(default)]
+    pub peak_active_buckets: u32,
     // ---- reliability, tokens, goodput ----------------------------------------
     pub reliability: Reliability,
     pub tokens: TokenAccounting,

@@ -184,6 +184,7 @@ pub(crate) mod tests {
             e2e_output_tps: tps,
             steady_state_tps: Some(tps * 1.1),
             peak_active: 8,
+            peak_active_buckets: 8,
             tokens_per_bucket: vec![0, 3, 8, 8, 2],
             active_per_bucket: vec![8, 8, 8, 6, 1],
             ..RunSummary::default()
@@ -199,6 +200,7 @@ pub(crate) mod tests {
             e2e_output_tps: Stat::from_values(&[100.0, 120.0]),
             steady_state_tps: Some(121.0),
             peak_active: 8,
+            peak_active_buckets: 8,
             ..PointSummary::default()
         };
         ExperimentResults {

@@ -733,7 +733,7 @@ fn result(point: &PointResult) -> Value {
                 "median": s.steady_state_tps,
                 "median_std": s.steady_state_tps_std,
             },
-            "peak_active_requests": s.peak_active,
+            "peak_active_requests": s.peak_active_buckets,
             "time_series": {
                 "output_tokens_per_bucket": last.map(|r| r.tokens_per_bucket.clone()).unwrap_or_default(),
                 "active_requests_per_bucket": last.map(|r| r.active_per_bucket.clone()).unwrap_or_default(),

@@ -261,6 +261,11 @@ fn summarise(
         steady_state_tps: (!steady.is_empty()).then_some(steady_stat.mean),
         steady_state_tps_std: steady_stat.std,
         peak_active: runs.iter().map(|r| r.peak_active).max().unwrap_or(0),
+        peak_active_buckets: runs
+            .iter()
+            .map(|r| r.peak_active_buckets)
+            .max()
+            .unwrap_or(0),
         reliability: Reliability {
             total,
             ok: n_ok,
@@ -407,6 +412,7 @@ pub fn sample_results_with(slowdown: f64) -> ExperimentResults {
                 requests_per_s: ok as f64 / wall,
                 steady_state_tps: (!pooling).then_some(60.0 * f64::from(b) / slowdown),
                 peak_active: b,
+                peak_active_buckets: b,
                 tokens_per_bucket: if pooling { Vec::new() } else { tokens },
                 active_per_bucket: if pooling { Vec::new() } else { active },
                 items_per_s: ok as f64 / wall,
