@@ -90,12 +90,14 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
                     .map_err(Error::from)
                     .and_then(|m| plan::build(&m, &PlanOptions::default()).map_err(Error::from))
                 {
-                    Ok(plan) => println!(
-                        "ok: {} ({} point(s), {} request(s) including warmup)",
-                        path.display(),
-                        plan.points.len(),
-                        total_requests(&plan)
-                    ),
+                    Ok(plan) => {
+                        let (total, warmup) = total_requests(&plan);
+                        println!(
+                            "ok: {} ({} point(s), {total} request(s), {warmup} of them warmup)",
+                            path.display(),
+                            plan.points.len(),
+                        );
+                    }
                     Err(e) => {
                         print_error(&e);
                         failed = Some(e.exit_code());
@@ -167,11 +169,11 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
     }
 }
 
-fn total_requests(plan: &Plan) -> u64 {
-    plan.points
-        .iter()
-        .map(|p| p.requests_per_run() * u64::from(p.runs))
-        .sum()
+/// `(requests, of which warmup)` over the plan: the same count `plan` prints.
+fn total_requests(plan: &Plan) -> (u64, u64) {
+    let total = plan.points.iter().map(plan::matrix::total_requests).sum();
+    let warmup = plan.points.iter().map(|p| u64::from(p.warmup)).sum();
+    (total, warmup)
 }
 
 /// Loads, validates and expands a manifest.

@@ -24,12 +24,17 @@
 //! up to the first user message; later user messages become the follow-ups.
 //! Rows keep their own images.
 //!
-//! **Warmup** ([`Preparer::prepare_warmup`]): short requests from the same
-//! endpoint, dataset and image settings, on the `warmup` streams: generation
-//! `D(`[`WARMUP_INPUT_TOKENS`]`,`[`WARMUP_OUTPUT_TOKENS`]`)`, embeddings of
-//! 32 tokens (or `E(short)`), rerank with 32-token documents and a 16-token query.
-//! Warmup requests use the base model (no LoRA), no shared prefix and one turn;
-//! replay scenarios warm up with synthesised requests too.
+//! **Warmup** ([`Preparer::prepare_warmup`]), on the `warmup` streams (its own
+//! seeds, so warmup never repeats a measured prompt), one turn and no shared
+//! prefix (the prefix cache the experiment measures stays cold); replay
+//! scenarios warm up with synthesised requests too. With `warmup_shape =
+//! "point"` (the default) the requests have the point's own shape — its
+//! lengths, images, API and LoRA adapters — so one-time costs for that shape
+//! (compiled graphs, adapter loads) are paid before the clock starts. With
+//! `"short"`: generation `D(`[`WARMUP_INPUT_TOKENS`]`,`[`WARMUP_OUTPUT_TOKENS`]`)`,
+//! embeddings of 32 tokens (or `E(short)`), rerank with 32-token documents and a
+//! 16-token query, on the base model. Under `compat = "original"`, warmup is
+//! the original tool's own: `N(100,50)/(50,25)`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,7 +53,7 @@ use super::tokens::{self, Built, Counter, Pool};
 use super::{DatasetError, PreparedRequest, PreparedRun};
 use crate::plan::{DatasetSource, DatasetSpec, EndpointSpec, Plan, PointSpec, ScenarioSpec};
 use crate::vocab::workload::{TextLength, Workload, MAX_TOKENS};
-use crate::vocab::{ApiKind, ImageFormat, ImageSpec, TokenizerSource};
+use crate::vocab::{ApiKind, ImageFormat, ImageSpec, TokenizerSource, WarmupShape};
 
 /// Text tokens of an `I(w,h[,n])` request.
 pub const IMAGE_PROMPT_TOKENS: u32 = 16;
@@ -100,6 +105,8 @@ pub struct Preparer {
     counters: BTreeMap<String, Counter>,
     /// The experiment seed (the original tool's base seed, for `compat = "original"`).
     base_seed: u64,
+    /// What warmup requests look like.
+    warmup_shape: WarmupShape,
 }
 
 /// True when a scenario reads its dataset (generated embedding texts do not).
@@ -347,6 +354,7 @@ impl Preparer {
             datasets,
             counters,
             base_seed: plan.experiment.seed,
+            warmup_shape: plan.experiment.warmup_shape,
         };
         for point in &plan.points {
             me.check_point(point)?;
@@ -518,6 +526,7 @@ impl Preparer {
             dataset: sc.dataset.and_then(|i| self.datasets.get(i)),
             seed: point.seed,
             scope,
+            warmup_shape: self.warmup_shape,
         };
         let requests = if sc.spec.replay && scope != Scope::Warmup {
             cx.replay(count)?
@@ -541,6 +550,7 @@ struct Ctx<'a> {
     dataset: Option<&'a Dataset>,
     seed: u64,
     scope: Scope,
+    warmup_shape: WarmupShape,
 }
 
 /// `trunc(x)` clamped to `1..=MAX_TOKENS` (a normal draw above the limit counts as it).
@@ -613,10 +623,15 @@ impl Ctx<'_> {
             .map_or_else(|| "generated text".to_string(), |d| d.origin.clone())
     }
 
-    /// The workload in effect (warmup replaces it with a short one).
+    /// Warmup with short requests instead of the point's own shape.
+    fn short_warmup(&self) -> bool {
+        self.warmup() && self.warmup_shape == WarmupShape::Short
+    }
+
+    /// The workload in effect (a short warmup replaces it with a short one).
     fn workload(&self) -> Workload {
         let w = &self.sc.spec.workload;
-        if !self.warmup() {
+        if !self.short_warmup() {
             return w.clone();
         }
         match w {
@@ -637,7 +652,7 @@ impl Ctx<'_> {
     }
 
     fn lora(&self, index: u32) -> Option<String> {
-        if self.warmup() {
+        if self.short_warmup() {
             return None;
         }
         let mix = self.sc.lora.as_ref()?;

@@ -156,6 +156,7 @@ fn plan(eps: Vec<EndpointSpec>, scs: Vec<ScenarioSpec>) -> Plan {
             bucket: Duration::from_millis(50),
             slos: Vec::new(),
             percentiles: vec![50.0, 99.0],
+            warmup_shape: crate::vocab::WarmupShape::default(),
         },
         endpoints: eps.into_iter().map(|e| (e.name.clone(), e)).collect(),
         scenarios: scs.into_iter().map(|s| (s.name.clone(), s)).collect(),
@@ -619,8 +620,36 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     assert_eq!(h1, digest(&one(&b, "chat", "s", 42, 0, 8)));
     assert_ne!(h1, digest(&one(&a, "chat", "s", 43, 0, 8)), "other seed");
     assert_ne!(h1, digest(&one(&a, "chat", "s", 42, 1, 8)), "other run");
+    // Warmup, by default in the point's own shape, on streams of its own.
     let warm = a.prepare_warmup(&point("chat", "s", 42), 8).unwrap();
     assert_ne!(h1, digest(&warm), "warmup has its own streams");
+    let run = one(&a, "chat", "s", 42, 0, 8);
+    let targets = |r: &crate::dataset::PreparedRun| {
+        r.requests
+            .iter()
+            .map(|q| q.target_input_tokens)
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(targets(&warm), targets(&run), "its own draws");
+    assert!(
+        warm.requests
+            .iter()
+            .any(|r| r.built_input_tokens != Some(WARMUP_INPUT_TOKENS)),
+        "lengths drawn from N(60,20), not the short shape"
+    );
+    assert!(
+        warm.requests.iter().any(|r| r.lora.is_some()),
+        "the point's adapters"
+    );
+    assert!(warm
+        .requests
+        .iter()
+        .all(|r| r.body.windows(10).any(|w| w == b"image/jpeg")));
+    // `warmup_shape = "short"`: short requests on the base model.
+    let mut short_plan = pl.clone();
+    short_plan.experiment.warmup_shape = crate::vocab::WarmupShape::Short;
+    let c = Preparer::with_hub(&short_plan, &offline_hub(Path::new("/x"))).unwrap();
+    let warm = c.prepare_warmup(&point("chat", "s", 42), 8).unwrap();
     for r in &warm.requests {
         assert_eq!(r.built_input_tokens, Some(WARMUP_INPUT_TOKENS));
         assert_eq!(r.max_tokens, Some(WARMUP_OUTPUT_TOKENS));

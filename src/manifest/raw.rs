@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::vocab::WarmupShape;
 use crate::vocab::{ApiKind, EncodingFormat, LoraStrategy, MalformedPolicy};
 
 use super::values::{ArrivalValue, ImagesValue, SloValue, SourceValue, SpecValue, TokenizerValue};
@@ -130,8 +131,10 @@ pub struct RawExperiment {
     pub seed: Option<u64>,
     /// Repetitions of every point (default 3).
     pub runs: Option<u32>,
-    /// Unmeasured requests before every run (default 3).
+    /// Unmeasured requests sent one at a time before each point's first run (default 3).
     pub warmup: Option<u32>,
+    /// `point` (the default: the point's own request shape) or `short`.
+    pub warmup_shape: Option<WarmupShape>,
     /// Results root, relative to the manifest (default `results`).
     pub output_dir: Option<PathBuf>,
     /// Failed fraction above which `run` exits with code 5.

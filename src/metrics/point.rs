@@ -326,6 +326,7 @@ mod tests {
             bucket: Duration::from_millis(50),
             slos,
             percentiles: vec![99.9],
+            warmup_shape: crate::vocab::WarmupShape::default(),
         }
     }
 

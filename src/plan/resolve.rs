@@ -74,6 +74,7 @@ pub(crate) fn experiment(m: &Manifest) -> ExperimentSpec {
             .percentiles
             .clone()
             .unwrap_or_else(|| defaults::PERCENTILES.to_vec()),
+        warmup_shape: e.warmup_shape.unwrap_or_default(),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::vocab::workload::Workload;
 use crate::vocab::SimConfig;
 use crate::vocab::{
     ApiKind, Arrival, EncodingFormat, FileFormat, ImageSpec, LoraStrategy, MalformedPolicy,
-    StageKind, TokenizerSource,
+    StageKind, TokenizerSource, WarmupShape,
 };
 
 /// The whole run matrix of one experiment.
@@ -57,6 +57,9 @@ pub struct ExperimentSpec {
     pub slos: Vec<Slo>,
     /// Percentiles reported for every latency metric.
     pub percentiles: Vec<f64>,
+    /// What warmup requests look like.
+    #[serde(default)]
+    pub warmup_shape: WarmupShape,
 }
 
 /// One service-level objective, e.g. `ttft_ms.p99 <= 500` or `e2e_ms <= 10000`.

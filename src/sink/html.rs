@@ -1304,7 +1304,7 @@ fn point_view(p: &PointResult) -> PointView {
         kv(
             "Runs",
             format!(
-                "{} (+{} warmup requests before each)",
+                "{} (+{} warmup requests before the first)",
                 p.runs.len(),
                 p.spec.warmup
             ),

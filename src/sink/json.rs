@@ -164,6 +164,7 @@ pub(crate) mod tests {
             bucket: Duration::from_millis(50),
             slos: Vec::new(),
             percentiles: vec![50.0, 99.0],
+            warmup_shape: crate::vocab::WarmupShape::default(),
         };
         let spec = PointSpec {
             index: 0,

@@ -21,7 +21,7 @@ pub mod workload;
 
 pub use api::{ApiKind, EncodingFormat, MalformedPolicy, AUTO_METRICS_URL};
 pub use data::{FileFormat, ImageFormat, ImageSpec, LoraStrategy, TokenizerSource};
-pub use load::{Arrival, StageKind};
+pub use load::{Arrival, StageKind, WarmupShape};
 pub use search::{SearchKind, SearchOver};
 pub use sim::{FaultKind, FaultSpec, SimConfig, SimTiming};
 pub use workload::{TextLength, Workload, DEFAULT_RERANK_DOCUMENTS};

@@ -152,3 +152,30 @@ fn unwritable_output_names_the_path_and_exits_6() {
         .code(6)
         .stderr(contains("not-a-dir"));
 }
+
+/// `validate` and `plan` count the same requests (warmups included, and said so).
+#[test]
+fn validate_and_plan_print_the_same_request_count() {
+    let demo = repo().join("experiments/demo.toml");
+    let plan = bin().arg("plan").arg(&demo).assert().success();
+    let plan = String::from_utf8_lossy(&plan.get_output().stdout).to_string();
+    let total_line = plan
+        .lines()
+        .find(|l| l.starts_with("total: "))
+        .unwrap_or_else(|| panic!("no total line:\n{plan}"));
+    // "total: 12 points, 180 requests (warmup + runs × req/run)"
+    let planned: u64 = total_line
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{total_line}"));
+    let validated = bin().arg("validate").arg(&demo).assert().success();
+    let validated = String::from_utf8_lossy(&validated.get_output().stdout).to_string();
+    assert!(
+        validated.contains(&format!("{planned} request(s), ")),
+        "plan says {planned}, validate says: {validated}"
+    );
+    // demo.toml: 12 points with warmup = 1 each.
+    assert!(validated.contains("12 of them warmup"), "{validated}");
+}

@@ -448,6 +448,7 @@ pub fn sample_results_with(slowdown: f64) -> ExperimentResults {
             bucket: Duration::from_millis(50),
             slos: Vec::new(),
             percentiles: vec![50.0, 90.0, 95.0, 99.0],
+            warmup_shape: crate::vocab::WarmupShape::default(),
         },
         endpoints,
         scenarios,
