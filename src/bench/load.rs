@@ -44,6 +44,7 @@ pub fn endpoint(base_url: &str) -> EndpointSpec {
         },
         extra_body: serde_json::Map::new(),
         headers: BTreeMap::new(),
+        headers_env: BTreeMap::new(),
         temperature: None,
         ignore_eos: true,
         min_tokens: false,

@@ -175,6 +175,7 @@ fn endpoint(api: ApiKind) -> EndpointSpec {
         },
         extra_body: serde_json::Map::new(),
         headers: BTreeMap::new(),
+        headers_env: BTreeMap::new(),
         temperature: None,
         ignore_eos: false,
         min_tokens: false,

@@ -72,6 +72,7 @@ fn endpoint(name: &str, api: ApiKind) -> EndpointSpec {
         },
         extra_body: serde_json::Map::new(),
         headers: BTreeMap::new(),
+        headers_env: BTreeMap::new(),
         temperature: None,
         ignore_eos: false,
         min_tokens: false,

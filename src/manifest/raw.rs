@@ -189,8 +189,14 @@ pub struct RawEndpoint {
     pub n: Option<u32>,
     /// Merged into every request body.
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Extra HTTP headers.
+    /// Extra HTTP headers with their values (only headers known not to carry
+    /// secrets, or listed in `safe_headers`: these values are written to the results).
     pub headers: Option<BTreeMap<String, String>>,
+    /// Extra HTTP headers whose values come from environment variables, by
+    /// name (`{ "X-Api-Key" = "MY_KEY_VAR" }`): read at run time, never stored.
+    pub headers_env: Option<BTreeMap<String, String>>,
+    /// Headers of `headers` whose values are not secret (beyond the built-in list).
+    pub safe_headers: Option<Vec<String>>,
     /// Tokenizer for exact prompt lengths.
     pub tokenizer: Option<TokenizerValue>,
     /// Preflight path (default `{base_url path}/models`).

@@ -858,3 +858,52 @@ fn path_datasets_take_no_other_keys() {
         "{err}"
     );
 }
+
+#[test]
+fn header_values_in_the_manifest_must_be_safe_and_secrets_come_from_the_environment() {
+    let with = |extra: &str| valid_with("model = \"m\"\n", &format!("model = \"m\"\n{extra}\n"));
+    // Built-in safe headers and listed ones are accepted.
+    load_str(&with(
+        "headers = { User-Agent = \"bench\", X-Team = \"a\" }\nsafe_headers = [\"x-team\"]",
+    ))
+    .expect("safe headers");
+    load_str(&with("headers_env = { \"X-Api-Key\" = \"MY_KEY\" }")).expect("env header");
+    // Anything else is refused, without echoing the value.
+    let err = err_of(&with("headers = { X-Api-Key = \"sk-canary-secret\" }"));
+    assert_eq!(err.key.as_deref(), Some("endpoints.vllm.headers.X-Api-Key"));
+    assert!(!err.to_string().contains("sk-canary"), "{err}");
+    assert!(
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("headers_env")),
+        "{err}"
+    );
+    let (_d, r) = load_str_with(
+        VALID,
+        &[],
+        &["endpoints.vllm.headers.Cookie=\"session=sk-canary\""],
+    );
+    let err = r.expect_err("cookie from --set");
+    assert!(!err.to_string().contains("sk-canary"), "{err}");
+    let env = [("TOKENOMICS_ENDPOINTS__VLLM__HEADERS__API-KEY", "sk-canary")];
+    let (_d, r) = load_str_with(VALID, &env, &[]);
+    let err = r.expect_err("api-key from the environment");
+    assert!(!err.to_string().contains("sk-canary"), "{err}");
+    // headers_env names variables, never values; no header twice.
+    let err = err_of(&with(
+        "headers_env = { \"X-Api-Key\" = \"sk-canary-0123456789\" }",
+    ));
+    assert_eq!(
+        err.key.as_deref(),
+        Some("endpoints.vllm.headers_env.X-Api-Key")
+    );
+    assert!(!err.to_string().contains("sk-canary"), "{err}");
+    let err = err_of(&with(
+        "headers = { Accept = \"x\" }\nheaders_env = { accept = \"V\" }",
+    ));
+    assert!(err.message.contains("both"), "{err}");
+    let err = err_of(&with(
+        "api_key_env = \"K\"\nheaders_env = { Authorization = \"V\" }",
+    ));
+    assert!(err.message.contains("api_key_env"), "{err}");
+}

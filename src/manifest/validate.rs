@@ -498,9 +498,7 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
         }
     }
     if let Some(var) = &ep.api_key_env {
-        let valid = var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !env_name_ok(var) {
             let hint = if var.starts_with("sk-") || var.len() > 40 {
                 "this looks like a key itself: put the key in an environment variable and name that variable here, e.g. api_key_env = \"OPENAI_API_KEY\""
             } else {
@@ -527,34 +525,7 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
             ));
         }
     }
-    if let Some(headers) = &ep.headers {
-        for (h, v) in headers {
-            let token = !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !token {
-                return Err(c.fail(
-                    format!("endpoints.{name}.headers"),
-                    format!("`{h}` is not a valid header name"),
-                    "header names are letters, digits and -",
-                ));
-            }
-            if h.eq_ignore_ascii_case("authorization") {
-                return Err(c.fail(
-                    format!("endpoints.{name}.headers.{h}"),
-                    "secrets do not belong in the manifest (it is copied into the results)",
-                    "set api_key_env to the name of an environment variable holding the key; it is sent as `Authorization: Bearer <key>`",
-                ));
-            }
-            if v.chars().any(|c| c == '\r' || c == '\n') {
-                return Err(c.fail(
-                    format!("endpoints.{name}.headers.{h}"),
-                    "header values cannot contain line breaks",
-                    "put the value on one line",
-                ));
-            }
-        }
-    }
+    headers(c, name, ep)?;
     if let Some(p) = &ep.health_path {
         if !p.starts_with('/') {
             return Err(c.fail(
@@ -616,6 +587,122 @@ fn transport(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
             limits::MAX_MS,
             "ms",
         )?;
+    }
+    Ok(())
+}
+
+/// Headers whose values never carry secrets: sent inline and written to the results.
+pub const SAFE_HEADERS: [&str; 7] = [
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-type",
+    "user-agent",
+    "x-request-source",
+];
+
+fn header_name_ok(h: &str) -> bool {
+    !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn env_name_ok(var: &str) -> bool {
+    var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `headers`, `headers_env` and `safe_headers`: a header value given in the
+/// manifest must be known not to be secret, since the resolved manifest and
+/// the plan are written to the results; secrets come from environment variables.
+/// No message here shows a header's value.
+fn headers(c: &Checker, name: &str, ep: &RawEndpoint) -> Check {
+    let safe: Vec<String> = ep
+        .safe_headers
+        .iter()
+        .flatten()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    for (i, h) in ep.safe_headers.iter().flatten().enumerate() {
+        if !header_name_ok(h) {
+            return Err(c.fail(
+                format!("endpoints.{name}.safe_headers[{i}]"),
+                format!("`{h}` is not a valid header name"),
+                "header names are letters, digits and -",
+            ));
+        }
+    }
+    for (h, v) in ep.headers.iter().flatten() {
+        let key = format!("endpoints.{name}.headers.{}", toml_key(h));
+        if !header_name_ok(h) {
+            return Err(c.fail(
+                format!("endpoints.{name}.headers"),
+                format!("`{h}` is not a valid header name"),
+                "header names are letters, digits and -",
+            ));
+        }
+        let lower = h.to_ascii_lowercase();
+        if lower == "authorization" {
+            return Err(c.fail(
+                key,
+                "secrets do not belong in the manifest (it is copied into the results)",
+                "set api_key_env to the name of an environment variable holding the key; it is sent as `Authorization: Bearer <key>`",
+            ));
+        }
+        if !SAFE_HEADERS.contains(&lower.as_str()) && !safe.contains(&lower) {
+            return Err(c.fail(
+                key,
+                format!("the value of header `{h}` would be written to the results, and it may be a secret"),
+                format!(
+                    "put the value in an environment variable and name it: headers_env = {{ \"{h}\" = \"MY_VAR\" }}; or, if it is not secret, list it: safe_headers = [\"{h}\"]"
+                ),
+            ));
+        }
+        if v.chars().any(|c| c == '\r' || c == '\n') {
+            return Err(c.fail(
+                key,
+                "header values cannot contain line breaks",
+                "put the value on one line",
+            ));
+        }
+    }
+    for (h, var) in ep.headers_env.iter().flatten() {
+        let key = format!("endpoints.{name}.headers_env.{}", toml_key(h));
+        if !header_name_ok(h) {
+            return Err(c.fail(
+                format!("endpoints.{name}.headers_env"),
+                format!("`{h}` is not a valid header name"),
+                "header names are letters, digits and -",
+            ));
+        }
+        if ep
+            .headers
+            .iter()
+            .flatten()
+            .any(|(k, _)| k.eq_ignore_ascii_case(h))
+        {
+            return Err(c.fail(
+                key,
+                format!("header `{h}` is set in both `headers` and `headers_env`"),
+                "keep one of them",
+            ));
+        }
+        if h.eq_ignore_ascii_case("authorization") && ep.api_key_env.is_some() {
+            return Err(c.fail(
+                key,
+                "`Authorization` is set by both `api_key_env` and `headers_env`",
+                "keep one of them (api_key_env sends `Authorization: Bearer <key>`)",
+            ));
+        }
+        if !env_name_ok(var) {
+            // The value is not shown: it may be the secret itself.
+            return Err(c.fail(
+                key,
+                "the value is not an environment variable name",
+                format!("name the variable that holds the value, e.g. headers_env = {{ \"{h}\" = \"MY_VAR\" }}"),
+            ));
+        }
     }
     Ok(())
 }

@@ -195,6 +195,7 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
         },
         extra_body: ep.extra_body.clone().unwrap_or_default(),
         headers: ep.headers.clone().unwrap_or_default(),
+        headers_env: ep.headers_env.clone().unwrap_or_default(),
         temperature: ep.temperature,
         ignore_eos: ep.ignore_eos.unwrap_or(false),
         min_tokens: ep.min_tokens.unwrap_or(false),

@@ -134,6 +134,10 @@ pub struct EndpointSpec {
     pub extra_body: serde_json::Map<String, serde_json::Value>,
     /// Extra HTTP headers (not for secrets: use `api_key_env`).
     pub headers: BTreeMap<String, String>,
+    /// Extra HTTP headers whose values are read from these environment
+    /// variables at run time (header → variable name); values are never stored.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers_env: BTreeMap<String, String>,
     /// `temperature` sent (None = not sent).
     pub temperature: Option<f64>,
     /// Sends `"ignore_eos": true` (vLLM, SGLang, llama.cpp accept it).

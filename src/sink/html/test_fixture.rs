@@ -68,6 +68,7 @@ fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> EndpointSpec
         },
         extra_body: serde_json::Map::new(),
         headers: BTreeMap::new(),
+        headers_env: BTreeMap::new(),
         temperature: Some(0.7),
         ignore_eos: true,
         min_tokens: false,
