@@ -97,14 +97,8 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareOutcome, Error> {
         write_stdout(&render::render_text(&report))?;
     }
     if let Some(path) = &args.html {
-        let html = render::render_html(&report).map_err(|e| match e {
-            crate::sink::SinkError::Encode { message, .. } => crate::sink::SinkError::Encode {
-                path: path.clone(),
-                message,
-            },
-            other => other,
-        })?;
-        crate::sink::write_atomic(path, html.as_bytes())?;
+        let html = render::render_html(&report).map_err(|e| e.at(path))?;
+        crate::results::write_atomic(path, html.as_bytes())?;
     }
     Ok(CompareOutcome {
         regression: !report.regressions.is_empty(),
@@ -119,8 +113,8 @@ mod tests {
     use scraper::{Html, Selector};
 
     use super::*;
-    use crate::sink::html::test_fixture::{sample_results, sample_results_with};
-    use crate::sink::ExperimentResults;
+    use crate::results::test_fixture::{sample_results, sample_results_with};
+    use crate::results::ExperimentResults;
 
     /// Writes `results` as a `summary.json` in the layout the JSON sink uses.
     fn write_summary(dir: &Path, results: &ExperimentResults) {

@@ -36,6 +36,10 @@ pub enum Error {
     Preflight(#[from] crate::client::PreflightError),
     #[error(transparent)]
     Sink(#[from] crate::sink::SinkError),
+    /// A file of a results directory could not be read, written or merged.
+    #[error(transparent)]
+    ResultsFile(#[from] crate::results::ResultsError),
+    /// An input that is not a results file of this build (`compare`'s inputs).
     #[error("{message}")]
     Results { message: String },
     /// A command-line value clap does not check itself (bad `--shard`,
@@ -75,6 +79,15 @@ pub enum Error {
     },
 }
 
+impl From<crate::results::RunDirError> for Error {
+    fn from(e: crate::results::RunDirError) -> Self {
+        Error::Usage {
+            message: e.to_string(),
+            hint: Some(e.error.hint.to_owned()),
+        }
+    }
+}
+
 impl From<crate::cli::FlagError> for Error {
     fn from(e: crate::cli::FlagError) -> Self {
         Error::Usage {
@@ -91,7 +104,7 @@ impl Error {
         match self {
             Error::Manifest(_) => exit::INVALID_INPUT,
             Error::Dataset(_) | Error::Preflight(_) => exit::PREFLIGHT,
-            Error::Sink(_) | Error::Results { .. } => exit::OUTPUT,
+            Error::Sink(_) | Error::ResultsFile(_) | Error::Results { .. } => exit::OUTPUT,
             Error::Usage { .. } => exit::USAGE,
             Error::Process { .. }
             | Error::Encode { .. }
@@ -106,8 +119,43 @@ impl Error {
         match self {
             // Manifest errors print their hint as part of their message.
             Error::Preflight(e) => e.hint.as_deref(),
+            Error::ResultsFile(e) | Error::Sink(crate::sink::SinkError::Results(e)) => {
+                e.hint.as_deref()
+            }
             Error::Usage { hint, .. } | Error::Bench { hint, .. } => hint.as_deref(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_id_that_is_not_a_name_is_a_usage_error_with_its_hint() {
+        let err: Error =
+            crate::results::run_dir(std::path::Path::new("out"), "demo", Some("../x".into()))
+                .unwrap_err()
+                .into();
+        assert_eq!(err.exit_code(), exit::USAGE);
+        assert!(err.to_string().starts_with("--run-id: "), "{err}");
+        assert!(err.hint().is_some_and(|h| h.contains("letters, digits")));
+    }
+
+    #[test]
+    fn results_file_errors_exit_6_with_their_hint() {
+        let e = crate::results::ResultsError::read(std::path::Path::new("r/plan.json"), "gone")
+            .with_hint("look elsewhere");
+        let err = Error::from(e);
+        assert_eq!(err.exit_code(), exit::OUTPUT);
+        assert_eq!(err.to_string(), "failed to read `r/plan.json`: gone");
+        assert_eq!(err.hint(), Some("look elsewhere"));
+        let err = Error::from(crate::sink::SinkError::from(
+            crate::results::ResultsError::write(std::path::Path::new("r/a"), "full")
+                .with_hint("free space"),
+        ));
+        assert_eq!(err.exit_code(), exit::OUTPUT);
+        assert_eq!(err.hint(), Some("free space"));
     }
 }

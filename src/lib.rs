@@ -11,7 +11,9 @@
 //!   → client (one request over SSE → RequestRecord; failures are data)
 //!   → runner (warmup, dispatch, one collector task owns the records)
 //!   → metrics (pure functions → summaries)
-//!   → sink (Parquet, JSON, HTML behind one trait)
+//!   → results (the results model; spool, reading back, merging, resume)
+//!   → report (results → view models: tables, charts, number formatting)
+//!   → sink (Parquet, JSON, the original's files, HTML behind one trait)
 //! ```
 //!
 //! Glossary: **TTFT** time to first token (first event carrying generated text,
@@ -33,6 +35,8 @@ pub mod metrics;
 pub mod plan;
 pub mod progress;
 pub mod record;
+pub mod report;
+pub mod results;
 pub mod runner;
 pub mod schedule;
 pub mod search;

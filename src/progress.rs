@@ -1,9 +1,13 @@
-//! Human console output only: a progress bar per point and the final table.
+//! Human console output only: a progress bar per point, and what `run` and
+//! `resume` print at the end (the summary table, search answers, where the
+//! results are, why the exit code is not 0).
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::metrics::PointSummary;
 use crate::plan::PointSpec;
+use crate::results::resume::Recovered;
+use crate::results::{ExperimentResults, PointResult, ResultsDir};
 
 /// Progress bars (hidden with `--quiet`, `--json`, or when stderr is not a terminal).
 pub struct Progress {
@@ -49,7 +53,7 @@ impl Progress {
 /// rerank, score) show `–` for output tokens/s and their items (embeddings or
 /// documents) per second instead; generation points show `–` there.
 #[must_use]
-pub fn summary_table(points: &[crate::sink::PointResult]) -> String {
+pub fn summary_table(points: &[PointResult]) -> String {
     let header = [
         "point",
         "load",
@@ -127,6 +131,77 @@ fn trim_float(v: f64) -> String {
     }
 }
 
+/// Prints what a finished (or interrupted) run produced: with `json` the
+/// point summaries as JSON on stdout; else, unless `quiet`, the summary table
+/// and each search's answer; then (not with `json`) where the results and the
+/// report are.
+///
+/// # Errors
+/// When the summaries cannot be encoded as JSON.
+pub fn print_results(
+    results: &ExperimentResults,
+    dir: &ResultsDir,
+    quiet: bool,
+    json: bool,
+) -> Result<(), serde_json::Error> {
+    if json {
+        let summaries: Vec<_> = results.points.iter().map(|p| &p.summary).collect();
+        println!("{}", serde_json::to_string_pretty(&summaries)?);
+    } else if !quiet {
+        print!("{}", summary_table(&results.points));
+        for s in &results.searches {
+            match &s.answer {
+                Some(a) => println!(
+                    "search {} ({}): {} — {}",
+                    s.spec.id,
+                    s.spec.kind.mode_name(),
+                    a.value
+                        .map_or_else(|| "no answer".to_owned(), crate::plan::format_value),
+                    a.note
+                ),
+                None => println!("search {}: not finished", s.spec.id),
+            }
+        }
+    }
+    if !json {
+        println!("results: {}", dir.path.display());
+        println!(
+            "report:  {}",
+            dir.file(crate::results::layout::REPORT_FILE).display()
+        );
+    }
+    Ok(())
+}
+
+/// Says that the run was interrupted (exit code 130).
+pub fn print_interrupted() {
+    eprintln!("run interrupted: partial results written");
+}
+
+/// Says that the failure rate `rate` exceeded `max` (exit code 5).
+pub fn print_failure_rate(rate: f64, max: f64) {
+    eprintln!(
+        "error: {:.1}% of measured requests failed, above max_failure_rate {:.1}%",
+        rate * 100.0,
+        max * 100.0
+    );
+}
+
+/// Says what `tokenomics resume` recovered from the spool.
+pub fn print_recovered(recovered: &Recovered) {
+    if recovered.skipped_lines > 0 {
+        eprintln!(
+            "resume: skipped {} damaged spool line(s) (a write cut by the crash)",
+            recovered.skipped_lines
+        );
+    }
+    eprintln!(
+        "resume: recovered {} record(s), {} complete run(s)",
+        recovered.records_read,
+        recovered.done.len()
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +209,7 @@ mod tests {
 
     #[test]
     fn pooling_rows_show_items_and_no_generation_latencies() {
-        let mut results = crate::sink::html::test_fixture::sample_results();
+        let mut results = crate::results::test_fixture::sample_results();
         results.points.retain(|p| {
             p.spec.id == "vllm.short.burst-1" || p.spec.id == "embed.embed-200.burst-1"
         });

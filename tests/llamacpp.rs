@@ -168,7 +168,7 @@ fn llamacpp_smoke_manifest_runs_against_real_llama_server() {
     );
 
     let dir = out.path().join("llamacpp-smoke/t");
-    let records = tokenomics::sink::parquet::read_records(&dir.join("requests.parquet"))
+    let records = tokenomics::results::parquet::read_records(&dir.join("requests.parquet"))
         .expect("requests.parquet");
     let plan: tokenomics::plan::Plan =
         serde_json::from_slice(&std::fs::read(dir.join("plan.json")).expect("plan.json"))

@@ -417,7 +417,7 @@ fn run_pinned(plan: &BenchPlan) -> Result<i32, Error> {
             what: "the benchmark report",
             source,
         })?;
-        crate::sink::write_atomic(path, &json)?;
+        crate::results::write_atomic(path, &json)?;
         println!("wrote {}", path.display());
     }
     Ok(exit::OK)

@@ -69,7 +69,7 @@ impl RegressionRule {
             "{}.{}:{}",
             self.metric,
             self.stat.as_str(),
-            crate::sink::plots::format_load(self.threshold_pct)
+            crate::report::format::format_load(self.threshold_pct)
         )
     }
 }
@@ -252,8 +252,8 @@ impl Regression {
             |(lo, hi)| {
                 format!(
                     "95 % CI of Δ [{}, {}]",
-                    crate::sink::html::fmt_num(lo),
-                    crate::sink::html::fmt_num(hi)
+                    crate::report::format::fmt_num(lo),
+                    crate::report::format::fmt_num(hi)
                 )
             },
         );
@@ -262,8 +262,8 @@ impl Regression {
             self.rule,
             self.point,
             self.candidate,
-            crate::sink::html::fmt_num(self.baseline),
-            crate::sink::html::fmt_num(self.candidate_value),
+            crate::report::format::fmt_num(self.baseline),
+            crate::report::format::fmt_num(self.candidate_value),
             self.delta_pct
         )
     }

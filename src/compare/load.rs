@@ -321,9 +321,9 @@ pub fn load_results_dir(dir: &Path) -> Result<SourceView, String> {
         notes.push("This run was interrupted: some points may be partial.".into());
     }
     let mut points: Vec<PointMetrics> = entries.iter().map(point_metrics).collect();
-    let parquet_path = dir.join(crate::sink::parquet::FILE_NAME);
+    let parquet_path = dir.join(crate::results::layout::REQUESTS_FILE);
     if parquet_path.is_file() {
-        match crate::sink::parquet::read_records(&parquet_path) {
+        match crate::results::parquet::read_records(&parquet_path) {
             Ok(records) => attach_per_request(&mut points, &entries, &records),
             Err(e) => notes.push(format!(
                 "Per-request values unavailable ({e}): latency rows have no interval."

@@ -705,4 +705,30 @@ mod tests {
         std::fs::write(&f, "{not json").unwrap();
         assert!(load_original(&f).unwrap_err().contains("not valid JSON"));
     }
+
+    /// The embeddings files the original-format sink writes read back as the
+    /// original's embedding output.
+    #[test]
+    fn the_sinks_embeddings_files_read_back_as_the_original() {
+        use crate::results::ResultsDir;
+        use crate::sink::original::OriginalJsonSink;
+        use crate::sink::Sink;
+        let results = crate::results::test_fixture::lone_embeddings_series();
+        let dir = tempfile::tempdir().unwrap();
+        OriginalJsonSink
+            .write(&ResultsDir::new(dir.path()), &results)
+            .unwrap();
+        let orig = dir.path().join(crate::results::layout::ORIGINAL_DIR);
+        let view = load_original(&orig).unwrap();
+        assert_eq!(view.points.len(), 2);
+        let p = view
+            .points
+            .iter()
+            .find(|p| p.label.as_deref() == Some("seq_260"))
+            .unwrap();
+        assert_eq!(p.load, 2.0);
+        // items/s = mean of 4 and 2.5 embeddings/s
+        assert!((p.metrics["items_per_s"].mean.unwrap() - 3.25).abs() < 1e-9);
+        assert!((p.metrics["input_tokens"].mean.unwrap() - 260.0).abs() < 1e-9);
+    }
 }

@@ -162,7 +162,7 @@ pub fn parse_reference(text: &str, path: &Path) -> Result<SourceView, String> {
             if let Some(n) = &v.note {
                 notes.push(format!(
                     "{name} at {}: {n}",
-                    crate::sink::plots::format_load(p.load)
+                    crate::report::format::format_load(p.load)
                 ));
             }
             metrics.insert(

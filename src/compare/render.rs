@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use super::engine::{CompareReport, Row, Verdict};
 use super::view::SourceView;
-use crate::sink::html::{fmt_num, render_page};
-use crate::sink::plots::{self, Chart, LineChartSpec, Series, SeriesPoint, XScale};
+use crate::report::format::fmt_num;
+use crate::report::svg::{self as plots, Chart, LineChartSpec, Series, SeriesPoint, XScale};
+use crate::sink::html::render_page;
 use crate::sink::SinkError;
 
 fn fmt_delta_pct(row: &Row) -> String {

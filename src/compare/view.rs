@@ -358,7 +358,7 @@ impl PointMetrics {
     /// `label @ load` (or `load` alone) for tables.
     #[must_use]
     pub fn display(&self) -> String {
-        let load = crate::sink::plots::format_load(self.load);
+        let load = crate::report::format::format_load(self.load);
         match &self.label {
             Some(l) => format!("{l} @ {load}"),
             None => format!("@ {load}"),

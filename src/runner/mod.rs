@@ -12,6 +12,7 @@
 //! 5. every record is appended to the spool as it completes; summaries and all
 //!    output files are written at the end (also after Ctrl-C).
 
+pub mod command;
 pub mod executor;
 pub mod pace;
 pub mod scrape;
@@ -30,9 +31,13 @@ use crate::error::Error;
 use crate::metrics::{self, RunContext, RunSummary};
 use crate::plan::{EndpointTarget, LoadSpec, Plan, PointSpec};
 use crate::record::RequestRecord;
+use crate::results::layout::{MANIFEST_FILE, PLAN_FILE, SPOOL_FILE};
+use crate::results::resume::DoneRuns;
+use crate::results::spool::{RunFinished, RunStarted, SpoolWriter};
+use crate::results::{
+    write_atomic, Environment, ExperimentResults, PointResult, ResultsDir, ServerMetricSample,
+};
 use crate::search::{self, Probe, SearchResult, Step};
-use crate::sink::spool::{RunFinished, RunStarted, SpoolWriter};
-use crate::sink::{Environment, ExperimentResults, PointResult, ResultsDir};
 use crate::vocab::SearchKind;
 
 use self::executor::{execute, RunInput};
@@ -52,9 +57,9 @@ pub struct RunOptions {
     /// The command line, for `environment.json`.
     pub command: Vec<String>,
     /// Points/runs already complete (resume): skipped, their records kept.
-    pub done: BTreeMap<(u32, u32), (Vec<RequestRecord>, RunContext)>,
+    pub done: DoneRuns,
     /// Server-metric samples of the runs in `done` (resume): kept in the results.
-    pub done_server_metrics: Vec<scrape::ServerMetricSample>,
+    pub done_server_metrics: Vec<ServerMetricSample>,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -72,22 +77,13 @@ pub struct RunOutcome {
 /// Preflight failures (exit 4), dataset errors (exit 4) and output errors (exit 6).
 /// Request failures are never errors: they are outcomes in the records.
 pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
-    let dir = ResultsDir::new(&opts.dir);
-    std::fs::create_dir_all(&dir.path).map_err(|source| {
-        Error::Sink(crate::sink::SinkError::Io {
-            path: dir.path.clone(),
-            source,
-        })
-    })?;
+    let dir = ResultsDir::create(&opts.dir)?;
     let plan_json = serde_json::to_vec_pretty(&plan).map_err(|source| Error::Encode {
         what: "the plan",
         source,
     })?;
-    crate::sink::write_atomic(&dir.file("plan.json"), &plan_json)?;
-    crate::sink::write_atomic(
-        &dir.file("manifest.resolved.toml"),
-        plan.resolved_manifest.as_bytes(),
-    )?;
+    write_atomic(&dir.file(PLAN_FILE), &plan_json)?;
+    write_atomic(&dir.file(MANIFEST_FILE), plan.resolved_manifest.as_bytes())?;
 
     let mut plan = plan;
     let mut environment = environment(&plan, &opts.command);
@@ -129,7 +125,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
     }
 
     let preparer = Preparer::new(&plan)?;
-    let spool_path = dir.file(crate::sink::spool::FILE_NAME);
+    let spool_path = dir.file(SPOOL_FILE);
     let spool = Some(if opts.done.is_empty() {
         SpoolWriter::create(&spool_path)?
     } else {
@@ -196,7 +192,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
                         what: "the plan",
                         source,
                     })?;
-                crate::sink::write_atomic(&dir.file("plan.json"), &plan_json)?;
+                write_atomic(&dir.file(PLAN_FILE), &plan_json)?;
                 let (result, stopped) = runner.run_point(&point).await?;
                 let summary = result.summary.clone();
                 points.push(result);
@@ -274,7 +270,7 @@ struct PointRunner<'a> {
     spool: Option<SpoolWriter>,
     progress: crate::progress::Progress,
     records: Vec<RequestRecord>,
-    server_metrics: Vec<scrape::ServerMetricSample>,
+    server_metrics: Vec<ServerMetricSample>,
 }
 
 impl PointRunner<'_> {
@@ -490,7 +486,7 @@ async fn run_with_collector(
     })?;
     *spool = owned_spool;
     if let Some(e) = error {
-        return Err(Error::Sink(e));
+        return Err(Error::ResultsFile(e));
     }
     Ok((records, timing))
 }

@@ -18,25 +18,9 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-/// One scraped value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ServerMetricSample {
-    pub endpoint: String,
-    pub point_index: u32,
-    pub run_index: u32,
-    /// Milliseconds since the run's t0, the origin of the records' `*_ns` timestamps
-    /// (the runner re-bases the scraper's own stamps; a scrape taken just before the
-    /// first request is slightly negative).
-    pub t_ms: f64,
-    /// Normalised name (`running`, `waiting`, `kv_cache_usage`, …).
-    pub name: String,
-    /// The series name on the server.
-    pub raw_name: String,
-    pub value: f64,
-}
+use crate::results::ServerMetricSample;
 
 /// Maps a server's series name to the normalised one.
 #[must_use]

@@ -33,23 +33,17 @@
 //! as run: file + environment + `--set`). `environment.json` is the
 //! [`Environment`] alone, pretty-printed. All three are written atomically.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{
-    write_atomic, Environment, ExperimentResults, PointResult, ResultsDir, Sink, SinkError,
-};
+use super::writer::{Sink, SinkError};
 use crate::plan::{ExperimentSpec, Plan};
+use crate::results::layout::{ENVIRONMENT_FILE, MANIFEST_FILE, SCHEMA_VERSION, SUMMARY_FILE};
+use crate::results::{
+    write_atomic, Environment, ExperimentResults, PointResult, ResultsDir, ServerMetricSample,
+};
+use crate::search::SearchResult;
 
-/// Version of the `summary.json` layout; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
-/// The summary file's name.
-pub const SUMMARY_FILE: &str = "summary.json";
-/// The resolved manifest's file name.
-pub const MANIFEST_FILE: &str = "manifest.resolved.toml";
-/// The environment file's name.
-pub const ENVIRONMENT_FILE: &str = "environment.json";
-
-/// `summary.json` as written (borrows the results).
+/// `summary.json` as written (borrows the results; `crate::results::read` reads it back).
 #[derive(Serialize)]
 struct SummaryOut<'a> {
     schema_version: u32,
@@ -60,27 +54,8 @@ struct SummaryOut<'a> {
     environment: &'a Environment,
     plan: &'a Plan,
     points: &'a [PointResult],
-    server_metrics: &'a [crate::runner::scrape::ServerMetricSample],
-    searches: &'a [crate::search::SearchResult],
-}
-
-/// `summary.json` as read back.
-#[derive(Clone, Debug, Deserialize)]
-pub struct SummaryFile {
-    pub schema_version: u32,
-    pub tool: String,
-    pub tool_version: String,
-    pub experiment: ExperimentSpec,
-    pub interrupted: bool,
-    pub environment: Environment,
-    pub plan: Plan,
-    pub points: Vec<PointResult>,
-    /// Prometheus samples scraped during the run (absent in files without scraping).
-    #[serde(default)]
-    pub server_metrics: Vec<crate::runner::scrape::ServerMetricSample>,
-    /// Adaptive searches and their answers (absent in files without searches).
-    #[serde(default)]
-    pub searches: Vec<crate::search::SearchResult>,
+    server_metrics: &'a [ServerMetricSample],
+    searches: &'a [SearchResult],
 }
 
 /// Writes `summary.json`, `manifest.resolved.toml` and `environment.json`.
@@ -139,101 +114,17 @@ impl Sink for JsonSink {
         let manifest = dir.file(MANIFEST_FILE);
         write_atomic(&manifest, results.plan.resolved_manifest.as_bytes())?;
         let env = dir.file(ENVIRONMENT_FILE);
-        write_atomic(&env, &to_pretty_json(&results.environment, &env)?)
+        Ok(write_atomic(
+            &env,
+            &to_pretty_json(&results.environment, &env)?,
+        )?)
     }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::metrics::{PointSummary, RunSummary, Stat};
-    use crate::plan::{LoadSpec, PointSpec};
-    use std::collections::BTreeMap;
-    use std::path::PathBuf;
-    use std::time::Duration;
-
-    /// A small but complete results value (one burst point, two runs), shared by the sink tests.
-    pub(crate) fn sample_results() -> ExperimentResults {
-        let experiment = ExperimentSpec {
-            name: "demo".into(),
-            description: "a test".into(),
-            seed: 42,
-            output_root: PathBuf::from("results"),
-            max_failure_rate: Some(0.1),
-            steady_state_threshold: 0.8,
-            bucket: Duration::from_millis(50),
-            slos: Vec::new(),
-            percentiles: vec![50.0, 99.0],
-            warmup_shape: crate::vocab::WarmupShape::default(),
-        };
-        let spec = PointSpec {
-            index: 0,
-            id: "sim.short.burst-8".into(),
-            grid: "grid[0]".into(),
-            endpoint: "sim".into(),
-            scenario: "short".into(),
-            load: LoadSpec::Burst { batch: 8 },
-            runs: 2,
-            warmup: 1,
-            seed: 9,
-        };
-        let run = |i: u32, tps: f64| RunSummary {
-            run_index: i,
-            wall_time_s: 1.25,
-            requests: 8,
-            ok: 8,
-            e2e_output_tps: tps,
-            steady_state_tps: Some(tps * 1.1),
-            peak_active: 8,
-            peak_active_buckets: 8,
-            tokens_per_bucket: vec![0, 3, 8, 8, 2],
-            active_per_bucket: vec![8, 8, 8, 6, 1],
-            ..RunSummary::default()
-        };
-        let summary = PointSummary {
-            point_id: spec.id.clone(),
-            endpoint: "sim".into(),
-            scenario: "short".into(),
-            mode: "burst".into(),
-            load_value: 8.0,
-            runs: 2,
-            ttft_ms: Stat::from_values(&[50.0, 52.0, 61.0]),
-            e2e_output_tps: Stat::from_values(&[100.0, 120.0]),
-            steady_state_tps: Some(121.0),
-            peak_active: 8,
-            peak_active_buckets: 8,
-            ..PointSummary::default()
-        };
-        ExperimentResults {
-            plan: Plan {
-                experiment,
-                endpoints: BTreeMap::new(),
-                scenarios: BTreeMap::new(),
-                points: vec![spec.clone()],
-                searches: Vec::new(),
-                manifest_path: PathBuf::from("experiments/demo.toml"),
-                resolved_manifest: "[experiment]\nname = \"demo\"\n".into(),
-            },
-            environment: Environment {
-                tool_version: "0.1.0".into(),
-                os: "linux".into(),
-                arch: "x86_64".into(),
-                cpu_count: 2,
-                started_at: "2026-01-02T03:04:05+00:00".into(),
-                command: vec!["tokenomics".into(), "run".into()],
-                ..Environment::default()
-            },
-            points: vec![PointResult {
-                spec,
-                summary,
-                runs: vec![run(0, 100.0), run(1, 120.0)],
-            }],
-            records: Vec::new(),
-            interrupted: false,
-            server_metrics: Vec::new(),
-            searches: Vec::new(),
-        }
-    }
+    use crate::results::test_fixture::small_results as sample_results;
 
     #[test]
     fn writes_the_three_files_with_the_documented_layout() {

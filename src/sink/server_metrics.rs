@@ -3,7 +3,7 @@
 //! format, written only when there are samples.
 //!
 //! Each scrape of a metrics page gives one row per known series (see
-//! [`crate::runner::scrape`] for the names per server); labelled series of one
+//! the runner's scraper, `crate::runner::scrape`, for the names per server); labelled series of one
 //! name (e.g. one per `model_name`) are summed by the scraper, so the rows carry
 //! no labels. Times share the origin of the `*_ns` timestamps of
 //! `requests.parquet`: the run's `t0`. Zstd compression.
@@ -19,29 +19,23 @@
 //! | `raw_name` | Utf8 | no | the series name on the server, e.g. `vllm:num_requests_running` |
 //! | `value` | Float64 | no | the value (summed over the series' labels) |
 //!
-//! Rows are in scrape order: by point, then run, then time. [`read_samples`]
-//! rebuilds the [`ServerMetricSample`]s (the `point_id` column is ignored).
+//! Rows are in scrape order: by point, then run, then time.
+//! `crate::results::parquet::read_samples` rebuilds the [`ServerMetricSample`]s
+//! (the `point_id` column is ignored).
 //! `summary.json` carries the same samples; this file is for analysis tools.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, UInt32Type};
-use arrow_array::{
-    Array, ArrayRef, Float64Array, PrimitiveArray, RecordBatch, StringArray, UInt32Array,
-};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array};
 use arrow_schema::{Field, Schema};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::{write_atomic, ExperimentResults, ResultsDir, Sink, SinkError};
-use crate::runner::scrape::ServerMetricSample;
-
-/// File name inside a results directory.
-pub const FILE_NAME: &str = "server_metrics.parquet";
+use super::writer::{Sink, SinkError};
+use crate::results::layout::SERVER_METRICS_FILE;
+use crate::results::{write_atomic, ExperimentResults, ResultsDir, ServerMetricSample};
 
 /// Writes `server_metrics.parquet` when the results hold samples (module docs).
 #[derive(Clone, Copy, Debug, Default)]
@@ -68,9 +62,11 @@ impl Sink for ServerMetricsSink {
                 )
             }))
             .collect();
-        write_samples(&dir.file(FILE_NAME), &results.server_metrics, |i| {
-            ids.get(&i).copied()
-        })
+        write_samples(
+            &dir.file(SERVER_METRICS_FILE),
+            &results.server_metrics,
+            |i| ids.get(&i).copied(),
+        )
     }
 }
 
@@ -165,88 +161,18 @@ pub fn write_samples<'a>(
         ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props)).map_err(|e| encode(&e))?;
     writer.write(&batch).map_err(|e| encode(&e))?;
     writer.close().map_err(|e| encode(&e))?;
-    write_atomic(path, &bytes)
-}
-
-/// Reads a `server_metrics.parquet` written by [`write_samples`].
-///
-/// # Errors
-/// When the file cannot be opened, is not Parquet, or lacks a column of the
-/// expected type; the error names `path` and the column.
-pub fn read_samples(path: &Path) -> Result<Vec<ServerMetricSample>, SinkError> {
-    let decode = |message: String| SinkError::Decode {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file = std::fs::File::open(path).map_err(|source| SinkError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| decode(e.to_string()))?
-        .build()
-        .map_err(|e| decode(e.to_string()))?;
-    let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| decode(e.to_string()))?;
-        let column = |name: &str| {
-            batch.column_by_name(name).ok_or_else(|| {
-                decode(format!(
-                    "column `{name}` is missing; was this file written by tokenomics?"
-                ))
-            })
-        };
-        let wrong = |name: &str, col: &ArrayRef, expected: &str| {
-            decode(format!(
-                "column `{name}` has type {}, expected {expected}",
-                col.data_type()
-            ))
-        };
-        let u32c = |name: &str| -> Result<PrimitiveArray<UInt32Type>, SinkError> {
-            let col = column(name)?;
-            col.as_primitive_opt::<UInt32Type>()
-                .cloned()
-                .ok_or_else(|| wrong(name, col, "UInt32"))
-        };
-        let f64c = |name: &str| -> Result<PrimitiveArray<Float64Type>, SinkError> {
-            let col = column(name)?;
-            col.as_primitive_opt::<Float64Type>()
-                .cloned()
-                .ok_or_else(|| wrong(name, col, "Float64"))
-        };
-        let strc = |name: &str| -> Result<StringArray, SinkError> {
-            let col = column(name)?;
-            col.as_string_opt::<i32>()
-                .cloned()
-                .ok_or_else(|| wrong(name, col, "Utf8"))
-        };
-        let (point, run) = (u32c("point_index")?, u32c("run_index")?);
-        let (t_ms, value) = (f64c("t_ms")?, f64c("value")?);
-        let (endpoint, metric, raw) = (strc("endpoint")?, strc("metric")?, strc("raw_name")?);
-        for i in 0..batch.num_rows() {
-            if [&endpoint, &metric, &raw].iter().any(|a| a.is_null(i)) {
-                return Err(decode(format!(
-                    "row {i}: `endpoint`, `metric` and `raw_name` must not be null"
-                )));
-            }
-            out.push(ServerMetricSample {
-                endpoint: endpoint.value(i).to_string(),
-                point_index: point.value(i),
-                run_index: run.value(i),
-                t_ms: t_ms.value(i),
-                name: metric.value(i).to_string(),
-                raw_name: raw.value(i).to_string(),
-                value: value.value(i),
-            });
-        }
-    }
-    Ok(out)
+    Ok(write_atomic(path, &bytes)?)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
     use super::*;
-    use crate::sink::json::tests::sample_results;
+    use crate::results::parquet::read_samples;
+    use crate::results::test_fixture::small_results as sample_results;
 
     /// Samples of two scrapes of one run and one scrape of a point the plan lacks.
     pub(crate) fn samples() -> Vec<ServerMetricSample> {
@@ -293,7 +219,7 @@ pub(crate) mod tests {
         let mut results = sample_results();
         results.server_metrics = samples();
         ServerMetricsSink.write(&rd, &results).unwrap();
-        let path = dir.path().join(FILE_NAME);
+        let path = dir.path().join(SERVER_METRICS_FILE);
         assert_eq!(read_samples(&path).unwrap(), samples());
         let batch = first_batch(&path);
         assert_eq!(batch.num_rows(), 6);
@@ -313,7 +239,7 @@ pub(crate) mod tests {
         ServerMetricsSink
             .write(&ResultsDir::new(dir.path()), &sample_results())
             .unwrap();
-        assert!(!dir.path().join(FILE_NAME).exists());
+        assert!(!dir.path().join(SERVER_METRICS_FILE).exists());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn run_dir(root: &Path, experiment: &str) -> PathBuf {
 
 /// Every record of a results directory, read back from its Parquet file.
 pub fn records(dir: &Path) -> Vec<RequestRecord> {
-    tokenomics::sink::parquet::read_records(&dir.join("requests.parquet"))
+    tokenomics::results::parquet::read_records(&dir.join("requests.parquet"))
         .expect("readable requests.parquet")
 }
 

@@ -267,7 +267,8 @@ requests = 3
 /// --finalize-only` rebuilds both from the spool alone.
 #[test]
 fn scraped_simulator_metrics_reach_parquet_report_and_resume() {
-    use tokenomics::sink::server_metrics::{read_samples, FILE_NAME};
+    use tokenomics::results::layout::SERVER_METRICS_FILE as FILE_NAME;
+    use tokenomics::results::parquet::read_samples;
     let tmp = tempfile::tempdir().unwrap();
     // 8 requests at once against 4 slots: 4 run while 4 wait, each about 20 + 80 × 5 ms,
     // so the run lasts ~0.8 s, dozens of 20 ms scrape intervals.

@@ -305,7 +305,7 @@ fn resume_recovers_a_killed_run() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(!dir.join("summary.json").exists());
-    let spooled = tokenomics::sink::spool::read_spool(&dir.join("records.spool.jsonl")).unwrap();
+    let spooled = tokenomics::results::spool::read_spool(&dir.join("records.spool.jsonl")).unwrap();
     let before: Vec<String> = spooled
         .records
         .iter()

@@ -1,6 +1,8 @@
-//! A small but complete [`ExperimentResults`] for tests: two generation series
+//! [`ExperimentResults`] for tests. [`sample_results`]: two generation series
 //! (burst 1/2/4/8), one embeddings series, failures, and hostile strings
-//! (`<script>`) in every user-controlled place.
+//! (`<script>`) in every user-controlled place. [`small_results`]: one burst
+//! point with two runs and no records. [`with_embeddings`]: that point and two
+//! embeddings points with their records.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,8 +16,8 @@ use crate::plan::{
     PointSpec, RetryPolicy, ScenarioSpec, Timeouts,
 };
 use crate::record::{Outcome, RequestRecord, TokenSource};
-use crate::sink::{Environment, ExperimentResults, PointResult};
-use crate::vocab::workload::Workload;
+use crate::results::{Environment, ExperimentResults, PointResult};
+use crate::vocab::workload::{TextLength, Workload};
 use crate::vocab::{ApiKind, EncodingFormat, MalformedPolicy};
 
 /// The hostile string planted in names, descriptions, errors and answers.
@@ -489,4 +491,193 @@ pub fn sample_results_with(slowdown: f64) -> ExperimentResults {
 /// The baseline fixture.
 pub fn sample_results() -> ExperimentResults {
     sample_results_with(1.0)
+}
+
+/// A small but complete results value: one burst point, two runs, no records.
+pub fn small_results() -> ExperimentResults {
+    let experiment = ExperimentSpec {
+        name: "demo".into(),
+        description: "a test".into(),
+        seed: 42,
+        output_root: PathBuf::from("results"),
+        max_failure_rate: Some(0.1),
+        steady_state_threshold: 0.8,
+        bucket: Duration::from_millis(50),
+        slos: Vec::new(),
+        percentiles: vec![50.0, 99.0],
+        warmup_shape: crate::vocab::WarmupShape::default(),
+    };
+    let spec = PointSpec {
+        index: 0,
+        id: "sim.short.burst-8".into(),
+        grid: "grid[0]".into(),
+        endpoint: "sim".into(),
+        scenario: "short".into(),
+        load: LoadSpec::Burst { batch: 8 },
+        runs: 2,
+        warmup: 1,
+        seed: 9,
+    };
+    let run = |i: u32, tps: f64| RunSummary {
+        run_index: i,
+        wall_time_s: 1.25,
+        requests: 8,
+        ok: 8,
+        e2e_output_tps: tps,
+        steady_state_tps: Some(tps * 1.1),
+        peak_active: 8,
+        peak_active_buckets: 8,
+        tokens_per_bucket: vec![0, 3, 8, 8, 2],
+        active_per_bucket: vec![8, 8, 8, 6, 1],
+        ..RunSummary::default()
+    };
+    let summary = PointSummary {
+        point_id: spec.id.clone(),
+        endpoint: "sim".into(),
+        scenario: "short".into(),
+        mode: "burst".into(),
+        load_value: 8.0,
+        runs: 2,
+        ttft_ms: Stat::from_values(&[50.0, 52.0, 61.0]),
+        e2e_output_tps: Stat::from_values(&[100.0, 120.0]),
+        steady_state_tps: Some(121.0),
+        peak_active: 8,
+        peak_active_buckets: 8,
+        ..PointSummary::default()
+    };
+    ExperimentResults {
+        plan: Plan {
+            experiment,
+            endpoints: BTreeMap::new(),
+            scenarios: BTreeMap::new(),
+            points: vec![spec.clone()],
+            searches: Vec::new(),
+            manifest_path: PathBuf::from("experiments/demo.toml"),
+            resolved_manifest: "[experiment]\nname = \"demo\"\n".into(),
+        },
+        environment: Environment {
+            tool_version: "0.1.0".into(),
+            os: "linux".into(),
+            arch: "x86_64".into(),
+            cpu_count: 2,
+            started_at: "2026-01-02T03:04:05+00:00".into(),
+            command: vec!["tokenomics".into(), "run".into()],
+            ..Environment::default()
+        },
+        points: vec![PointResult {
+            spec,
+            summary,
+            runs: vec![run(0, 100.0), run(1, 120.0)],
+        }],
+        records: Vec::new(),
+        interrupted: false,
+        server_metrics: Vec::new(),
+        searches: Vec::new(),
+    }
+}
+
+// ---- embeddings -------------------------------------------------------------------
+
+const MS_NS: u64 = 1_000_000;
+
+/// An embeddings request of run `run` that ended `end_ms` after the batch start.
+fn embed_record(
+    point: u32,
+    run: u32,
+    request: u32,
+    attempt: u32,
+    (start_ms, end_ms): (u64, u64),
+    input: u32,
+    outcome: Outcome,
+) -> RequestRecord {
+    RequestRecord {
+        point_index: point,
+        run_index: run,
+        request_index: request,
+        attempt,
+        start_ns: start_ms * MS_NS,
+        end_ns: end_ms * MS_NS,
+        outcome,
+        input_tokens: input,
+        items: 1,
+        items_returned: u32::from(outcome.is_ok()),
+        embedding_dim: outcome.is_ok().then_some(384),
+        ..RequestRecord::default()
+    }
+}
+
+/// The generation point of [`small_results`] plus an embeddings endpoint with
+/// two points: `E(260)` at batch 2 (two runs, with a retry and a failure) and
+/// `E(short)` at batch 1 (one run).
+pub fn with_embeddings() -> ExperimentResults {
+    use Outcome::{HttpError, Ok as Fine, Timeout};
+    let mut results = small_results();
+    let html = sample_results();
+    results
+        .plan
+        .endpoints
+        .insert("embed".into(), html.plan.endpoints["embed"].clone());
+    let e260 = html.plan.scenarios["embed-200"].clone();
+    let mut short = e260.clone();
+    short.name = "short".into();
+    short.workload = Workload::EmbeddingText {
+        length: TextLength::Short,
+    };
+    results.plan.scenarios.insert("embed-200".into(), e260);
+    results.plan.scenarios.insert("words".into(), short);
+    let spec = |index: usize, scenario: &str, batch: u32, runs: u32| PointSpec {
+        index,
+        id: format!("embed.{scenario}.burst-{batch}"),
+        grid: "grid[1]".into(),
+        endpoint: "embed".into(),
+        scenario: scenario.into(),
+        load: LoadSpec::Burst { batch },
+        runs,
+        warmup: 2,
+        seed: 1,
+    };
+    let run = |run_index: u32, wall_time_s: f64| RunSummary {
+        run_index,
+        wall_time_s,
+        ..RunSummary::default()
+    };
+    let a = spec(1, "embed-200", 2, 2);
+    let b = spec(2, "words", 1, 1);
+    results.plan.points.extend([a.clone(), b.clone()]);
+    results.points.push(PointResult {
+        spec: a,
+        summary: PointSummary::default(),
+        runs: vec![run(0, 0.5), run(1, 0.4)],
+    });
+    results.points.push(PointResult {
+        spec: b,
+        summary: PointSummary::default(),
+        runs: vec![run(0, 0.125)],
+    });
+    let mut warm = embed_record(1, 0, 0, 1, (0, 1), 999, Fine);
+    warm.warmup = true;
+    results.records = vec![
+        warm,
+        // point 1, run 0: two successes
+        embed_record(1, 0, 0, 1, (0, 100), 250, Fine),
+        embed_record(1, 0, 1, 1, (0, 200), 270, Fine),
+        // point 1, run 1: one success; request 1 fails, is retried, and times out
+        embed_record(1, 1, 0, 1, (0, 100), 260, Fine),
+        embed_record(1, 1, 1, 1, (0, 50), 0, HttpError),
+        embed_record(1, 1, 1, 2, (60, 300), 0, Timeout),
+        // point 2, run 0
+        embed_record(2, 0, 0, 1, (0, 80), 12, Fine),
+    ];
+    results
+}
+
+/// The embeddings points of [`with_embeddings`] alone, their endpoint sending a
+/// whole batch in one request.
+pub fn lone_embeddings_series() -> ExperimentResults {
+    let mut results = with_embeddings();
+    results.points.retain(|p| p.spec.endpoint == "embed");
+    results.plan.points.retain(|p| p.endpoint == "embed");
+    let ep = results.plan.endpoints.get_mut("embed").unwrap();
+    ep.embed_batch_in_one_request = true;
+    results
 }

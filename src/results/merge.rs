@@ -1,29 +1,30 @@
-//! `tokenomics merge`: combine the results of `--shard i/n` runs into one directory.
+//! `tokenomics merge`: combine the results of `--shard i/n` runs into one.
 //!
 //! Shards of one plan keep the original point indices, so merging is a union:
 //! points are taken from every shard (sorted by index; a point present in two
 //! shards is an error), records and server-metric samples are concatenated, and
 //! the environment of the first shard is kept with every shard's command listed.
+//! Writing the merged results into a directory is the sinks' job.
 
 use std::path::{Path, PathBuf};
 
-use super::{read::read_results, write_all, ResultsDir, SinkError};
+use super::error::ResultsError;
+use super::model::ExperimentResults;
+use super::read::read_results;
 
-/// Merges the shard results in `inputs` into a new results directory `output`.
+/// Reads the shard results in `inputs` and merges them; `output` is where they
+/// will go (named when there is nothing to merge).
 ///
 /// # Errors
-/// When a shard cannot be read, two shards hold the same point, the shards come
-/// from different experiments, or the output cannot be written.
-pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<PathBuf, SinkError> {
+/// When a shard cannot be read, two shards hold the same point, or the shards
+/// come from different experiments.
+pub fn merge_shards(inputs: &[PathBuf], output: &Path) -> Result<ExperimentResults, ResultsError> {
     let mut shards = Vec::new();
     for dir in inputs {
         shards.push((dir, read_results(dir)?));
     }
     let Some((first_dir, first)) = shards.first() else {
-        return Err(SinkError::Encode {
-            path: output.to_path_buf(),
-            message: "no shards to merge".into(),
-        });
+        return Err(ResultsError::merge(output, "no shards to merge"));
     };
     let mut merged = first.clone();
     merged.points.clear();
@@ -32,22 +33,23 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<PathBuf, SinkError> {
     merged.searches.clear();
     for (dir, shard) in &shards {
         if shard.plan.experiment.name != first.plan.experiment.name {
-            return Err(SinkError::Encode {
-                path: (*dir).clone(),
-                message: format!(
+            return Err(ResultsError::merge(
+                dir,
+                format!(
                     "shard of experiment `{}` cannot be merged with `{}` (from {})",
                     shard.plan.experiment.name,
                     first.plan.experiment.name,
                     first_dir.display()
                 ),
-            });
+            ));
         }
         for p in &shard.points {
             if merged.points.iter().any(|q| q.spec.index == p.spec.index) {
-                return Err(SinkError::Encode {
-                    path: (*dir).clone(),
-                    message: format!("point `{}` is in more than one shard", p.spec.id),
-                });
+                return Err(ResultsError::merge(
+                    dir,
+                    format!("point `{}` is in more than one shard", p.spec.id),
+                )
+                .with_hint("merge each shard once; shards of one plan hold different points"));
             }
             merged.points.push(p.clone());
         }
@@ -68,15 +70,5 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<PathBuf, SinkError> {
     merged.points.sort_by_key(|p| p.spec.index);
     merged.plan.points = merged.points.iter().map(|p| p.spec.clone()).collect();
     merged.plan.searches = merged.searches.iter().map(|s| s.spec.clone()).collect();
-    std::fs::create_dir_all(output).map_err(|source| SinkError::Io {
-        path: output.to_path_buf(),
-        source,
-    })?;
-    let dir = ResultsDir::new(output);
-    super::write_atomic(
-        &dir.file("manifest.resolved.toml"),
-        merged.plan.resolved_manifest.as_bytes(),
-    )?;
-    write_all(&dir, &merged)?;
-    Ok(output.to_path_buf())
+    Ok(merged)
 }

@@ -36,14 +36,12 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::SinkError;
+use super::error::ResultsError;
+use super::model::ServerMetricSample;
 use crate::metrics::RunContext;
 use crate::plan::ExperimentSpec;
 use crate::record::RequestRecord;
-use crate::runner::scrape::ServerMetricSample;
 
-/// The spool's file name inside a results directory.
-pub const FILE_NAME: &str = "records.spool.jsonl";
 /// Records between two flushes.
 pub const FLUSH_EVERY_RECORDS: usize = 64;
 /// Longest time between two flushes while records keep arriving.
@@ -127,7 +125,7 @@ impl SpoolWriter {
     ///
     /// # Errors
     /// When the file cannot be created; the error names `path`.
-    pub fn create(path: &Path) -> Result<SpoolWriter, SinkError> {
+    pub fn create(path: &Path) -> Result<SpoolWriter, ResultsError> {
         Self::open_with(
             path,
             OpenOptions::new().write(true).create(true).truncate(true),
@@ -140,7 +138,7 @@ impl SpoolWriter {
     ///
     /// # Errors
     /// When the file cannot be opened; the error names `path`.
-    pub fn append(path: &Path) -> Result<SpoolWriter, SinkError> {
+    pub fn append(path: &Path) -> Result<SpoolWriter, ResultsError> {
         let mut w = Self::open_with(path, OpenOptions::new().append(true).create(true))?;
         if !ends_with_newline(path).map_err(|e| w.io(e))? {
             w.out.write_all(b"\n").map_err(|e| w.io(e))?;
@@ -149,11 +147,8 @@ impl SpoolWriter {
         Ok(w)
     }
 
-    fn open_with(path: &Path, opts: &OpenOptions) -> Result<SpoolWriter, SinkError> {
-        let file = opts.open(path).map_err(|source| SinkError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    fn open_with(path: &Path, opts: &OpenOptions) -> Result<SpoolWriter, ResultsError> {
+        let file = opts.open(path).map_err(|e| ResultsError::write(path, e))?;
         Ok(SpoolWriter {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
@@ -168,18 +163,12 @@ impl SpoolWriter {
         &self.path
     }
 
-    fn io(&self, source: std::io::Error) -> SinkError {
-        SinkError::Io {
-            path: self.path.clone(),
-            source,
-        }
+    fn io(&self, e: impl std::fmt::Display) -> ResultsError {
+        ResultsError::write(&self.path, e)
     }
 
-    fn write_line(&mut self, line: &SpoolLineRef<'_>) -> Result<(), SinkError> {
-        let mut bytes = serde_json::to_vec(line).map_err(|e| SinkError::Encode {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
+    fn write_line(&mut self, line: &SpoolLineRef<'_>) -> Result<(), ResultsError> {
+        let mut bytes = serde_json::to_vec(line).map_err(|e| self.io(e))?;
         bytes.push(b'\n');
         self.out.write_all(&bytes).map_err(|e| self.io(e))
     }
@@ -188,7 +177,7 @@ impl SpoolWriter {
     ///
     /// # Errors
     /// When writing fails; the error names the spool's path.
-    pub fn record(&mut self, record: &RequestRecord) -> Result<(), SinkError> {
+    pub fn record(&mut self, record: &RequestRecord) -> Result<(), ResultsError> {
         self.write_line(&SpoolLineRef::Record(record))?;
         self.pending += 1;
         if self.pending >= FLUSH_EVERY_RECORDS || self.last_flush.elapsed() >= FLUSH_EVERY {
@@ -201,7 +190,7 @@ impl SpoolWriter {
     ///
     /// # Errors
     /// When writing fails; the error names the spool's path.
-    pub fn run_started(&mut self, marker: &RunStarted) -> Result<(), SinkError> {
+    pub fn run_started(&mut self, marker: &RunStarted) -> Result<(), ResultsError> {
         self.write_line(&SpoolLineRef::RunStarted(marker))?;
         self.sync()
     }
@@ -215,7 +204,7 @@ impl SpoolWriter {
         point_index: u32,
         run_index: u32,
         samples: &[ServerMetricSample],
-    ) -> Result<(), SinkError> {
+    ) -> Result<(), ResultsError> {
         self.write_line(&SpoolLineRef::ServerMetrics(RunServerMetricsRef {
             point_index,
             run_index,
@@ -227,7 +216,7 @@ impl SpoolWriter {
     ///
     /// # Errors
     /// When writing fails; the error names the spool's path.
-    pub fn run_finished(&mut self, marker: &RunFinished) -> Result<(), SinkError> {
+    pub fn run_finished(&mut self, marker: &RunFinished) -> Result<(), ResultsError> {
         self.write_line(&SpoolLineRef::RunFinished(marker))?;
         self.sync()
     }
@@ -236,7 +225,7 @@ impl SpoolWriter {
     ///
     /// # Errors
     /// When writing fails; the error names the spool's path.
-    pub fn flush(&mut self) -> Result<(), SinkError> {
+    pub fn flush(&mut self) -> Result<(), ResultsError> {
         self.out.flush().map_err(|e| self.io(e))?;
         self.pending = 0;
         self.last_flush = Instant::now();
@@ -247,7 +236,7 @@ impl SpoolWriter {
     ///
     /// # Errors
     /// When writing or syncing fails; the error names the spool's path.
-    pub fn sync(&mut self) -> Result<(), SinkError> {
+    pub fn sync(&mut self) -> Result<(), ResultsError> {
         self.flush()?;
         self.out.get_ref().sync_data().map_err(|e| self.io(e))
     }
@@ -340,11 +329,8 @@ pub struct SpoolContents {
 ///
 /// # Errors
 /// When the file cannot be opened or read; the error names `path`.
-pub fn read_spool(path: &Path) -> Result<SpoolContents, SinkError> {
-    let io = |source| SinkError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+pub fn read_spool(path: &Path) -> Result<SpoolContents, ResultsError> {
+    let io = |e| ResultsError::read(path, e);
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut out = SpoolContents::default();
     let mut line = Vec::new();
@@ -393,6 +379,8 @@ pub fn read_spool(path: &Path) -> Result<SpoolContents, SinkError> {
 mod tests {
     use super::*;
     use crate::record::Outcome;
+    use crate::results::layout::SPOOL_FILE;
+    use crate::results::test_fixture::small_results;
 
     fn rec(i: u32) -> RequestRecord {
         RequestRecord {
@@ -424,7 +412,7 @@ mod tests {
     #[test]
     fn write_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
+        let path = dir.path().join(SPOOL_FILE);
         let mut w = SpoolWriter::create(&path).unwrap();
         w.run_started(&started()).unwrap();
         for i in 0..100 {
@@ -458,10 +446,7 @@ mod tests {
         assert_eq!(c.runs[0].started, started());
         assert_eq!(c.runs[0].finished.as_ref(), Some(&fin));
         assert_eq!((c.skipped_lines, c.truncated_tail), (0, false));
-        let exp_ctx = c.runs[0].run_context(
-            &crate::sink::json::tests::sample_results().plan.experiment,
-            &c.records,
-        );
+        let exp_ctx = c.runs[0].run_context(&small_results().plan.experiment, &c.records);
         assert_eq!(exp_ctx.wall_time_s, 1.5);
         assert_eq!(exp_ctx.reference_concurrency, Some(4));
         assert_eq!(exp_ctx.cpu_utilisation, 0.25);
@@ -472,7 +457,7 @@ mod tests {
     fn batches_reach_the_file_without_an_explicit_flush() {
         // After FLUSH_EVERY_RECORDS records the buffer must have been handed to the OS.
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
+        let path = dir.path().join(SPOOL_FILE);
         let mut w = SpoolWriter::create(&path).unwrap();
         for i in 0..FLUSH_EVERY_RECORDS as u32 {
             w.record(&rec(i)).unwrap();
@@ -485,7 +470,7 @@ mod tests {
     #[test]
     fn torn_tail_is_skipped_and_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
+        let path = dir.path().join(SPOOL_FILE);
         {
             let mut w = SpoolWriter::create(&path).unwrap();
             w.run_started(&started()).unwrap();
@@ -506,7 +491,7 @@ mod tests {
         assert_eq!(c.first_error.as_ref().map(|e| e.0), Some(7));
         // The run has no finish marker: wall time falls back to the last end (4·1000 + 500 ns).
         assert!(c.runs[0].finished.is_none());
-        let exp = crate::sink::json::tests::sample_results().plan.experiment;
+        let exp = small_results().plan.experiment;
         let ctx = c.runs[0].run_context(&exp, &c.records);
         assert!((ctx.wall_time_s - 4500e-9).abs() < 1e-15);
         // Appending after recovery starts a fresh line: the new record is readable.
@@ -522,7 +507,7 @@ mod tests {
     #[test]
     fn garbage_in_the_middle_is_counted_not_fatal() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
+        let path = dir.path().join(SPOOL_FILE);
         let good = serde_json::to_string(&SpoolLineRef::Record(&rec(1))).unwrap();
         std::fs::write(&path, format!("{good}\n{{\"kind\":\"bogus\"}}\n\n{good}\n")).unwrap();
         let c = read_spool(&path).unwrap();
