@@ -537,10 +537,18 @@ fn compare_flags_the_slower_run_and_not_a_run_against_itself() {
     // The points of `sim`: burst 1, burst 4 and concurrency 4, each flagged once.
     let sim: Vec<&&str> = flagged
         .iter()
-        .filter(|l| l.contains(" at sim/short @ "))
+        .filter(|l| l.contains(" at sim/short "))
         .collect();
     assert_eq!(sim.len(), 3, "{text}");
-    assert_eq!(sim.iter().filter(|l| l.contains(" @ 1 ")).count(), 1);
+    // Labels carry the mode: burst 4 and concurrency 4 are different points.
+    assert_eq!(sim.iter().filter(|l| l.contains(" burst @ 1 ")).count(), 1);
+    assert_eq!(sim.iter().filter(|l| l.contains(" burst @ 4 ")).count(), 1);
+    assert_eq!(
+        sim.iter()
+            .filter(|l| l.contains(" concurrency @ 4 "))
+            .count(),
+        1
+    );
     assert!(sim.iter().all(|l| l.contains("in demo/slow")), "{text}");
 
     let (code, text) = compare(&fast, &fast);
