@@ -9,5 +9,6 @@ mod common;
 mod dataset_configs;
 mod e2e;
 mod reliability;
+mod schema;
 mod scripts;
 mod search;
