@@ -25,7 +25,7 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 /// When rendering fails (it writes to memory, so only on a bug in the renderer).
 pub fn man_page() -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    clap_mangen::Man::new(Cli::command().disable_help_subcommand(true)).render(&mut out)?;
     Ok(out)
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod dataset_configs;
 mod e2e;
+mod init;
 mod reliability;
 mod schema;
 mod scripts;
