@@ -339,7 +339,11 @@ pub fn starter_manifest(s: &Starter) -> String {
     line(&format!("scenarios = [{}]", quoted(scenarios[0].0)));
     line("mode = \"concurrency\"");
     line("concurrency = [1, 4, 16]");
-    line("requests = 64               # per run");
+    // The simulator's run stays under a minute; a real server gets more requests per level.
+    line(match s.target {
+        Target::Simulator => "requests = 32               # per run",
+        Target::Server { .. } => "requests = 64               # per run",
+    });
     line("");
     line("# An open loop at fixed rates (requests/s), Poisson arrivals:");
     line("# [[grid]]");
