@@ -776,6 +776,158 @@ pub fn synthesize_original(
     Ok(prompts)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Token counting fallback, LoRA assignment and synthetic image ids
+// ---------------------------------------------------------------------------------------------
+
+pub use crate::vocab::workload::{ORIGINAL_IMAGE_MAX_TOKENS, ORIGINAL_TEMPERATURE};
+
+/// The first image id of warmup requests (`2^31`): warmups reuse ids `2^31 .. 2^31 + k`.
+pub const WARMUP_IMAGE_ID: u64 = 1 << 31;
+
+/// True for the characters CPython's `str.split()` (no argument) splits on: Unicode
+/// `White_Space` plus the four ASCII separators `\x1c`..`\x1f`, which Python also counts.
+fn python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// The original's token-count fallback when encoding fails: `int(len(text.split()) * 1.3)`,
+/// the product computed in binary floating point and truncated, as Python does.
+#[must_use]
+pub fn python_word_estimate(text: &str) -> u32 {
+    let words = text.split(python_space).filter(|w| !w.is_empty()).count();
+    // Word counts are far below 2^53, so the conversion is exact; the product is truncated
+    // toward zero as Python's `int()` does.
+    #[allow(clippy::cast_precision_loss)]
+    let product = words as f64 * 1.3;
+    if product >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        // Non-negative and below u32::MAX.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n = product as u32;
+        n
+    }
+}
+
+impl NumpyRandomState {
+    /// `zipf(a)` in its legacy form (`legacy_random_zipf`, a rejection method), for `a > 1`.
+    ///
+    /// `am1 = a − 1`, `b = 2^am1`; repeat: `U = 1 − random_sample()`, `V = random_sample()`,
+    /// `X = floor(U^(−1/am1))`; reject `X < 1` or `X > 2^63 − 1`; with `T = (1 + 1/X)^am1`
+    /// accept when `V·X·(T − 1)/(b − 1) ≤ T/b` and return `X`. The caller checks `a > 1`
+    /// (NumPy raises for `a ≤ 1` before drawing).
+    pub fn zipf(&mut self, a: f64) -> i64 {
+        let am1 = a - 1.0;
+        let b = 2f64.powf(am1);
+        loop {
+            let u = 1.0 - self.random_sample();
+            let v = self.random_sample();
+            let x = u.powf(-1.0 / am1).floor();
+            // `i64::MAX as f64` rounds up to 2^63, as the C comparison does.
+            #[allow(clippy::cast_precision_loss)]
+            if x > i64::MAX as f64 || x < 1.0 {
+                continue;
+            }
+            let t = (1.0 + 1.0 / x).powf(am1);
+            if v * x * (t - 1.0) / (b - 1.0) <= t / b {
+                // In [1, 2^63): exact.
+                #[allow(clippy::cast_possible_truncation)]
+                return x as i64;
+            }
+        }
+    }
+}
+
+/// The original's LoRA strategies (its `--lora-strategy` values).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OriginalLoraStrategy {
+    /// `single`: every request gets the first adapter.
+    Single,
+    /// `uniform` and `all-unique` (identical in the original): `adapters[i mod k]`.
+    RoundRobin,
+    /// `zipf`: NumPy's legacy `zipf(alpha, N)`, adapter `(s − 1) mod k`.
+    Zipf {
+        /// The exponent; must be above 1 (NumPy rejects the rest).
+        alpha: f64,
+    },
+    /// `mixed`: CPython's `random.choice` for each request.
+    Mixed,
+}
+
+/// The original's LoRA assignment for the `count` requests of one run: for each request the
+/// index of its adapter, or `None` for the base model.
+///
+/// First the raw assignment for all requests (round-robin, `count` zipf draws or `count`
+/// `random.choice` picks), then, when `base_model_ratio ≠ 0`, one `random.random()` per request
+/// in order, replacing the adapter with the base model when it is below the ratio.
+///
+/// The original makes these draws on its process-wide generators **outside** its seeded
+/// context, so they cannot be reproduced from its seed; here the CPython generator is seeded
+/// with `seed` and NumPy's legacy generator with `seed mod 2^32`, giving the original's
+/// distributions and draw order, deterministically. Single and round-robin assignments with a
+/// ratio of 0 draw nothing and equal the original's exactly.
+#[must_use]
+pub fn assign_original_lora(
+    strategy: OriginalLoraStrategy,
+    adapters: usize,
+    base_model_ratio: f64,
+    count: usize,
+    seed: u64,
+) -> Vec<Option<usize>> {
+    if adapters == 0 {
+        return vec![None; count];
+    }
+    let mut python = CpythonRandom::new(seed);
+    // Truncation is the intended reduction mod 2^32.
+    let mut numpy = NumpyRandomState::new((seed & 0xffff_ffff) as u32);
+    let raw: Vec<usize> = match strategy {
+        OriginalLoraStrategy::Single => vec![0; count],
+        OriginalLoraStrategy::RoundRobin => (0..count).map(|i| i % adapters).collect(),
+        OriginalLoraStrategy::Zipf { alpha } => (0..count)
+            .map(|_| {
+                let s = numpy.zipf(alpha);
+                // s ≥ 1, so (s − 1) mod k is in 0..k.
+                usize::try_from((s - 1).rem_euclid(adapters as i64)).unwrap_or(0)
+            })
+            .collect(),
+        OriginalLoraStrategy::Mixed => (0..count)
+            .map(|_| python.choice(adapters).unwrap_or(0))
+            .collect(),
+    };
+    if base_model_ratio == 0.0 {
+        return raw.into_iter().map(Some).collect();
+    }
+    raw.into_iter()
+        .map(|a| (python.random() >= base_model_ratio).then_some(a))
+        .collect()
+}
+
+/// Ids of the `per_request` synthetic images of request number `uid` (the original's global
+/// request counter): `uid·k .. uid·k + k`.
+#[must_use]
+pub fn image_ids(uid: u64, per_request: u32) -> std::ops::Range<u64> {
+    let k = u64::from(per_request);
+    uid.saturating_mul(k)..uid.saturating_mul(k).saturating_add(k)
+}
+
+/// The pixels of the original's synthetic image `id` of `width`×`height`:
+/// `default_rng(id).integers(0, 256, (height, width, 3), uint8)`, row-major RGB.
+#[must_use]
+pub fn image_pixels(id: u64, width: u32, height: u32) -> Vec<u8> {
+    numpy_default_rng_u8(id, width as usize * height as usize * 3)
+}
+
+/// The prompt of an image request: `"{uid} {text}"`, or `"{uid}"` for an empty text.
+#[must_use]
+pub fn uid_prompt(uid: u64, text: &str) -> String {
+    if text.is_empty() {
+        uid.to_string()
+    } else {
+        format!("{uid} {text}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,4 +56,9 @@ pub enum LoraStrategy {
     RoundRobin,
     Weighted,
     Zipf,
+    /// The original tool's name for a random pick per request (tokenomics' `uniform`).
+    Mixed,
+    /// The original tool's name for round-robin (tokenomics' `round_robin`).
+    #[serde(rename = "all-unique", alias = "all_unique")]
+    AllUnique,
 }
