@@ -1304,4 +1304,79 @@ mod tests {
         assert_eq!(sample_lengths(&mut state, &zero_std), Ok((1, 3)));
         assert_ne!(state.random_sample(), 0.548_813_503_927_324_8);
     }
+
+    #[test]
+    fn lora_assignment_matches_the_originals_draws() {
+        // tests/fixtures/compat/lora.json: the original's own LoRA class, run after
+        // `random.seed(seed)` and `np.random.seed(seed mod 2^32)`.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/compat/lora.json"
+        );
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(cases.len() >= 18);
+        for case in cases {
+            let strategy = match case["strategy"].as_str().unwrap() {
+                "single" => OriginalLoraStrategy::Single,
+                "uniform" | "all-unique" => OriginalLoraStrategy::RoundRobin,
+                "mixed" => OriginalLoraStrategy::Mixed,
+                "zipf" => OriginalLoraStrategy::Zipf {
+                    alpha: case["zipf_alpha"].as_f64().unwrap(),
+                },
+                other => panic!("unknown strategy {other}"),
+            };
+            let want: Vec<Option<usize>> = case["assigned"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().map(|j| j as usize))
+                .collect();
+            let adapters = case["adapters"].as_array().unwrap().len();
+            let got = assign_original_lora(
+                strategy,
+                adapters,
+                case["base_model_ratio"].as_f64().unwrap(),
+                want.len(),
+                case["seed"].as_u64().unwrap(),
+            );
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn legacy_zipf_matches_numpy() {
+        // NumPy 2.4.6: np.random.seed(11); np.random.zipf(1.5, 8), then zipf(1.1, 6).
+        let mut state = NumpyRandomState::new(11);
+        let got: Vec<i64> = (0..8).map(|_| state.zipf(1.5)).collect();
+        assert_eq!(got, [1, 3, 2, 1, 13, 1, 1, 2]);
+        let got: Vec<i64> = (0..6).map(|_| state.zipf(1.1)).collect();
+        assert_eq!(got, [68, 3, 261_237, 1, 312_742, 5_659_573_180_820_673_536]);
+    }
+
+    #[test]
+    fn word_estimate_splits_as_python() {
+        // int(len(s.split()) * 1.3) in CPython 3.11.
+        assert_eq!(python_word_estimate(""), 0);
+        assert_eq!(python_word_estimate("one"), 1);
+        assert_eq!(python_word_estimate("a b c"), 3);
+        assert_eq!(python_word_estimate("a b c d e f g h i j"), 13);
+        // \x1c..\x1f and U+00A0 separate words for Python's str.split().
+        assert_eq!(python_word_estimate("a\u{1c}b\u{1f}c\u{a0}d  e\tf\ng"), 9);
+        // A zero-width space does not.
+        assert_eq!(python_word_estimate("a\u{200b}b"), 1);
+    }
+
+    #[test]
+    fn image_ids_and_prompts_follow_the_request_counter() {
+        assert_eq!(image_ids(0, 2), 0..2);
+        assert_eq!(image_ids(5, 3), 15..18);
+        assert_eq!(uid_prompt(7, "text"), "7 text");
+        assert_eq!(uid_prompt(7, ""), "7");
+        // Appendix A: the image with id 0 starts with these pixels (2×2, row-major RGB).
+        assert_eq!(
+            image_pixels(0, 2, 2),
+            [95, 130, 194, 217, 207, 235, 15, 163, 33, 215, 217, 130]
+        );
+    }
 }

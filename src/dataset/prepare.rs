@@ -398,7 +398,7 @@ impl Preparer {
 
     /// Checks that the point's scenario can run on its endpoint.
     fn check_point(&self, point: &PointSpec) -> Result<(), DatasetError> {
-        let (ep, sc, _) = self.lookup(point)?;
+        let (ep, sc, counter) = self.lookup(point)?;
         let s = &sc.spec;
         let fail = |field: &str, message: String| {
             Err(DatasetError::Invalid {
@@ -433,6 +433,22 @@ impl Preparer {
                     return fail("workload", format!("{spec} needs api = \"rerank\" or \"score\", not \"{api}\""))
                 }
                 _ => {}
+            }
+        }
+        if s.compat_original {
+            if ep.api != ApiKind::Chat {
+                return fail(
+                    "compat",
+                    format!("compat = \"original\" sends chat requests, as the original does; the endpoint's api is \"{api}\""),
+                );
+            }
+            if matches!(counter, Counter::Estimate) {
+                return fail(
+                    "compat",
+                    "compat = \"original\" counts prompt tokens with the model's tokenizer, as the \
+                     original does; set `tokenizer` on the endpoint"
+                        .to_string(),
+                );
             }
         }
         if s.turns == 0 {

@@ -1658,3 +1658,166 @@ fn compat_prompts_match_an_external_vector_set() {
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+/// A compat plan on the fixture dataset with the `special` tokenizer.
+fn compat_plan(
+    edit_ep: impl FnOnce(&mut EndpointSpec),
+    edit_sc: impl FnOnce(&mut ScenarioSpec),
+) -> Plan {
+    let dir = compat_fixtures();
+    let mut ep = endpoint("chat", ApiKind::Chat);
+    ep.tokenizer = Some(TokenizerSource::File(dir.join("special.tokenizer.json")));
+    edit_ep(&mut ep);
+    let ds = dataset(
+        "snippets",
+        DatasetSource::File {
+            path: dir.join("snippets.txt"),
+            format: FileFormat::Txt,
+        },
+        "text",
+    );
+    let mut sc = scenario_spec("s", "D(30,12)", ds);
+    sc.compat_original = true;
+    edit_sc(&mut sc);
+    plan(vec![ep], vec![sc])
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn compat_bodies_carry_the_originals_fields_in_its_order() {
+    // Non-streaming endpoint without a temperature: the original's defaults are sent.
+    let pl = compat_plan(|ep| ep.stream = false, |_| {});
+    let p = Preparer::with_hub(&pl, &offline_hub(Path::new("/x"))).unwrap();
+    let run = one(&p, "chat", "s", 1, 0, 2);
+    let b = body(&run.requests[0]);
+    assert_eq!(
+        keys(&b),
+        ["model", "messages", "max_tokens", "temperature", "stream"]
+    );
+    assert_eq!(b["temperature"], 0.7);
+    assert_eq!(b["stream"], false);
+    assert_eq!(b["max_tokens"], 12);
+    assert_eq!(b["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(b["messages"][0]["role"], "user");
+    // Warmups are streamed, as the original's always are.
+    let warm = p.prepare_warmup(&point("chat", "s", 1), 1).unwrap();
+    let w = body(&warm.requests[0]);
+    assert_eq!(
+        keys(&w),
+        [
+            "model",
+            "messages",
+            "max_tokens",
+            "temperature",
+            "stream",
+            "stream_options"
+        ]
+    );
+    assert_eq!(w["stream"], true);
+
+    // Streaming, ignore_eos, n and a temperature of the endpoint's own.
+    let pl = compat_plan(
+        |ep| {
+            ep.ignore_eos = true;
+            ep.n = 2;
+            ep.temperature = Some(0.0);
+        },
+        |_| {},
+    );
+    let p = Preparer::with_hub(&pl, &offline_hub(Path::new("/x"))).unwrap();
+    let b = body(&one(&p, "chat", "s", 1, 0, 1).requests[0]);
+    assert_eq!(
+        keys(&b),
+        [
+            "model",
+            "messages",
+            "max_tokens",
+            "temperature",
+            "stream",
+            "ignore_eos",
+            "stream_options",
+            "n"
+        ]
+    );
+    assert_eq!(b["temperature"], 0.0);
+    let w = body(
+        &p.prepare_warmup(&point("chat", "s", 1), 1)
+            .unwrap()
+            .requests[0],
+    );
+    assert!(w.get("ignore_eos").is_none() && w.get("n").is_none(), "{w}");
+}
+
+#[test]
+fn compat_sends_images_and_lora_instead_of_dropping_them() {
+    let pl = compat_plan(
+        |_| {},
+        |sc| {
+            sc.images = Some(ImageSpec {
+                width: 3,
+                height: 2,
+                count: 2,
+                format: ImageFormat::Png,
+                from_dataset: false,
+            });
+            sc.lora = Some(LoraSpec {
+                strategy: LoraStrategy::Mixed,
+                adapters: vec!["a".into(), "b".into()],
+                weights: vec![],
+                base_model_ratio: 0.0,
+                zipf_alpha: 1.0,
+            });
+        },
+    );
+    let p = Preparer::with_hub(&pl, &offline_hub(Path::new("/x"))).unwrap();
+    let run = one(&p, "chat", "s", 1, 1, 3);
+    for (i, r) in run.requests.iter().enumerate() {
+        let b = body(r);
+        let parts = b["messages"][0]["content"].as_array().unwrap();
+        assert_eq!(parts.len(), 3, "text + 2 images");
+        // Run 1 of a 1-request point: the counter continues from run 0 (uid = 1·3 + i).
+        let uid = 3 + i;
+        assert!(
+            parts[0]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{uid} ")),
+            "{}",
+            parts[0]
+        );
+        let got = as_original(r).image_pixels_sha256.unwrap();
+        let want: Vec<String> = (0..2)
+            .map(|j| sha_hex(&compat::image_pixels((uid * 2 + j) as u64, 3, 2)))
+            .collect();
+        assert_eq!(got, want);
+        let adapter = r.lora.as_deref().unwrap();
+        assert!(["a", "b"].contains(&adapter));
+        assert_eq!(b["model"], format!("m:{adapter}"));
+    }
+    // Warmups: the images with ids from 2^31, no prefix, the base model.
+    let warm = p.prepare_warmup(&point("chat", "s", 1), 2).unwrap();
+    for r in &warm.requests {
+        assert_eq!(r.lora, None);
+        let got = as_original(r).image_pixels_sha256.unwrap();
+        let want: Vec<String> = (0..2)
+            .map(|j| sha_hex(&compat::image_pixels((1 << 31) + j, 3, 2)))
+            .collect();
+        assert_eq!(got, want);
+        let text = user_text(r);
+        assert!(!text.starts_with(|c: char| c.is_ascii_digit()), "{text}");
+    }
+}
+
+#[test]
+fn compat_without_a_tokenizer_is_an_error_not_an_estimate() {
+    let pl = compat_plan(|ep| ep.tokenizer = None, |_| {});
+    let err = Preparer::with_hub(&pl, &offline_hub(Path::new("/x")))
+        .err()
+        .expect("no tokenizer")
+        .to_string();
+    assert!(err.contains("`tokenizer`"), "{err}");
+    assert!(err.contains("endpoint `chat`"), "{err}");
+}
