@@ -1414,6 +1414,8 @@ struct OriginalCase {
     num_images: u32,
     image_size: String,
     lora: Option<OriginalLoraCase>,
+    #[serde(default)]
+    replay: bool,
     points: Vec<OriginalPoint>,
 }
 
@@ -1503,6 +1505,7 @@ fn original_case_plan(dir: &Path, dataset_file: &str, case: &OriginalCase) -> Pl
     );
     let mut sc = scenario_spec("s", &case.scenario, ds);
     sc.compat_original = true;
+    sc.replay = case.replay;
     sc.max_tokens_cap = case.max_tokens;
     if case.num_images > 0 {
         let (w, h) = case
