@@ -92,6 +92,9 @@ struct Scenario {
     lora: Option<LoraMix>,
 }
 
+/// Dataset texts with their original token counts (`compat = "original"`).
+type Snippets = Arc<Vec<(String, u32)>>;
+
 /// Loads datasets and tokenizers once and builds the requests of every run.
 pub struct Preparer {
     endpoints: BTreeMap<String, EndpointSpec>,
@@ -105,7 +108,7 @@ pub struct Preparer {
     uid_bases: HashMap<String, u64>,
     /// `compat = "original"`: snippet texts and their original counts, by
     /// (dataset index, endpoint name), counted once as the original does.
-    snippets: Mutex<HashMap<(usize, String), Arc<Vec<(String, u32)>>>>,
+    snippets: Mutex<HashMap<(usize, String), Snippets>>,
 }
 
 /// True when a scenario reads its dataset (generated embedding texts do not).
@@ -566,11 +569,7 @@ impl Preparer {
     /// `compat = "original"`: every row text of the scenario's dataset with its
     /// original token count (the original's pre-tokenised snippet list), counted
     /// once per dataset and endpoint. Empty for replay and without a dataset.
-    fn original_snippets(
-        &self,
-        cx: &Ctx<'_>,
-        endpoint: &str,
-    ) -> Result<Arc<Vec<(String, u32)>>, DatasetError> {
+    fn original_snippets(&self, cx: &Ctx<'_>, endpoint: &str) -> Result<Snippets, DatasetError> {
         let (Some(index), false) = (cx.sc.dataset, cx.sc.spec.replay) else {
             return Ok(Arc::new(Vec::new()));
         };
