@@ -13,7 +13,7 @@
 //!
 //! This module re-implements all of those generators in plain Rust so that a tokenomics run in
 //! compatibility mode sends byte-identical prompts (and identical image pixels) to the ones the
-//! original would have sent for the same seed, scenario and snippet list. Everything here is
+//! original would have sent for the same seed, scenario, snippet list and tokenizer. Everything here is
 //! pure: no I/O, no global state, no clocks.
 //!
 //! Entry points:
@@ -27,6 +27,14 @@
 //! * [`Pcg64`] and [`numpy_default_rng_u8`]: `default_rng(seed).integers(0, 256, .., uint8)`.
 //! * [`sample_lengths`] and [`synthesize_original`]: the scenario sampler and the snippet
 //!   concatenation of the original's text sampler.
+//! * [`python_word_estimate`]: the original's token count when encoding fails,
+//!   `int(len(text.split()) × 1.3)`.
+//! * [`NumpyRandomState::zipf`] and [`assign_original_lora`]: the original's LoRA strategies.
+//! * [`image_ids`], [`image_pixels`] and [`uid_prompt`]: its synthetic images and the request
+//!   counter that makes each request unique.
+//!
+//! The snippet counts themselves (the tokenizer as its tokenizer.json configures it, special
+//! tokens included) are made by the `tokens` module; the requests by `prepare`.
 
 use sha2::{Digest, Sha256};
 

@@ -24,6 +24,11 @@
 //! up to the first user message; later user messages become the follow-ups.
 //! Rows keep their own images.
 //!
+//! **`compat = "original"`**: the original tool's requests instead (its seeds,
+//! snippet picks and counts, images, LoRA strategies and body fields; see
+//! `Ctx::original` and the `compat` module), for synthesised and replayed
+//! requests and their warmups alike.
+//!
 //! **Warmup** ([`Preparer::prepare_warmup`]): short requests from the same
 //! endpoint, dataset and image settings, on the `warmup` streams: generation
 //! `D(`[`WARMUP_INPUT_TOKENS`]`,`[`WARMUP_OUTPUT_TOKENS`]`)`, embeddings of
