@@ -110,7 +110,9 @@ use serde_json::{json, Map, Value};
 
 use super::{write_atomic, ExperimentResults, PointResult, ResultsDir, Sink, SinkError};
 use crate::metrics::Stat;
-use crate::plan::{EndpointTarget, LoadSpec, Plan, PointSpec};
+use crate::plan::{
+    DatasetSource, DatasetSpec, EndpointTarget, LoadSpec, Plan, PointSpec, ScenarioSpec,
+};
 use crate::record::RequestRecord;
 use crate::vocab::workload::{TextLength, Workload};
 use crate::vocab::{ApiKind, LoraStrategy};
@@ -604,14 +606,106 @@ fn local_timestamp(started_at: &str) -> String {
     )
 }
 
+/// A LoRA strategy under the original's name for the same assignment: its
+/// `uniform` is round-robin and its `mixed` a random pick per request.
+/// `weighted` has no equivalent and keeps tokenomics' name.
 fn lora_strategy_name(s: LoraStrategy) -> &'static str {
     match s {
         LoraStrategy::Single => "single",
-        LoraStrategy::Uniform => "uniform",
-        LoraStrategy::RoundRobin => "round_robin",
+        LoraStrategy::Uniform | LoraStrategy::Mixed => "mixed",
+        LoraStrategy::RoundRobin => "uniform",
+        LoraStrategy::AllUnique => "all-unique",
         LoraStrategy::Weighted => "weighted",
         LoraStrategy::Zipf => "zipf",
     }
+}
+
+/// True when `source` is written in the original's config format
+/// (`{"type", "path", "huggingface_kwargs"}`) rather than tokenomics' TOML keys.
+fn original_format_source(raw: &Value) -> bool {
+    raw.get("source")
+        .and_then(Value::as_object)
+        .is_some_and(|s| !s.contains_key("huggingface") && !s.contains_key("file"))
+}
+
+/// The `dataset_config` object: the original's config shape
+/// (`{"source": {"type", ["path"], ["huggingface_kwargs"]}, "prompt_column",
+/// ["image_column"], "description"}`). A config read from the original's JSON
+/// format is copied as written, as the original copies it; any other dataset is
+/// described in that shape (tokenomics-only keys such as `system_prompt` or
+/// `max_rows` have no place in it and stay in summary.json).
+fn dataset_config(ds: &DatasetSpec) -> Value {
+    if original_format_source(&ds.raw_config) {
+        return ds.raw_config.clone();
+    }
+    let (source, column) = match &ds.source {
+        DatasetSource::Aime => (json!({"type": "aime"}), "Question".to_string()),
+        DatasetSource::Synthetic => (json!({"type": "synthetic"}), ds.prompt_column.clone()),
+        DatasetSource::HuggingFace {
+            repo,
+            config,
+            split,
+            revision,
+        } => {
+            let mut kwargs = Map::new();
+            if let Some(c) = config {
+                kwargs.insert("name".into(), json!(c));
+            }
+            kwargs.insert("split".into(), json!(split));
+            if let Some(r) = revision {
+                kwargs.insert("revision".into(), json!(r));
+            }
+            (
+                json!({"type": "huggingface", "path": repo, "huggingface_kwargs": kwargs}),
+                ds.prompt_column.clone(),
+            )
+        }
+        DatasetSource::File { path, .. } => {
+            let written = ds.raw_config["source"]["file"]
+                .as_str()
+                .map_or_else(|| path.display().to_string(), str::to_string);
+            (
+                json!({"type": "file", "path": written}),
+                ds.prompt_column.clone(),
+            )
+        }
+    };
+    let mut m = Map::new();
+    m.insert("source".into(), source);
+    m.insert("prompt_column".into(), json!(column));
+    if let Some(c) = &ds.image_column {
+        m.insert("image_column".into(), json!(c));
+    }
+    let description = ds.raw_config["description"].as_str().map_or_else(
+        || format!("tokenomics dataset `{}`", ds.name),
+        str::to_string,
+    );
+    m.insert("description".into(), json!(description));
+    Value::Object(m)
+}
+
+/// The synthetic images each request carried: `(count, "N" or "WxH")` as the
+/// original's `--num-images` / `--image-size` (dataset images are not counted,
+/// as the original's vision replay reports none).
+fn synthetic_images(sc: &ScenarioSpec) -> Option<(u32, String)> {
+    let (w, h, n) = match (&sc.images, &sc.workload) {
+        (Some(i), _) if !i.from_dataset => (i.width, i.height, i.count),
+        (
+            None,
+            Workload::Image {
+                width,
+                height,
+                count,
+            },
+        ) => (*width, *height, *count),
+        _ => return None,
+    };
+    let size = if w == h {
+        w.to_string()
+    } else {
+        format!("{w}x{h}")
+    };
+    Some((n, size))
 }
 
 /// The `metadata` object of one point.
@@ -621,8 +715,9 @@ fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[f64]) -> Va
     let endpoint = plan.endpoints.get(&spec.endpoint);
     let scenario = plan.scenarios.get(&spec.scenario);
     let replay = scenario.is_some_and(|s| s.replay);
-    let images = scenario.and_then(|s| s.images.as_ref());
-    let dataset_config = scenario.map_or(Value::Null, |s| s.dataset.raw_config.clone());
+    let images = scenario.and_then(synthetic_images);
+    let compat = scenario.is_some_and(|s| s.compat_original);
+    let dataset_config = scenario.map_or(Value::Null, |s| dataset_config(&s.dataset));
     let lora = scenario
         .and_then(|s| s.lora.as_ref())
         .map_or(Value::Null, |l| {
@@ -652,11 +747,8 @@ fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[f64]) -> Va
         json!(if replay { "dataset_replay" } else { "scenario" }),
     );
     put("max_tokens", json!(scenario.map(|s| s.max_tokens_cap)));
-    put("num_images", json!(images.map_or(0, |i| i.count)));
-    put(
-        "image_size",
-        json!(images.map(|i| format!("{}x{}", i.width, i.height))),
-    );
+    put("num_images", json!(images.as_ref().map_or(0, |i| i.0)));
+    put("image_size", json!(images.map(|i| i.1)));
     put("input_tokens", Value::Null);
     put("dataset_config", dataset_config);
     put(
@@ -675,7 +767,10 @@ fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[f64]) -> Va
     put("execution_mode", json!(mode));
     put("num_runs", json!(spec.runs));
     put("warmup_runs", json!(spec.warmup));
-    put("temperature", json!(endpoint.and_then(|e| e.temperature)));
+    let temperature = endpoint
+        .and_then(|e| e.temperature)
+        .or(compat.then_some(crate::vocab::workload::ORIGINAL_TEMPERATURE));
+    put("temperature", json!(temperature));
     put("num_completions", json!(endpoint.map_or(1, |e| e.n)));
     put("stream", json!(endpoint.is_some_and(|e| e.stream)));
     put("description", json!(exp.description));
@@ -1420,5 +1515,118 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["8.json"]);
+    }
+
+    /// `sample_results` with its endpoint `sim` and its scenario `short` (D(128,64)) in the plan.
+    fn sample_with_specs() -> ExperimentResults {
+        use crate::sink::html::test_fixture::{endpoint, scenario};
+        let mut results = sample_results();
+        let mut ep = endpoint("sim", "m", ApiKind::Chat, false);
+        ep.temperature = None;
+        results.plan.endpoints.insert("sim".into(), ep);
+        results.plan.scenarios.insert(
+            "short".into(),
+            scenario("short", crate::vocab::workload::parse("D(128,64)").unwrap()),
+        );
+        results
+    }
+
+    /// The metadata of the single point of `results`, written and read back.
+    fn written_metadata(results: &ExperimentResults) -> Value {
+        let dir = tempfile::tempdir().unwrap();
+        OriginalJsonSink
+            .write(&ResultsDir::new(dir.path()), results)
+            .unwrap();
+        read(&dir.path().join("original/8.json")).1["metadata"].clone()
+    }
+
+    #[test]
+    fn metadata_reports_what_compat_sent_in_the_originals_shapes() {
+        use crate::plan::LoraSpec;
+        use crate::vocab::{ImageFormat, ImageSpec};
+        let mut results = sample_with_specs();
+        let sc = results.plan.scenarios.values_mut().next().unwrap();
+        sc.compat_original = true;
+        sc.images = Some(ImageSpec {
+            width: 640,
+            height: 480,
+            count: 2,
+            format: ImageFormat::Png,
+            from_dataset: false,
+        });
+        sc.lora = Some(LoraSpec {
+            strategy: LoraStrategy::RoundRobin,
+            adapters: vec!["a".into(), "b".into()],
+            weights: vec![],
+            base_model_ratio: 0.25,
+            zipf_alpha: 1.0,
+        });
+        sc.dataset.source = DatasetSource::HuggingFace {
+            repo: "openai/gsm8k".into(),
+            config: Some("main".into()),
+            split: "test".into(),
+            revision: None,
+        };
+        sc.dataset.prompt_column = "question".into();
+        sc.dataset.raw_config = json!({
+            "source": {"huggingface": "openai/gsm8k", "config": "main", "split": "test"},
+            "prompt_column": "question",
+            "max_rows": 10
+        });
+        let m = written_metadata(&results);
+        // The original's default temperature, sent by compat bodies.
+        assert_eq!(m["temperature"], 0.7);
+        assert_eq!(m["num_images"], 2);
+        assert_eq!(m["image_size"], "640x480");
+        // Round-robin is the original's `uniform`.
+        assert_eq!(
+            m["lora_config"],
+            json!({"strategy": "uniform", "lora_names": ["a", "b"], "base_model_ratio": 0.25})
+        );
+        assert_eq!(
+            m["dataset_config"],
+            json!({
+                "source": {
+                    "type": "huggingface",
+                    "path": "openai/gsm8k",
+                    "huggingface_kwargs": {"name": "main", "split": "test"}
+                },
+                "prompt_column": "question",
+                "description": "tokenomics dataset `synthetic`"
+            })
+        );
+        let keys: Vec<&str> = m["dataset_config"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["source", "prompt_column", "description"]);
+    }
+
+    #[test]
+    fn metadata_copies_original_configs_and_names_builtins_by_type() {
+        let mut results = sample_with_specs();
+        let original = json!({
+            "source": {"type": "file", "path": "../data/sample_prompts.txt"},
+            "prompt_column": "text",
+            "description": "30k token testing"
+        });
+        let sc = results.plan.scenarios.values_mut().next().unwrap();
+        sc.dataset.raw_config = original.clone();
+        assert_eq!(written_metadata(&results)["dataset_config"], original);
+
+        let sc = results.plan.scenarios.values_mut().next().unwrap();
+        sc.dataset.source = DatasetSource::Aime;
+        sc.dataset.raw_config = json!({"source": "aime", "description": "AIME"});
+        let m = written_metadata(&results);
+        assert_eq!(
+            m["dataset_config"],
+            json!({"source": {"type": "aime"}, "prompt_column": "Question", "description": "AIME"})
+        );
+        // Not compat, no temperature set: none was sent, none is reported.
+        assert_eq!(written_metadata(&results)["temperature"], Value::Null);
+        assert_eq!(written_metadata(&results)["num_images"], 0);
+        assert_eq!(written_metadata(&results)["image_size"], Value::Null);
     }
 }

@@ -66,4 +66,9 @@ pub enum LoraStrategy {
     Weighted,
     /// Adapter ranks drawn from a Zipf distribution with exponent `zipf_alpha`.
     Zipf,
+    /// The original tool's name for a random pick per request (tokenomics' `uniform`).
+    Mixed,
+    /// The original tool's name for round-robin (tokenomics' `round_robin`).
+    #[serde(rename = "all-unique", alias = "all_unique")]
+    AllUnique,
 }

@@ -52,7 +52,7 @@ pub fn stat(values: &[f64]) -> Stat {
     }
 }
 
-fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> EndpointSpec {
+pub(crate) fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> EndpointSpec {
     EndpointSpec {
         name: name.into(),
         target: EndpointTarget::Url("http://127.0.0.1:8000/v1".into()),
@@ -86,7 +86,7 @@ fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> EndpointSpec
     }
 }
 
-fn scenario(name: &str, workload: Workload) -> ScenarioSpec {
+pub(crate) fn scenario(name: &str, workload: Workload) -> ScenarioSpec {
     ScenarioSpec {
         name: name.into(),
         workload,
