@@ -208,6 +208,8 @@ pub struct RawEndpoint {
     pub batch_in_one_request: Option<bool>,
     /// Rerank/score: path under `base_url`.
     pub path: Option<String>,
+    /// Open the connections a run needs before its clock starts (default true).
+    pub preconnect: Option<bool>,
 }
 
 impl RawEndpoint {

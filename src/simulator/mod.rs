@@ -160,6 +160,8 @@ pub struct SimHandle {
     pub addr: std::net::SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     log: Option<Arc<log::LogStore>>,
+    /// TCP connections accepted so far.
+    connections: Arc<AtomicU64>,
 }
 
 impl SimHandle {
@@ -186,6 +188,13 @@ impl SimHandle {
     #[must_use]
     pub fn take_log(&self) -> Vec<SimRequestLog> {
         self.log.as_ref().map(|l| l.take()).unwrap_or_default()
+    }
+
+    /// TCP connections accepted so far (a client's keep-alive reuse shows as
+    /// fewer connections than requests).
+    #[must_use]
+    pub fn connections_accepted(&self) -> u64 {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops accepting connections.
@@ -243,7 +252,10 @@ pub async fn spawn(config: SimConfig, port: u16) -> io::Result<SimHandle> {
 
     // Token events are small writes: without TCP_NODELAY, Nagle's algorithm
     // would hold them back behind unacknowledged data.
-    let listener = listener.tap_io(|tcp| {
+    let connections = Arc::new(AtomicU64::new(0));
+    let accepted = Arc::clone(&connections);
+    let listener = listener.tap_io(move |tcp| {
+        accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("simulator: TCP_NODELAY not set: {e}");
         }
@@ -265,6 +277,7 @@ pub async fn spawn(config: SimConfig, port: u16) -> io::Result<SimHandle> {
         addr,
         shutdown: Some(tx),
         log,
+        connections,
     })
 }
 

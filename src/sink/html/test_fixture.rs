@@ -82,6 +82,7 @@ fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> EndpointSpec
         embed_batch_in_one_request: false,
         path_override: None,
         embedding_dim: None,
+        preconnect: true,
     }
 }
 
