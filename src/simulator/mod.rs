@@ -100,7 +100,9 @@
 //! cumulative rates in the order refuse, http_500, http_429, stream_cut,
 //! malformed_event, stall. Effects:
 //!
-//! * `refuse`: the connection is closed before any response byte;
+//! * `refuse`: the connection is closed before any response byte; the same
+//!   request sent again (same `x-request-id`: the client's reconnect on a fresh
+//!   connection) is refused again and takes no new `seq`;
 //! * `http_500` / `http_429`: an immediate JSON error (`Retry-After:
 //!   retry_after_s` on 429), before the body is even parsed;
 //! * `stream_cut`: a stream ends when token `⌊max_tokens/2⌋` is due, without it
@@ -247,6 +249,7 @@ pub async fn spawn(config: SimConfig, port: u16) -> io::Result<SimHandle> {
         metrics,
         engine,
         started_unix_s: crate::clock::wall_ns() / 1_000_000_000,
+        refused: std::sync::Mutex::new(std::collections::HashMap::new()),
     });
     let app = routes::router(shared);
 
