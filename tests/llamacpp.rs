@@ -275,7 +275,7 @@ endpoints = ["chat"]
 scenarios = ["tiny"]
 mode = "concurrency"
 concurrency = [1, 2, 8]
-requests = 120
+requests = 100
 
 [[grid]]
 name = "nostream"
@@ -283,7 +283,7 @@ endpoints = ["chat-nostream"]
 scenarios = ["tiny"]
 mode = "concurrency"
 concurrency = [2]
-requests = 40
+requests = 30
 "#;
 
 /// Longer than llama-server's keep-alive timeout (5 s): idle connections are gone after it.
@@ -338,6 +338,7 @@ fn llamacpp_connections_survive_hundreds_of_requests_and_idle_pauses() {
         if k > 0 {
             std::thread::sleep(PAUSE);
         }
+        let point_started = Instant::now();
         let point = &plan.points[i];
         let ep = &plan.endpoints[&point.endpoint];
         let client = &clients[&point.endpoint];
@@ -382,9 +383,11 @@ fn llamacpp_connections_survive_hundreds_of_requests_and_idle_pauses() {
         let reconnects: u32 = records.iter().map(|r| r.reconnects).sum();
         let opened = records.iter().filter(|r| r.connect_ms.is_some()).count();
         eprintln!(
-            "{} run {run_index} (preconnect {preconnect}): {} requests, {} failed, {reconnects} reconnects, {opened} opened a connection",
+            "{} run {run_index} (preconnect {preconnect}): {} requests in {:.1} s, {} failed, \
+             {reconnects} reconnects, {opened} opened a connection",
             point.id,
             records.len(),
+            point_started.elapsed().as_secs_f64(),
             records.iter().filter(|r| !r.outcome.is_ok()).count(),
         );
         all.extend(records);
