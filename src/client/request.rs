@@ -60,7 +60,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::{FutureExt, Stream, StreamExt};
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use tokio::time::{Instant, Sleep};
 
 use super::openai::{parse_body, parse_chunk, ChunkInfo, TextAcc, UsageCounts};
@@ -345,6 +345,9 @@ async fn exchange(
             )
         })?;
     let mut headers = client.headers.clone();
+    headers
+        .entry(ACCEPT)
+        .or_insert(http::HeaderValue::from_static("*/*"));
     headers.insert(
         CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
