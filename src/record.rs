@@ -27,7 +27,8 @@ pub enum Outcome {
     RateLimited,
     /// One of the configured timeouts fired; `timeout_kind` says which.
     Timeout,
-    /// The connection could not be made (refused, DNS, TLS).
+    /// The connection could not be made (refused, DNS, TLS), or it closed before
+    /// any response byte (after the client's one reconnect, where that applies).
     ConnectError,
     /// The stream ended (EOF or reset) before its final chunk / `[DONE]`.
     StreamCut,

@@ -3,7 +3,8 @@
 //! # Timestamps
 //! All on [`crate::clock::now_ns`], stored as ns since the run's `t0`:
 //! `start_ns` just before the request is handed to the HTTP stack (connection
-//! set-up included); `first_byte_ns` when the response headers are parsed;
+//! set-up included: when the request had to open its connection, the time it
+//! took is `connect_ms`); `first_byte_ns` when the response headers are parsed;
 //! `first_chunk_ns` at the first SSE event of any kind (`[DONE]` excluded);
 //! `first_token_ns` (TTFT) at the first event with non-empty generated text in any
 //! choice, reasoning included; `first_output_ns` (TTFO) at the first with
@@ -30,6 +31,8 @@
 //!   between two reads of the body).
 //! * `connect_error`: no response at all: refused, DNS, TLS, or the connection
 //!   closed before any response headers; `error` is the transport's error chain.
+//!   A pooled connection that closed before any response byte is first replaced
+//!   once by a fresh one (`reconnects`; see [`super::transport`]).
 //! * `stream_cut`: the body ended or failed before the stream was complete, or
 //!   inside its last event.
 //! * `malformed_event`: an event's data was not a JSON object and the policy is

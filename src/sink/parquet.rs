@@ -799,6 +799,32 @@ mod tests {
     }
 
     #[test]
+    fn files_without_the_connection_columns_still_read() {
+        // requests.parquet written before `connect_ms` and `reconnects` existed.
+        let recs = records();
+        let batch = build_batch(&recs).unwrap();
+        let keep: Vec<usize> = (0..batch.num_columns())
+            .filter(|&i| {
+                let name = batch.schema().field(i).name().clone();
+                name != "connect_ms" && name != "reconnects"
+            })
+            .collect();
+        let old = batch.project(&keep).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), old.schema(), None).unwrap();
+        w.write(&old).unwrap();
+        w.close().unwrap();
+        let back = read_records(&path).unwrap();
+        assert_eq!(back.len(), recs.len());
+        for (b, r) in back.iter().zip(&recs) {
+            assert_eq!((b.connect_ms, b.reconnects), (None, 0));
+            assert_eq!(b.request_id, r.request_id);
+            assert_eq!(b.chunk_ns, r.chunk_ns);
+        }
+    }
+
+    #[test]
     fn module_doc_table_lists_every_column_in_order() {
         // The table in the module docs is the format's contract: it must match the schema.
         let documented: Vec<String> = include_str!("parquet.rs")
