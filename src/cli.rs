@@ -300,6 +300,12 @@ pub struct BenchClientArgs {
     /// Fidelity: token events per request.
     #[arg(long, default_value_t = 16)]
     pub fidelity_tokens: u32,
+    /// Fidelity: burst sizes, comma-separated (each sent preconnected and cold).
+    #[arg(long, value_delimiter = ',', default_value = "64,512")]
+    pub fidelity_bursts: Vec<u32>,
+    /// Fidelity: bursts of each size, each way.
+    #[arg(long, default_value_t = 5)]
+    pub fidelity_burst_rounds: u32,
     /// Run the arrival-precision benchmark (open-loop send lag and server-side
     /// inter-arrival gaps at --arrival-rates).
     #[arg(long)]

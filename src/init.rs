@@ -374,6 +374,7 @@ fn probe_endpoint(api_key_env: Option<&String>) -> EndpointSpec {
         extra_body: serde_json::Map::new(),
         headers: BTreeMap::new(),
         headers_env: BTreeMap::new(),
+        preconnect: true,
         temperature: None,
         ignore_eos: false,
         min_tokens: false,

@@ -87,6 +87,7 @@ fn endpoint(name: &str, api: ApiKind) -> EndpointSpec {
         embed_batch_in_one_request: false,
         path_override: None,
         embedding_dim: None,
+        preconnect: true,
     }
 }
 

@@ -236,6 +236,8 @@ pub struct RawEndpoint {
     pub batch_in_one_request: Option<bool>,
     /// Rerank/score only: path under `base_url` (default `/rerank` or `/score`).
     pub path: Option<String>,
+    /// Open the connections a run needs before its clock starts (default true).
+    pub preconnect: Option<bool>,
 }
 
 impl RawEndpoint {

@@ -218,6 +218,7 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
         embed_batch_in_one_request: ep.batch_in_one_request.unwrap_or(false),
         path_override: ep.path.clone(),
         embedding_dim: ep.embedding_dim,
+        preconnect: ep.preconnect.unwrap_or(true),
     }
 }
 

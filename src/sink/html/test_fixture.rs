@@ -83,6 +83,7 @@ pub(crate) fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> E
         embed_batch_in_one_request: false,
         path_override: None,
         embedding_dim: None,
+        preconnect: true,
     }
 }
 
