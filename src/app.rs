@@ -175,6 +175,10 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
             Ok(exit::OK)
         }
         Command::BenchClient(args) => crate::bench::run(&args).await,
+        Command::Init(args) => crate::init::run(&args).await,
+        Command::Schema(args) => crate::schema::run(&args),
+        Command::Completions(args) => crate::completions::run_completions(args.shell),
+        Command::Man(args) => crate::completions::run_man(&args),
     }
 }
 

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::vocab::{SimConfig, SimTiming};
+use crate::vocab::{ApiKind, SimConfig, SimTiming};
 
 /// tokenomics: declarative benchmarks of OpenAI-compatible LLM inference servers.
 #[derive(Debug, Parser)]
@@ -40,6 +40,14 @@ pub enum Command {
     Merge(MergeArgs),
     /// Benchmark the client itself against a simulator in another process.
     BenchClient(BenchClientArgs),
+    /// Write a commented starter manifest (for a running server, or the embedded simulator).
+    Init(InitArgs),
+    /// Print the JSON Schema of manifests or dataset config files (for editors).
+    Schema(SchemaArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
 }
 
 /// Options shared by commands that load a manifest.
@@ -292,6 +300,12 @@ pub struct BenchClientArgs {
     /// Fidelity: token events per request.
     #[arg(long, default_value_t = 16)]
     pub fidelity_tokens: u32,
+    /// Fidelity: burst sizes, comma-separated (each sent preconnected and cold).
+    #[arg(long, value_delimiter = ',', default_value = "64,512")]
+    pub fidelity_bursts: Vec<u32>,
+    /// Fidelity: bursts of each size, each way.
+    #[arg(long, default_value_t = 5)]
+    pub fidelity_burst_rounds: u32,
     /// Run the arrival-precision benchmark (open-loop send lag and server-side
     /// inter-arrival gaps at --arrival-rates).
     #[arg(long)]
@@ -343,6 +357,83 @@ pub struct BenchClientArgs {
     /// The tokenomics executable that runs the simulator (default: this one).
     #[arg(long, value_name = "PATH")]
     pub sim_exe: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Experiment name (letters, digits, `_`, `-`, `.`); default: from the model, or `simulator`.
+    pub name: Option<String>,
+    /// API root of a running server, e.g. `http://localhost:8000/v1`; its `/models` is asked
+    /// for the model. Without it, the manifest uses the embedded simulator.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The API to benchmark.
+    #[arg(long, value_enum, default_value_t = ApiArg::Chat)]
+    pub api: ApiArg,
+    /// The model to benchmark (default: the first one the server lists).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Name of the environment variable holding the server's API key.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Where to write the manifest (default: `experiments/<name>.toml`).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--api` of `init`: the manifest's `api` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiArg {
+    Chat,
+    Completions,
+    Embeddings,
+    Rerank,
+    Score,
+}
+
+impl From<ApiArg> for ApiKind {
+    fn from(a: ApiArg) -> Self {
+        match a {
+            ApiArg::Chat => ApiKind::Chat,
+            ApiArg::Completions => ApiKind::Completions,
+            ApiArg::Embeddings => ApiKind::Embeddings,
+            ApiArg::Rerank => ApiKind::Rerank,
+            ApiArg::Score => ApiKind::Score,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema: the experiment manifest, or a dataset config file.
+    #[arg(value_enum, default_value_t = SchemaKind::Manifest)]
+    pub kind: SchemaKind,
+}
+
+/// The JSON Schemas `tokenomics schema` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// An experiment manifest (`experiments/*.toml`).
+    Manifest,
+    /// A dataset config file (`dataset_configs/*.toml`).
+    DatasetConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `tokenomics.1` and one `tokenomics-<command>.1` per command here instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

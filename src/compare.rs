@@ -161,8 +161,8 @@ mod tests {
             .report
             .regressions
             .iter()
-            .find(|r| r.rule == "e2e_output_tps.mean:5" && r.point == "vllm/short @ 4")
-            .expect("vllm/short @ 4 throughput regression");
+            .find(|r| r.rule == "e2e_output_tps.mean:5" && r.point == "vllm/short burst @ 4")
+            .expect("vllm/short burst @ 4 throughput regression");
         assert!(tps.ci.is_some_and(|(_, hi)| hi < 0.0));
         assert!(
             (tps.delta_pct - (1.0 / 1.3 - 1.0) * 100.0).abs() < 1e-6,
@@ -236,12 +236,21 @@ metrics.e2e_output_tps = { mean = 100.0 }
         assert!(out.regression);
         assert_eq!(out.report.comparisons.len(), 2);
         assert_eq!(out.report.comparisons[0].matched_points, 1);
-        // The original's directory has no labels: matched by load (1 only).
+        // The original's directory has no labels, and its points are sustained
+        // (concurrency) runs: none pairs with the baseline's burst points, and
+        // both sides' points are listed as unmatched instead.
+        let orig = &out.report.comparisons[1];
+        assert_eq!(orig.match_rule, engine::MatchRule::Load);
+        assert_eq!(orig.matched_points, 0);
         assert_eq!(
-            out.report.comparisons[1].match_rule,
-            engine::MatchRule::Load
+            orig.unmatched_candidate,
+            ["concurrency @ 1", "concurrency @ 128"]
         );
-        assert_eq!(out.report.comparisons[1].matched_points, 1);
+        assert!(out
+            .report
+            .warnings
+            .iter()
+            .any(|w| w.contains("No point of `e5_dir` matches")));
         let page = std::fs::read_to_string(&html).unwrap();
         let doc = Html::parse_document(&page);
         let sel = |s: &str| Selector::parse(s).unwrap();

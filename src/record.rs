@@ -27,7 +27,8 @@ pub enum Outcome {
     RateLimited,
     /// One of the configured timeouts fired; `timeout_kind` says which.
     Timeout,
-    /// The connection could not be made (refused, DNS, TLS).
+    /// The connection could not be made (refused, DNS, TLS), or it closed before
+    /// any response byte (after the client's one reconnect, where that applies).
     ConnectError,
     /// The stream ended (EOF or reset) before its final chunk / `[DONE]`.
     StreamCut,
@@ -185,6 +186,11 @@ pub struct RequestRecord {
     pub dispatch_ns: u64,
     /// Just before the request was handed to the HTTP stack (TTFT is measured from here).
     pub start_ns: u64,
+    /// Time to open the connection this request opened and waited for (DNS, TCP,
+    /// TLS), ms; `None` when it went on an already open connection (pooled or
+    /// preconnected) or never got a connection. Part of TTFT and E2E.
+    #[serde(default)]
+    pub connect_ms: Option<f64>,
     /// Response headers received.
     pub first_byte_ns: Option<u64>,
     /// First SSE event of any kind (including role-only chunks).
@@ -211,6 +217,11 @@ pub struct RequestRecord {
     pub retry_after_s: Option<f64>,
     /// Events that were not valid JSON (skipped or fatal, per the endpoint policy).
     pub malformed_events: u32,
+    /// Times the client re-sent this request on a fresh connection because the
+    /// pooled one was closed before any response byte (0 or 1; README: Real
+    /// servers). Not an attempt: the same request, the same record.
+    #[serde(default)]
+    pub reconnects: u32,
 
     // ---- tokens --------------------------------------------------------------
     /// The scenario's target input length.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokenomics::record::{Outcome, TokenSource};
+use tokenomics::record::{Outcome, RequestRecord, TokenSource};
 use tokenomics::vocab::ApiKind;
 
 fn repo() -> PathBuf {
@@ -238,4 +238,202 @@ fn llamacpp_smoke_manifest_runs_against_real_llama_server() {
         "report rendered"
     );
     drop((chat, embed, rerank));
+}
+
+/// The points of the connection test: streamed closed loops at concurrency 1, 2 and 8,
+/// then non-streamed ones (llama-server keeps their connections alive).
+const CONN_MANIFEST: &str = r#"
+schema = 1
+[experiment]
+name = "llamacpp-conn-test"
+seed = 3
+runs = 1
+warmup = 0
+
+[endpoints.chat]
+base_url = "http://127.0.0.1:9/v1"
+model = "smollm2-135m"
+stream = true
+ignore_eos = true
+temperature = 0.0
+timeout_s = 120
+
+[endpoints.chat-nostream]
+base_url = "http://127.0.0.1:9/v1"
+model = "smollm2-135m"
+stream = false
+ignore_eos = true
+temperature = 0.0
+timeout_s = 120
+
+[scenarios.tiny]
+spec = "D(16,4)"
+
+[[grid]]
+name = "stream"
+endpoints = ["chat"]
+scenarios = ["tiny"]
+mode = "concurrency"
+concurrency = [1, 2, 8]
+requests = 100
+
+[[grid]]
+name = "nostream"
+endpoints = ["chat-nostream"]
+scenarios = ["tiny"]
+mode = "concurrency"
+concurrency = [2]
+requests = 30
+"#;
+
+/// Longer than llama-server's keep-alive timeout (5 s): idle connections are gone after it.
+const PAUSE: Duration = Duration::from_secs(6);
+
+/// One client per endpoint for the whole test (as a long run would keep), closed
+/// loops through the runner's executor, 6 s pauses between the points, and a last
+/// non-streamed point sent after the pause without preconnecting, on whatever the
+/// pool kept. Every one of the 480 requests must end `ok`; reconnects are counted
+/// in the records and stay rare.
+#[test]
+#[ignore = "needs llama-server: run server/llamacpp_run_server.sh --build-only, then cargo test --test llamacpp -- --ignored"]
+fn llamacpp_connections_survive_hundreds_of_requests_and_idle_pauses() {
+    use std::sync::Arc;
+    use tokenomics::client::HttpClient;
+    use tokenomics::plan::LoadSpec;
+    use tokenomics::runner::executor::{execute, RunInput};
+
+    ensure_built();
+    let server = start("conn", &[]);
+    let url = format!("http://127.0.0.1:{}/v1", server.port);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("conn.toml");
+    std::fs::write(&path, CONN_MANIFEST).expect("write manifest");
+    let overrides = ["chat", "chat-nostream"]
+        .iter()
+        .map(|e| format!("endpoints.{e}.base_url=\"{url}\""))
+        .collect();
+    let manifest =
+        tokenomics::manifest::load(&path, &tokenomics::manifest::LoadOptions { overrides })
+            .expect("manifest");
+    let plan = tokenomics::plan::build(&manifest, &tokenomics::plan::PlanOptions::default())
+        .expect("plan");
+    let preparer = tokenomics::dataset::Preparer::new(&plan).expect("preparer");
+    let clients: std::collections::BTreeMap<String, HttpClient> = plan
+        .endpoints
+        .iter()
+        .map(|(name, ep)| (name.clone(), HttpClient::new(ep, &url, 8).expect("client")))
+        .collect();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let started = Instant::now();
+    let mut all: Vec<RequestRecord> = Vec::new();
+    // The plan's points, then the non-streamed point once more without preconnecting.
+    let mut runs: Vec<(usize, u32, bool)> = (0..plan.points.len()).map(|i| (i, 0, true)).collect();
+    runs.push((plan.points.len() - 1, 1, false));
+    for (k, &(i, run_index, preconnect)) in runs.iter().enumerate() {
+        if k > 0 {
+            std::thread::sleep(PAUSE);
+        }
+        let point_started = Instant::now();
+        let point = &plan.points[i];
+        let ep = &plan.endpoints[&point.endpoint];
+        let client = &clients[&point.endpoint];
+        let count = u32::try_from(point.requests_per_run()).expect("small");
+        let prepared = preparer
+            .prepare_run(point, run_index, count)
+            .expect("requests");
+        let records = rt.block_on(async {
+            if preconnect {
+                let LoadSpec::Concurrency { concurrency, .. } = point.load else {
+                    panic!("closed loops only");
+                };
+                let done = client.preconnect(concurrency as usize).await;
+                assert_eq!(done.failed, 0, "preconnect to llama-server: {done:?}");
+            }
+            let input = RunInput {
+                client: client.clone(),
+                endpoint: Arc::new(ep.clone()),
+                point_index: u32::try_from(i).expect("small"),
+                point_id: Arc::from(point.id.as_str()),
+                run_index,
+                warmup: false,
+                requests: Arc::new(prepared.requests),
+                cancel: tokio_util::sync::CancellationToken::new(),
+                grace: Duration::from_secs(10),
+                schedule_seed: point.seed,
+            };
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            execute(input, &point.load, tx).await;
+            let mut out = Vec::new();
+            while let Some(r) = rx.recv().await {
+                out.push(r);
+            }
+            out
+        });
+        assert_eq!(
+            records.len(),
+            count as usize,
+            "{}: every request recorded",
+            point.id
+        );
+        let reconnects: u32 = records.iter().map(|r| r.reconnects).sum();
+        let opened = records.iter().filter(|r| r.connect_ms.is_some()).count();
+        eprintln!(
+            "{} run {run_index} (preconnect {preconnect}): {} requests in {:.1} s, {} failed, \
+             {reconnects} reconnects, {opened} opened a connection",
+            point.id,
+            records.len(),
+            point_started.elapsed().as_secs_f64(),
+            records.iter().filter(|r| !r.outcome.is_ok()).count(),
+        );
+        all.extend(records);
+    }
+    let elapsed = started.elapsed();
+
+    assert!(all.len() >= 300, "{} requests", all.len());
+    let failed: Vec<String> = all
+        .iter()
+        .filter(|r| r.outcome != Outcome::Ok)
+        .map(|r| format!("{} {}: {:?}", r.request_id, r.outcome, r.error))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "client-caused failures against llama-server: {failed:#?}"
+    );
+    for r in &all {
+        assert_eq!(
+            r.output_tokens, 4,
+            "{}: ignore_eos gives max_tokens",
+            r.request_id
+        );
+        assert!(r.reconnects <= 1, "{}", r.request_id);
+        if r.reconnects == 1 {
+            assert!(
+                r.connect_ms.is_some(),
+                "{}: a reconnect opens a connection",
+                r.request_id
+            );
+        }
+    }
+    // Reconnects are the client's own re-sends after llama-server closed a pooled
+    // connection as the request arrived; once the client has seen it close after
+    // streams it stops pooling those connections, so they stay rare.
+    let reconnects: u32 = all.iter().map(|r| r.reconnects).sum();
+    assert!(
+        reconnects <= 4,
+        "{reconnects} reconnects over {} requests",
+        all.len()
+    );
+    eprintln!(
+        "{} requests in {:.1} s (with {} pauses of {} s): 0 failed, {reconnects} reconnects",
+        all.len(),
+        elapsed.as_secs_f64(),
+        runs.len() - 1,
+        PAUSE.as_secs()
+    );
+    drop(server);
 }

@@ -43,6 +43,20 @@
 //! clock does not see); ITL needs as many client content events as server
 //! token sends (`n`), a request where they differ is counted in
 //! `itl_count_mismatch` and left out of ITL.
+//!
+//! # Bursts
+//! For each burst size N, a fresh simulator process serves `burst_rounds`
+//! bursts of N streamed requests released together through the runner's
+//! executor (`LoadSpec::Burst`, as `tokenomics run` sends a burst point), in two
+//! ways: **preconnected** (one client; before each burst's clock starts,
+//! [`HttpClient::preconnect`](crate::client::HttpClient::preconnect) makes N
+//! connections idle, as the runner does by default) and **cold** (a fresh
+//! client per burst, so every request opens its own connection inside its
+//! TTFT, as with `preconnect = false`). Every request counts (none is left out
+//! as a warmup), so a cold burst's TTFT errors include its N simultaneous
+//! handshakes, which the server's clock does not see. `opened` counts the
+//! requests whose record has a `connect_ms`. Rounds are re-based onto the first
+//! round's `t0` so the lags stay absolute.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -54,6 +68,7 @@ use super::load::{self, Finished, OnRecord, Streams};
 use super::simproc::{SimProcess, SimSetup, SimTimingArgs};
 use super::system::CpuSnapshot;
 use super::TargetCheck;
+use crate::client::HttpClient;
 use crate::clock::now_ns;
 use crate::error::Error;
 use crate::metrics::stats::percentile;
@@ -74,6 +89,10 @@ pub struct FidelityOptions {
     pub timing: SimTimingArgs,
     /// Token events per request.
     pub tokens: u32,
+    /// Burst sizes (each with its own simulator process; see the module docs).
+    pub bursts: Vec<u32>,
+    /// Bursts of each size, preconnected and cold each.
+    pub burst_rounds: u32,
 }
 
 /// Summary of a set of signed errors (ms).
@@ -232,6 +251,45 @@ pub struct FidelityReport {
     pub window_s: f64,
     /// One entry per stream count.
     pub levels: Vec<FidelityLevel>,
+    /// One entry per burst size.
+    pub bursts: Vec<BurstLevel>,
+}
+
+/// One way of sending a burst, measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct BurstMode {
+    /// Matching and errors.
+    #[serde(flatten)]
+    pub comparison: Comparison,
+    /// Requests that opened a connection (`connect_ms` set).
+    pub opened: usize,
+}
+
+/// The figures of one burst size (see the module docs).
+#[derive(Clone, Debug, Serialize)]
+pub struct BurstLevel {
+    /// Requests released together.
+    pub burst: u32,
+    /// Bursts sent each way.
+    pub rounds: u32,
+    /// Connections opened before each burst's clock.
+    pub preconnected: BurstMode,
+    /// A fresh client per burst: every request opens its connection.
+    pub cold: BurstMode,
+    /// Targets that apply to this size (on the preconnected bursts).
+    pub targets: Vec<TargetCheck>,
+}
+
+/// The issue's burst targets: TTFT MAE ≤ 1 ms at burst 64, ≤ 5 ms at burst 512
+/// (preconnected, as the runner sends bursts by default).
+#[must_use]
+pub fn burst_targets(burst: u32, c: &Comparison) -> Vec<TargetCheck> {
+    let ttft = |bound| vec![TargetCheck::at_most("ttft_mae_ms", bound, c.ttft.mae_ms)];
+    match burst {
+        64 => ttft(1.0),
+        512 => ttft(5.0),
+        _ => Vec::new(),
+    }
 }
 
 /// The issue's targets: TTFT MAE ≤ 0.2 ms at 1 stream, ≤ 1 ms at 64, ≤ 5 ms at
@@ -258,6 +316,7 @@ pub async fn run(
     setup: &SimSetup,
     opts: &FidelityOptions,
     on_level: &mut dyn FnMut(&FidelityLevel),
+    on_burst: &mut dyn FnMut(&BurstLevel),
 ) -> Result<FidelityReport, Error> {
     let mut levels = Vec::new();
     for &n in &opts.streams {
@@ -265,11 +324,132 @@ pub async fn run(
         on_level(&level);
         levels.push(level);
     }
+    let mut bursts = Vec::new();
+    for &n in &opts.bursts {
+        let level = burst_level(setup, opts, n.max(1)).await?;
+        on_burst(&level);
+        bursts.push(level);
+    }
     Ok(FidelityReport {
         timing: opts.timing,
         tokens: opts.tokens,
         window_s: opts.window.as_secs_f64(),
         levels,
+        bursts,
+    })
+}
+
+/// One burst through the runner's executor; records re-based onto `t0_ns`.
+async fn burst_round(
+    client: &HttpClient,
+    endpoint: &Arc<crate::plan::EndpointSpec>,
+    request: &crate::dataset::PreparedRequest,
+    burst: u32,
+    (label, round): (&str, u32),
+    t0_ns: Option<u64>,
+) -> (Vec<RequestRecord>, u64) {
+    use crate::runner::executor::{execute, RunInput};
+    let requests = (0..burst)
+        .map(|i| crate::dataset::PreparedRequest {
+            index: i,
+            ..request.clone()
+        })
+        .collect();
+    let input = RunInput {
+        client: client.clone(),
+        endpoint: Arc::clone(endpoint),
+        point_index: 0,
+        point_id: Arc::from(label),
+        run_index: round,
+        warmup: false,
+        requests: Arc::new(requests),
+        cancel: tokio_util::sync::CancellationToken::new(),
+        grace: DRAIN,
+        schedule_seed: 0,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let timing = execute(input, &crate::plan::LoadSpec::Burst { batch: burst }, tx).await;
+    let origin = t0_ns.unwrap_or(timing.t0_ns);
+    let shift = timing.t0_ns.saturating_sub(origin);
+    let mut records = Vec::with_capacity(burst as usize);
+    while let Some(mut r) = rx.recv().await {
+        r.start_ns += shift;
+        r.first_token_ns = r.first_token_ns.map(|t| t + shift);
+        for c in &mut r.chunk_ns {
+            *c += shift;
+        }
+        records.push(r);
+    }
+    (records, origin)
+}
+
+async fn burst_level(
+    setup: &SimSetup,
+    opts: &FidelityOptions,
+    burst: u32,
+) -> Result<BurstLevel, Error> {
+    let sim = SimProcess::start(setup, opts.timing, true).await?;
+    let endpoint = Arc::new(load::endpoint(sim.base_url()));
+    let request = load::chat_request(opts.tokens.max(1));
+    let rounds = opts.burst_rounds.max(1);
+    let label_pre = format!("burst{burst}-pre");
+    let label_cold = format!("burst{burst}-cold");
+    let warm = match load::client(sim.base_url(), burst) {
+        Ok(c) => c,
+        Err(e) => {
+            sim.kill().await;
+            return Err(e);
+        }
+    };
+    let mut pre = Vec::new();
+    let mut cold = Vec::new();
+    let mut origin = None;
+    for round in 0..rounds {
+        // As the runner does before a run's clock starts.
+        let _ = warm.preconnect(burst as usize).await;
+        let (records, t0) = burst_round(
+            &warm,
+            &endpoint,
+            &request,
+            burst,
+            (&label_pre, round),
+            origin,
+        )
+        .await;
+        origin = Some(t0);
+        pre.extend(records);
+        let fresh = match load::client(sim.base_url(), burst) {
+            Ok(c) => c,
+            Err(e) => {
+                sim.kill().await;
+                return Err(e);
+            }
+        };
+        let (records, _) = burst_round(
+            &fresh,
+            &endpoint,
+            &request,
+            burst,
+            (&label_cold, round),
+            origin,
+        )
+        .await;
+        cold.extend(records);
+    }
+    drop(warm);
+    let log = sim.stop_and_take_log().await?;
+    let mode = |records: &[RequestRecord]| BurstMode {
+        comparison: compare(records, &log, origin),
+        opened: records.iter().filter(|r| r.connect_ms.is_some()).count(),
+    };
+    let preconnected = mode(&pre);
+    let cold = mode(&cold);
+    Ok(BurstLevel {
+        burst,
+        rounds,
+        targets: burst_targets(burst, &preconnected.comparison),
+        preconnected,
+        cold,
     })
 }
 
@@ -385,6 +565,55 @@ pub fn row(level: &FidelityLevel) -> String {
     )
 }
 
+/// The burst table's header.
+#[must_use]
+pub fn burst_header(opts: &FidelityOptions) -> String {
+    format!(
+        "\nbursts: N streamed requests released together through the runner's executor, {} per size and way; \
+         preconnected = N connections opened before each burst's clock (the default), cold = a fresh client per burst\n\
+         {:>7}  {:<12}  {:>8}  {:>8} {:<10}  {:>8}  {:>12}  {:>6}\n",
+        opts.burst_rounds.max(1),
+        "burst",
+        "connections",
+        "requests",
+        "TTFT MAE",
+        "(target)",
+        "TTFT p99",
+        "request lag",
+        "opened",
+    )
+}
+
+/// The two rows of one burst size.
+#[must_use]
+pub fn burst_rows(level: &BurstLevel) -> String {
+    let ms = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"));
+    let target = level
+        .targets
+        .iter()
+        .find(|t| t.metric == "ttft_mae_ms")
+        .map_or_else(|| "—".to_owned(), TargetCheck::short);
+    let row = |name: &str, m: &BurstMode, target: &str| {
+        let c = &m.comparison;
+        format!(
+            "{:>7}  {:<12}  {:>8}  {:>8} {:<10}  {:>8}  {:>12}  {:>6}",
+            level.burst,
+            name,
+            c.ttft.samples,
+            ms(c.ttft.mae_ms),
+            target,
+            ms(c.ttft.p99_abs_ms),
+            ms(c.request_lag.bias_ms),
+            m.opened,
+        )
+    };
+    format!(
+        "{}\n{}",
+        row("preconnected", &level.preconnected, &target),
+        row("cold", &level.cold, "—")
+    )
+}
+
 /// `1 stream`, `64 streams`.
 fn streams_label(n: u32) -> String {
     if n == 1 {
@@ -429,7 +658,21 @@ pub fn notes(report: &FidelityReport) -> String {
             ));
         }
     }
+    for b in &report.bursts {
+        for (name, m) in [("preconnected", &b.preconnected), ("cold", &b.cold)] {
+            let c = &m.comparison;
+            if c.failed > 0 || c.unmatched > 0 {
+                out.push_str(&format!(
+                    "note: burst {} {name}: {} failed, {} unmatched request(s)\n",
+                    b.burst, c.failed, c.unmatched
+                ));
+            }
+        }
+    }
     out.push_str("requests = measured requests (each stream's first is warmup); ITL samples are every gap of those requests\n");
+    if !report.bursts.is_empty() {
+        out.push_str("bursts: every request counts; request lag = mean client send → server parsed (ms); opened = requests that opened a connection\n");
+    }
     out
 }
 

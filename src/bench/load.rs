@@ -59,6 +59,7 @@ pub fn endpoint(base_url: &str) -> EndpointSpec {
         embed_batch_in_one_request: false,
         path_override: None,
         embedding_dim: None,
+        preconnect: true,
     }
 }
 

@@ -5,7 +5,8 @@
 //!   the client reads at 256, 1024, 2048 and 4096 concurrent streams, its CPU
 //!   time per event and its resident memory per stream;
 //! * **fidelity** ([`fidelity`], `--fidelity`): the error of the client's TTFT
-//!   and ITL against the simulator's own log, matched by `x-request-id`;
+//!   and ITL against the simulator's own log, matched by `x-request-id`, for
+//!   closed-loop streams and for bursts (preconnected and cold);
 //! * **soak** ([`soak`], `--soak SECONDS`): thousands of streams for a long
 //!   time, with a verdict on whether memory stayed flat;
 //! * **arrival** ([`arrival`], `--arrival`): the open loop's send precision at
@@ -288,6 +289,12 @@ impl BenchPlan {
                     itl_ms: millis("fidelity-itl-ms", args.fidelity_itl_ms)?,
                 },
                 tokens: args.fidelity_tokens,
+                bursts: stream_counts("fidelity-bursts", &args.fidelity_bursts)?,
+                burst_rounds: if quick {
+                    2
+                } else {
+                    args.fidelity_burst_rounds.max(1)
+                },
             })
         } else {
             None
@@ -463,9 +470,20 @@ pub async fn execute(plan: &BenchPlan, print: &mut dyn FnMut(&str)) -> Result<Be
     }
     if let Some(opts) = &plan.fidelity {
         print(&format!("\n{}", fidelity::header(opts)));
-        let r = fidelity::run(&plan.sim, opts, &mut |l| {
-            print(&format!("{}\n", fidelity::row(l)))
-        })
+        let mut first_burst = true;
+        let printer = std::cell::RefCell::new(&mut *print);
+        let r = fidelity::run(
+            &plan.sim,
+            opts,
+            &mut |l| (printer.borrow_mut())(&format!("{}\n", fidelity::row(l))),
+            &mut |b| {
+                let mut p = printer.borrow_mut();
+                if std::mem::take(&mut first_burst) {
+                    p(&fidelity::burst_header(opts));
+                }
+                p(&format!("{}\n", fidelity::burst_rows(b)));
+            },
+        )
         .await?;
         print(&fidelity::notes(&r));
         report.fidelity = Some(r);
@@ -532,6 +550,7 @@ mod tests {
             p.fidelity.as_ref().expect("fid").streams,
             vec![1, 64, 512, 2048]
         );
+        assert_eq!(p.fidelity.as_ref().expect("fid").bursts, vec![64, 512]);
         let p =
             BenchPlan::from_args(&args(&["--soak", "30", "--capacity"]), &[0, 1]).expect("plan");
         assert!(p.capacity.is_some() && p.soak.is_some());

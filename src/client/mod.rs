@@ -5,8 +5,9 @@
 //!
 //! Submodules: [`sse`] (bytes → timestamped events, pure), [`openai`] (chunk and
 //! body parsing, the hot path), [`pooling`] (embeddings / rerank / score checks),
-//! `request` (the exchange itself: timeouts, outcomes, the record) and
-//! [`preflight`] (health check and model list before a run).
+//! `request` (the exchange itself: timeouts, outcomes, the record),
+//! [`transport`] (the connections: keep-alive pool, preconnect, the reconnect
+//! rule) and [`preflight`] (health check and model list before a run).
 //!
 //! # The API key
 //! [`api_key`] reads the key from the environment variable the endpoint names.
@@ -18,11 +19,12 @@
 //! key before it is stored.
 //!
 //! # HTTP settings
-//! One `reqwest` client per endpoint: HTTP/1.1 only (like the original's
-//! aiohttp; a pooled connection carries one request at a time), keep-alive pool
-//! of `pool_size` idle connections, `TCP_NODELAY`, the endpoint's connect
-//! timeout, no redirects, no proxy from the environment, no compression, no
-//! `User-Agent`.
+//! Measured requests go through [`transport`]: HTTP/1.1 only (like the
+//! original's aiohttp; a connection carries one request at a time), a
+//! keep-alive pool of up to `pool_size` idle connections (raised by
+//! [`HttpClient::preconnect`]), `TCP_NODELAY`, the endpoint's connect timeout,
+//! no redirects, no proxy, no compression, no `User-Agent`. Preflight GETs use
+//! a `reqwest` client with the same settings.
 
 pub mod openai;
 pub mod pooling;
@@ -31,6 +33,7 @@ mod request;
 pub mod sse;
 #[cfg(test)]
 mod tests;
+pub mod transport;
 
 use std::sync::Arc;
 
@@ -40,6 +43,8 @@ use tokio_util::sync::CancellationToken;
 use crate::dataset::PreparedRequest;
 use crate::plan::EndpointSpec;
 use crate::record::RequestRecord;
+
+pub use transport::Preconnected;
 
 pub use preflight::{
     check_endpoint, check_health, fetch_models, model_ids, preflight_get, resolve_url, FetchError,
@@ -110,7 +115,12 @@ impl std::fmt::Debug for Auth {
 /// A connection pool bound to one endpoint.
 #[derive(Clone)]
 pub struct HttpClient {
+    /// Preflight GETs.
     inner: reqwest::Client,
+    /// Measured requests.
+    transport: transport::Transport,
+    /// The endpoint's extra headers, sent with every measured request.
+    headers: HeaderMap,
     /// The base URL without a trailing `/`, e.g. `http://localhost:8000/v1`.
     base_url: Arc<str>,
     /// `scheme://host:port` of the base URL (no user info): for messages and
@@ -191,8 +201,22 @@ impl HttpClient {
             headers.insert(n, v);
         }
 
+        let url = reqwest::Url::parse(base).map_err(|e| {
+            ClientError::Build(format!(
+                "base URL `{base}` of endpoint `{}` is not a valid URL: {e}",
+                endpoint.name
+            ))
+        })?;
+        let transport = transport::Transport::new(&url, endpoint.timeouts.connect, pool_size)
+            .map_err(|e| {
+                ClientError::Build(format!(
+                    "cannot set up connections for endpoint `{}`: {e}",
+                    endpoint.name
+                ))
+            })?;
+
         let inner = reqwest::Client::builder()
-            .default_headers(headers)
+            .default_headers(headers.clone())
             .http1_only()
             .pool_max_idle_per_host(pool_size.max(1))
             .tcp_nodelay(true)
@@ -210,6 +234,8 @@ impl HttpClient {
 
         Ok(HttpClient {
             inner,
+            transport,
+            headers,
             base_url: Arc::from(base),
             origin: Arc::from(origin),
             endpoint: Arc::new(endpoint.clone()),
@@ -228,6 +254,26 @@ impl HttpClient {
         want_text: bool,
     ) -> Response {
         request::send(self, req, ctx, want_text).await
+    }
+
+    /// Opens connections until `n` are idle in the pool, before a load's clock
+    /// starts (see [`transport`]). Never fails: what could not be opened is
+    /// counted in the result, and requests open what they need later.
+    pub async fn preconnect(&self, n: usize) -> Preconnected {
+        self.transport.preconnect(n).await
+    }
+
+    /// Connections opened so far for measured requests (preconnected,
+    /// opened by requests and by reconnects).
+    #[must_use]
+    pub fn connections_opened(&self) -> u64 {
+        self.transport.connections_opened()
+    }
+
+    /// Idle connections in the pool now.
+    #[must_use]
+    pub fn idle_connections(&self) -> usize {
+        self.transport.idle_connections()
     }
 
     /// The endpoint this client talks to.

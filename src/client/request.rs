@@ -3,7 +3,8 @@
 //! # Timestamps
 //! All on [`crate::clock::now_ns`], stored as ns since the run's `t0`:
 //! `start_ns` just before the request is handed to the HTTP stack (connection
-//! set-up included); `first_byte_ns` when the response headers are parsed;
+//! set-up included: when the request had to open its connection, the time it
+//! took is `connect_ms`); `first_byte_ns` when the response headers are parsed;
 //! `first_chunk_ns` at the first SSE event of any kind (`[DONE]` excluded);
 //! `first_token_ns` (TTFT) at the first event with non-empty generated text in any
 //! choice, reasoning included; `first_output_ns` (TTFO) at the first with
@@ -30,6 +31,8 @@
 //!   between two reads of the body).
 //! * `connect_error`: no response at all: refused, DNS, TLS, or the connection
 //!   closed before any response headers; `error` is the transport's error chain.
+//!   A pooled connection that closed before any response byte is first replaced
+//!   once by a fresh one (`reconnects`; see [`super::transport`]).
 //! * `stream_cut`: the body ended or failed before the stream was complete, or
 //!   inside its last event.
 //! * `malformed_event`: an event's data was not a JSON object and the policy is
@@ -60,12 +63,13 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::{FutureExt, Stream, StreamExt};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use tokio::time::{Instant, Sleep};
 
 use super::openai::{parse_body, parse_chunk, ChunkInfo, TextAcc, UsageCounts};
 use super::pooling::{self, PoolingOutcome};
 use super::sse::{SseError, TimedEvent, TimedEventStream};
+use super::transport::{ConnUse, Outgoing, SendError};
 use super::{excerpt, HttpClient, RequestContext, Response};
 use crate::clock::now_ns;
 use crate::dataset::PreparedRequest;
@@ -75,6 +79,13 @@ use crate::vocab::{ApiKind, MalformedPolicy};
 /// Longest time spent, after `[DONE]`, reading the rest of a body so that its
 /// connection can go back to the pool (in a background task, off the record).
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+/// How long the request itself waits, after `[DONE]`, for the end of the body
+/// (usually buffered already or microseconds away) before leaving the rest to
+/// a background task: long enough that a closed loop's next request finds the
+/// connection back in the pool, short enough never to matter to a load.
+/// `end_ns` is taken at `[DONE]`, before this wait.
+const DRAIN_WAIT: Duration = Duration::from_millis(10);
 
 /// Bytes of a non-2xx body read for the error excerpt (enough for 512 characters).
 const ERROR_BODY_BYTES: usize = 4 * super::ERROR_EXCERPT_CHARS;
@@ -140,6 +151,8 @@ struct Exchange {
     http_status: Option<u16>,
     received: Received,
     pooling: Option<PoolingOutcome>,
+    /// Which connection the request went on (filled as the transport goes).
+    conn: ConnUse,
 }
 
 /// What to do after an event.
@@ -277,6 +290,7 @@ pub(super) async fn send(
         http_status: None,
         received: Received::Nothing,
         pooling: None,
+        conn: ConnUse::default(),
     };
 
     // The request's start, and the origin of the total timeout: both taken at
@@ -324,19 +338,39 @@ async fn exchange(
 ) -> Result<(), Failure> {
     let endpoint = &*client.endpoint;
     let url = join_url(&client.base_url, &req.path);
-    let mut rb = client
-        .inner
-        .post(url.as_str())
-        .header(CONTENT_TYPE, "application/json")
-        .header("x-request-id", ctx.request_id.as_str())
-        .body(req.body.clone());
+    let uri = reqwest::Url::parse(&url)
+        .ok()
+        .and_then(|u| u[url::Position::BeforePath..].parse::<http::Uri>().ok())
+        .ok_or_else(|| {
+            Failure::new(
+                Outcome::ConnectError,
+                format!("the request could not be built: `{url}` is not a valid URL"),
+            )
+        })?;
+    let mut headers = client.headers.clone();
+    headers
+        .entry(ACCEPT)
+        .or_insert(http::HeaderValue::from_static("*/*"));
+    headers.insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    if let Ok(id) = http::HeaderValue::from_str(&ctx.request_id) {
+        headers.insert("x-request-id", id);
+    }
     // The path is appended to the base URL, so the request stays on the
     // endpoint's origin and may carry the key.
     if let Some(auth) = &client.auth {
-        rb = rb.header(reqwest::header::AUTHORIZATION, auth.header.clone());
+        headers.insert(AUTHORIZATION, auth.header.clone());
     }
+    let out = Outgoing {
+        method: http::Method::POST,
+        uri,
+        headers,
+        body: req.body.clone(),
+    };
 
-    let sending = rb.send();
+    let sending = client.transport.send(&out, &mut st.conn);
     let sent = match endpoint.timeouts.first_byte {
         Some(limit) => match tokio::time::timeout(limit, sending).await {
             Ok(r) => r,
@@ -349,7 +383,7 @@ async fn exchange(
         },
         None => sending.await,
     };
-    let resp = sent.map_err(|e| classify_send_error(e, client))?;
+    let resp = sent.map_err(|e| classify_send_error(&e, client, st.conn))?;
     st.first_byte = Some(st.rel(now_ns()));
 
     let status = resp.status();
@@ -361,7 +395,7 @@ async fn exchange(
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let mut body = IdleGuard::new(resp.bytes_stream(), idle);
+        let mut body = IdleGuard::new(body_stream(resp), idle);
         let prefix = read_prefix(&mut body, ERROR_BODY_BYTES).await;
         let cause = format!("HTTP {status}: {}", excerpt(&prefix));
         return Err(if status.as_u16() == 429 {
@@ -383,8 +417,12 @@ async fn exchange(
                 .to_ascii_lowercase()
                 .starts_with("text/event-stream")
         });
-    let content_length = resp.content_length();
-    let body = IdleGuard::new(resp.bytes_stream(), idle);
+    let content_length = resp
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let body = IdleGuard::new(body_stream(resp), idle);
     let limit = endpoint.max_event_bytes;
 
     if endpoint.api.generates() && is_sse {
@@ -458,7 +496,7 @@ async fn read_stream<S>(
     ctx: &RequestContext,
 ) -> Result<(), Failure>
 where
-    S: Stream<Item = reqwest::Result<Bytes>> + Unpin + Send + 'static,
+    S: Stream<Item = Result<Bytes, hyper::Error>> + Unpin + Send + 'static,
 {
     st.received = Received::Stream;
     let mut events = TimedEventStream::new(body, limit, now_ns as fn() -> u64);
@@ -467,7 +505,7 @@ where
             Some(Ok(ev)) => {
                 if let Flow::Done(at) = st.on_event(&ev, policy)? {
                     st.end = Some(st.rel(at));
-                    release_connection(events, ctx);
+                    release_connection(events, ctx).await;
                     return Ok(());
                 }
             }
@@ -490,7 +528,7 @@ where
                     format!(
                         "the connection failed after {} events, before the stream was complete: {}",
                         st.events,
-                        error_chain(&e)
+                        chain_of(&e)
                     ),
                 ));
             }
@@ -516,13 +554,21 @@ where
 }
 
 /// After `[DONE]`: reads the rest of the body so its connection can be reused.
-/// Usually the body's end is already buffered; otherwise a background task waits
-/// for it (at most [`DRAIN_LIMIT`], or until the run is cancelled).
-fn release_connection<S>(mut events: S, ctx: &RequestContext)
+/// Usually the body's end is already buffered or arrives within [`DRAIN_WAIT`];
+/// otherwise a background task waits for it (at most [`DRAIN_LIMIT`], or until
+/// the run is cancelled).
+async fn release_connection<S>(mut events: S, ctx: &RequestContext)
 where
     S: Stream + Unpin + Send + 'static,
 {
     if let Some(None) = events.next().now_or_never() {
+        return;
+    }
+    let ended = {
+        let rest = async { while events.next().await.is_some() {} };
+        tokio::time::timeout(DRAIN_WAIT, rest).await.is_ok()
+    };
+    if ended {
         return;
     }
     let cancel = ctx.cancel.clone();
@@ -542,7 +588,7 @@ async fn read_all<S>(
     content_length: Option<u64>,
 ) -> Result<Vec<u8>, Failure>
 where
-    S: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+    S: Stream<Item = Result<Bytes, hyper::Error>> + Unpin,
 {
     let too_big = |size: u64| {
         Failure::new(
@@ -579,7 +625,7 @@ where
                     format!(
                         "the connection failed while reading the response body after {} bytes: {}",
                         buf.len(),
-                        error_chain(&e)
+                        chain_of(&e)
                     ),
                 ))
             }
@@ -591,7 +637,7 @@ where
 /// Reads up to `max` bytes of a body, best effort (for error excerpts).
 async fn read_prefix<S>(body: &mut IdleGuard<S>, max: usize) -> Vec<u8>
 where
-    S: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+    S: Stream<Item = Result<Bytes, hyper::Error>> + Unpin,
 {
     let mut buf = Vec::new();
     while buf.len() < max {
@@ -677,6 +723,8 @@ fn finish(
         scheduled_ns: ctx.scheduled_ns,
         dispatch_ns: ctx.dispatch_ns,
         start_ns: st.start,
+        #[allow(clippy::cast_precision_loss)]
+        connect_ms: st.conn.connect_ns.map(|ns| ns as f64 / 1e6),
         first_byte_ns: st.first_byte,
         first_chunk_ns: st.first_chunk,
         first_token_ns: st.first_token,
@@ -691,6 +739,7 @@ fn finish(
         error,
         retry_after_s,
         malformed_events: st.malformed,
+        reconnects: st.conn.reconnects,
         target_input_tokens: req.target_input_tokens,
         built_input_tokens: req.built_input_tokens,
         target_output_tokens: req.target_output_tokens,
@@ -763,39 +812,58 @@ pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<f64> {
     Some((ms.max(0) as f64) / 1000.0)
 }
 
-/// Classifies a failure of `send()` (before any response headers).
-fn classify_send_error(e: reqwest::Error, client: &HttpClient) -> Failure {
+/// Classifies a failure of the transport (before any response headers).
+fn classify_send_error(e: &SendError, client: &HttpClient, used: ConnUse) -> Failure {
     let origin = &client.origin;
-    let chain = error_chain(&e);
-    if e.is_connect() && e.is_timeout() {
-        return Failure::timeout(
+    let chain = chain_of(e);
+    let again = if used.reconnects > 0 {
+        " (on a fresh connection, after the pooled one closed)"
+    } else {
+        ""
+    };
+    match e {
+        SendError::ConnectTimeout(_) => Failure::timeout(
             TimeoutKind::Connect,
             format!(
-                "could not connect to {origin} within {:?} (connect timeout): {chain}",
+                "could not connect to {origin}{again} within {:?} (connect timeout)",
                 client.endpoint.timeouts.connect
             ),
-        );
+        ),
+        SendError::Connect(_) | SendError::Handshake(_) => Failure::new(
+            Outcome::ConnectError,
+            format!("cannot connect to {origin}{again}: {chain}"),
+        ),
+        SendError::Request(_) => Failure::new(
+            Outcome::ConnectError,
+            format!("the connection to {origin} failed before any response{again}: {chain}"),
+        ),
     }
-    let cause = if e.is_connect() {
-        format!("cannot connect to {origin}: {chain}")
-    } else if e.is_builder() {
-        format!("the request could not be built: {chain}")
-    } else {
-        format!("the connection to {origin} failed before any response: {chain}")
-    };
-    Failure::new(Outcome::ConnectError, cause)
 }
 
-/// An error and its sources joined with `: ` (without URLs; repeated messages once).
+/// The response body as a stream of data chunks (trailers are skipped).
+fn body_stream(
+    resp: http::Response<super::transport::PooledBody>,
+) -> http_body_util::BodyDataStream<super::transport::PooledBody> {
+    http_body_util::BodyDataStream::new(resp.into_body())
+}
+
+/// A reqwest error and its sources joined with `: ` (without URLs; repeated messages once).
 pub(super) fn error_chain(e: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
     let mut top = e.to_string();
     // reqwest appends " for url (…)"; the origin is named by the caller instead.
     if let Some(i) = top.find(" for url (") {
         top.truncate(i);
     }
-    parts.push(top);
-    let mut source = std::error::Error::source(e);
+    join_chain(top, std::error::Error::source(e))
+}
+
+/// An error and its sources joined with `: ` (repeated messages once).
+pub(super) fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
+    join_chain(e.to_string(), e.source())
+}
+
+fn join_chain(top: String, mut source: Option<&(dyn std::error::Error + 'static)>) -> String {
+    let mut parts: Vec<String> = vec![top];
     while let Some(err) = source {
         let msg = err.to_string();
         if !parts.iter().any(|p| p.contains(&msg)) {
@@ -810,7 +878,7 @@ pub(super) fn error_chain(e: &reqwest::Error) -> String {
 #[derive(Debug)]
 pub(super) enum ReadError {
     /// The transport failed (reset, malformed chunked encoding…).
-    Body(reqwest::Error),
+    Body(hyper::Error),
     /// No bytes for this long (the idle timeout).
     Idle(Duration),
 }
@@ -818,7 +886,7 @@ pub(super) enum ReadError {
 impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ReadError::Body(e) => f.write_str(&error_chain(e)),
+            ReadError::Body(e) => f.write_str(&chain_of(e)),
             ReadError::Idle(d) => write!(f, "no data for {d:?} (idle timeout)"),
         }
     }
@@ -851,7 +919,7 @@ impl<S> IdleGuard<S> {
 
 impl<S> Stream for IdleGuard<S>
 where
-    S: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+    S: Stream<Item = Result<Bytes, hyper::Error>> + Unpin,
 {
     type Item = Result<Bytes, ReadError>;
 
@@ -952,6 +1020,7 @@ mod tests {
             http_status: None,
             received: Received::Stream,
             pooling: None,
+            conn: ConnUse::default(),
         }
     }
 

@@ -21,7 +21,7 @@ use super::*;
 use crate::clock::now_ns;
 use crate::dataset::PreparedRequest;
 use crate::plan::{EndpointSpec, EndpointTarget, RetryPolicy, Timeouts};
-use crate::record::{Outcome, TimeoutKind, TokenSource};
+use crate::record::{Outcome, RequestRecord, TimeoutKind, TokenSource};
 use crate::vocab::{ApiKind, EncodingFormat, MalformedPolicy};
 
 type AxumResponse = axum::response::Response;
@@ -190,6 +190,7 @@ fn endpoint(api: ApiKind) -> EndpointSpec {
         embed_batch_in_one_request: false,
         path_override: None,
         embedding_dim: None,
+        preconnect: true,
     }
 }
 
@@ -1056,4 +1057,497 @@ fn an_unset_key_fails_preflight_before_any_request() {
         err.hint.as_deref(),
         Some("export TOKENOMICS_TEST_SURELY_UNSET_VAR_2=<your key> before running")
     );
+}
+
+// ---- connections: reuse, the reconnect rule, keep-alive, preconnect --------------
+
+/// What a raw test server does with one request read from a connection.
+#[derive(Clone, Debug)]
+enum Reply {
+    /// Writes these bytes (a complete response) and keeps the connection.
+    Respond(String),
+    /// Writes these bytes, then closes (a server that does not keep streamed
+    /// connections alive although it says it does).
+    RespondThenClose(String),
+    /// Closes without writing a byte (the server closed as the request arrived).
+    CloseUnanswered,
+    /// Writes the start of a response head, then closes.
+    PartialThenClose,
+    /// Writes these bytes, then reads and ignores anything else (a client that
+    /// reuses this connection waits for ever).
+    RespondThenIgnore(String),
+}
+
+/// A raw HTTP/1.1 server: the n-th accepted connection follows `scripts[n]`
+/// (one [`Reply`] per request read), later ones the last script. Counts
+/// connections and requests.
+struct RawServer {
+    base_url: String,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn raw_server(scripts: Vec<Vec<Reply>>) -> RawServer {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let connections = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let (conns, reqs) = (Arc::clone(&connections), Arc::clone(&requests));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let n = conns.fetch_add(1, Ordering::SeqCst);
+            let script = scripts[n.min(scripts.len() - 1)].clone();
+            let reqs = Arc::clone(&reqs);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                for reply in script {
+                    // Read one request: the head, then Content-Length bytes of body.
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                        }
+                    }
+                    buf.drain(..head_end + len);
+                    reqs.fetch_add(1, Ordering::SeqCst);
+                    match reply {
+                        Reply::Respond(r) => {
+                            if sock.write_all(r.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        Reply::RespondThenClose(r) => {
+                            let _ = sock.write_all(r.as_bytes()).await;
+                            return;
+                        }
+                        Reply::CloseUnanswered => return,
+                        Reply::PartialThenClose => {
+                            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Ty").await;
+                            return;
+                        }
+                        Reply::RespondThenIgnore(r) => {
+                            let _ = sock.write_all(r.as_bytes()).await;
+                            while matches!(sock.read(&mut chunk).await, Ok(k) if k > 0) {}
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    RawServer {
+        base_url: format!("http://{addr}/v1"),
+        connections,
+        requests,
+    }
+}
+
+/// A streamed (chunked) chat response with `extra` header lines.
+fn chunked_sse(extra: &str) -> String {
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n{extra}\r\n"
+    );
+    for ev in [
+        ROLE.to_string(),
+        content("a"),
+        content("b"),
+        FINISH.to_string(),
+        USAGE.to_string(),
+    ] {
+        let e = format!("data: {ev}\n\n");
+        out.push_str(&format!("{:x}\r\n{e}\r\n", e.len()));
+    }
+    let done = "data: [DONE]\n\n";
+    out.push_str(&format!("{:x}\r\n{done}\r\n0\r\n\r\n", done.len()));
+    out
+}
+
+/// A non-streamed chat response with a `Content-Length` and `extra` header lines.
+fn sized_json(extra: &str) -> String {
+    let body = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#;
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    )
+}
+
+/// Waits (bounded) until the client's pool holds `n` idle connections: the
+/// previous response's connection has been released.
+async fn until_idle(client: &HttpClient, n: usize) {
+    for _ in 0..2000 {
+        if client.idle_connections() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the pool never held {n} idle connection(s)");
+}
+
+fn seq_context(i: u32) -> RequestContext {
+    RequestContext {
+        request_id: format!("req-{i}"),
+        ..context()
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_connection_closed_unanswered_is_reopened_once_and_counted() {
+    use std::sync::atomic::Ordering;
+    // Connection 1 answers once, then closes as the next request arrives;
+    // connection 2 answers.
+    let server = raw_server(vec![
+        vec![Reply::Respond(chunked_sse("")), Reply::CloseUnanswered],
+        vec![Reply::Respond(chunked_sse(""))],
+    ])
+    .await;
+    let ep = endpoint(ApiKind::Chat);
+    let client = HttpClient::new(&ep, &server.base_url, 4).expect("client");
+    let first = client
+        .send(&chat_request(), &seq_context(1), false)
+        .await
+        .record;
+    assert_eq!(first.outcome, Outcome::Ok, "{:?}", first.error);
+    assert_eq!(first.reconnects, 0);
+    assert!(
+        first.connect_ms.is_some(),
+        "the first request opened its connection"
+    );
+    until_idle(&client, 1).await;
+
+    let second = client
+        .send(&chat_request(), &seq_context(2), false)
+        .await
+        .record;
+    assert_eq!(second.outcome, Outcome::Ok, "{:?}", second.error);
+    assert_eq!(second.reconnects, 1, "re-sent once on a fresh connection");
+    assert!(
+        second.connect_ms.is_some(),
+        "the fresh connection's time is recorded"
+    );
+    assert_eq!(second.output_tokens, 2);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(client.connections_opened(), 2);
+}
+
+#[tokio::test]
+async fn a_pooled_connection_that_sent_response_bytes_is_not_retried() {
+    use std::sync::atomic::Ordering;
+    let server = raw_server(vec![
+        vec![Reply::Respond(chunked_sse("")), Reply::PartialThenClose],
+        vec![Reply::Respond(chunked_sse(""))],
+    ])
+    .await;
+    let client = HttpClient::new(&endpoint(ApiKind::Chat), &server.base_url, 4).expect("client");
+    let first = client
+        .send(&chat_request(), &seq_context(1), false)
+        .await
+        .record;
+    assert_eq!(first.outcome, Outcome::Ok, "{:?}", first.error);
+    until_idle(&client, 1).await;
+    let second = client
+        .send(&chat_request(), &seq_context(2), false)
+        .await
+        .record;
+    assert_eq!(second.outcome, Outcome::ConnectError);
+    assert_eq!(
+        second.reconnects, 0,
+        "bytes arrived: the server may have seen it"
+    );
+    assert_eq!(second.connect_ms, None, "it went on the pooled connection");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_connection_the_request_opened_itself_is_not_retried() {
+    use std::sync::atomic::Ordering;
+    let server = raw_server(vec![vec![Reply::CloseUnanswered]]).await;
+    let client = HttpClient::new(&endpoint(ApiKind::Chat), &server.base_url, 4).expect("client");
+    let r = client.send(&chat_request(), &context(), false).await.record;
+    assert_eq!(r.outcome, Outcome::ConnectError);
+    assert_eq!(r.reconnects, 0);
+    assert!(r.connect_ms.is_some());
+    assert!(
+        r.error
+            .as_deref()
+            .is_some_and(|e| e.contains("before any response")),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        1,
+        "sent exactly once"
+    );
+}
+
+#[tokio::test]
+async fn connection_close_is_honoured() {
+    use std::sync::atomic::Ordering;
+    // The first connection would never answer a second request.
+    let server = raw_server(vec![vec![Reply::RespondThenIgnore(sized_json(
+        "Connection: close\r\n",
+    ))]])
+    .await;
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.timeouts.total = Duration::from_secs(5);
+    let client = HttpClient::new(&ep, &server.base_url, 4).expect("client");
+    for i in 0..3 {
+        let r = client
+            .send(&chat_request(), &seq_context(i), false)
+            .await
+            .record;
+        assert_eq!(r.outcome, Outcome::Ok, "request {i}: {:?}", r.error);
+        assert!(r.connect_ms.is_some(), "request {i} opened a connection");
+        assert_eq!(r.reconnects, 0);
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn keep_alive_max_bounds_the_requests_of_a_connection() {
+    use std::sync::atomic::Ordering;
+    // `max=1`: one more request after the first, then a new connection.
+    let ka = "Keep-Alive: timeout=60, max=1\r\n";
+    let server = raw_server(vec![vec![
+        Reply::Respond(sized_json(ka)),
+        Reply::Respond(sized_json(ka)),
+        Reply::RespondThenIgnore(sized_json(ka)),
+    ]])
+    .await;
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.timeouts.total = Duration::from_secs(5);
+    let client = HttpClient::new(&ep, &server.base_url, 4).expect("client");
+    let mut opened = Vec::new();
+    for i in 0..4 {
+        let r = client
+            .send(&chat_request(), &seq_context(i), false)
+            .await
+            .record;
+        assert_eq!(r.outcome, Outcome::Ok, "request {i}: {:?}", r.error);
+        opened.push(r.connect_ms.is_some());
+        if i % 2 == 0 {
+            until_idle(&client, 1).await;
+        }
+    }
+    assert_eq!(opened, [true, false, true, false]);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn idle_connections_are_retired_before_the_servers_keep_alive_timeout() {
+    use std::sync::atomic::Ordering;
+    // The server says it keeps idle connections 2 s: the client reuses one for 1 s.
+    let ka = "Keep-Alive: timeout=2, max=100\r\n";
+    let server = raw_server(vec![vec![
+        Reply::Respond(sized_json(ka)),
+        Reply::Respond(sized_json(ka)),
+        Reply::Respond(sized_json(ka)),
+    ]])
+    .await;
+    let client = HttpClient::new(&endpoint(ApiKind::Chat), &server.base_url, 4).expect("client");
+    let idle_for = |d: Duration| async move {
+        // Moves tokio's clock (the pool's) without waiting.
+        tokio::time::pause();
+        tokio::time::advance(d).await;
+        tokio::time::resume();
+    };
+    let r = client
+        .send(&chat_request(), &seq_context(0), false)
+        .await
+        .record;
+    assert!(r.connect_ms.is_some());
+    until_idle(&client, 1).await;
+    idle_for(Duration::from_millis(900)).await;
+    let r = client
+        .send(&chat_request(), &seq_context(1), false)
+        .await
+        .record;
+    assert_eq!(r.outcome, Outcome::Ok, "{:?}", r.error);
+    assert_eq!(r.connect_ms, None, "0.9 s idle: reused");
+    until_idle(&client, 1).await;
+    idle_for(Duration::from_millis(1100)).await;
+    let r = client
+        .send(&chat_request(), &seq_context(2), false)
+        .await
+        .record;
+    assert_eq!(r.outcome, Outcome::Ok, "{:?}", r.error);
+    assert!(
+        r.connect_ms.is_some(),
+        "1.1 s idle: past the limit, a new connection"
+    );
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_server_closing_after_every_stream_is_learned_without_failures() {
+    use std::sync::atomic::Ordering;
+    let server = raw_server(vec![vec![Reply::RespondThenClose(chunked_sse(
+        "Keep-Alive: timeout=5, max=100\r\n",
+    ))]])
+    .await;
+    let client = HttpClient::new(&endpoint(ApiKind::Chat), &server.base_url, 4).expect("client");
+    let mut reconnects = 0;
+    for i in 0..12 {
+        let r = client
+            .send(&chat_request(), &seq_context(i), false)
+            .await
+            .record;
+        assert_eq!(r.outcome, Outcome::Ok, "request {i}: {:?}", r.error);
+        assert!(
+            r.connect_ms.is_some(),
+            "request {i}: every stream needs a new connection"
+        );
+        reconnects += r.reconnects;
+    }
+    assert!(
+        reconnects <= super::transport::QUICK_CLOSES_TO_LEARN,
+        "{reconnects} reconnects"
+    );
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        12 + reconnects as usize,
+        "a re-sent request reached a server only once"
+    );
+}
+
+#[tokio::test]
+async fn closed_loop_reuses_one_connection_on_a_keep_alive_server() {
+    let sim = crate::simulator::spawn(
+        crate::vocab::SimConfig {
+            ttft: Duration::from_millis(1),
+            itl: Duration::from_micros(500),
+            ..crate::vocab::SimConfig::default()
+        },
+        0,
+    )
+    .await
+    .expect("simulator");
+    let client = HttpClient::new(&endpoint(ApiKind::Chat), &sim.base_url(), 1).expect("client");
+    let mut opened = 0;
+    for i in 0..20 {
+        let r = client
+            .send(&chat_request(), &seq_context(i), false)
+            .await
+            .record;
+        assert_eq!(r.outcome, Outcome::Ok, "{:?}", r.error);
+        assert_eq!(r.reconnects, 0);
+        opened += u64::from(r.connect_ms.is_some());
+    }
+    // One connection carries the loop. A request that finds the pool empty
+    // while the previous connection is still being released may open one more
+    // (its connect_ms says so); without reuse there would be 20.
+    assert!(opened <= 3, "{opened} connections opened for 20 requests");
+    assert_eq!(sim.connections_accepted(), opened);
+    assert_eq!(client.connections_opened(), opened);
+}
+
+/// Runs a burst of `n` streamed chat requests through the runner's executor.
+async fn burst_records(client: &HttpClient, ep: &EndpointSpec, n: usize) -> Vec<RequestRecord> {
+    use crate::runner::executor::{execute, RunInput};
+    let requests: Vec<PreparedRequest> = (0..n)
+        .map(|i| PreparedRequest {
+            index: u32::try_from(i).expect("small"),
+            ..chat_request()
+        })
+        .collect();
+    let input = RunInput {
+        client: client.clone(),
+        endpoint: Arc::new(ep.clone()),
+        point_index: 0,
+        point_id: Arc::from("sim.chat.burst"),
+        run_index: 0,
+        warmup: false,
+        requests: Arc::new(requests),
+        cancel: CancellationToken::new(),
+        grace: Duration::from_secs(5),
+        schedule_seed: 1,
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let batch = u32::try_from(n).expect("small");
+    execute(input, &crate::plan::LoadSpec::Burst { batch }, tx).await;
+    let mut out = Vec::new();
+    while let Some(r) = rx.recv().await {
+        out.push(r);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preconnected_burst_opens_no_connection_during_the_run() {
+    const N: usize = 32;
+    let sim = crate::simulator::spawn(
+        crate::vocab::SimConfig {
+            ttft: Duration::from_millis(20),
+            itl: Duration::from_millis(1),
+            ..crate::vocab::SimConfig::default()
+        },
+        0,
+    )
+    .await
+    .expect("simulator");
+    let ep = endpoint(ApiKind::Chat);
+
+    // Preconnected: N connections before the clock, none during the burst.
+    let client = HttpClient::new(&ep, &sim.base_url(), N).expect("client");
+    let done = client.preconnect(N).await;
+    assert_eq!(
+        (done.opened, done.failed, done.reused),
+        (N, 0, 0),
+        "{done:?}"
+    );
+    assert_eq!(client.idle_connections(), N);
+    for _ in 0..2000 {
+        if sim.connections_accepted() == N as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(sim.connections_accepted(), N as u64);
+    let records = burst_records(&client, &ep, N).await;
+    assert_eq!(records.len(), N);
+    for r in &records {
+        assert_eq!(r.outcome, Outcome::Ok, "{:?}", r.error);
+        assert_eq!(r.connect_ms, None, "{} opened a connection", r.request_id);
+    }
+    assert_eq!(
+        sim.connections_accepted(),
+        N as u64,
+        "no connection opened by the burst"
+    );
+    // Preconnecting again finds them all alive.
+    assert_eq!(client.preconnect(N).await.reused, N);
+
+    // Cold: every request of the burst opens its own connection, and says so.
+    let before = sim.connections_accepted();
+    let cold = HttpClient::new(&ep, &sim.base_url(), N).expect("client");
+    let records = burst_records(&cold, &ep, N).await;
+    for r in &records {
+        assert_eq!(r.outcome, Outcome::Ok, "{:?}", r.error);
+        assert!(r.connect_ms.is_some_and(|ms| ms > 0.0), "{}", r.request_id);
+    }
+    assert_eq!(sim.connections_accepted() - before, N as u64);
 }

@@ -165,9 +165,107 @@ pub fn diff_ci(
     ))
 }
 
+/// The bootstrap interval of `stat(b) − stat(a)` for values grouped by run,
+/// resampling at both levels: each replicate draws as many runs as the side
+/// has (with replacement), then, within each drawn run, as many values as it
+/// has (with replacement), and takes `stat` of the pooled draw. Run-to-run
+/// variation (a machine busier in one run) thus widens the interval, as it
+/// should. None when either side has fewer than two runs with values.
+#[must_use]
+pub fn diff_ci_by_run(
+    a: &[Vec<f64>],
+    b: &[Vec<f64>],
+    stat: Statistic,
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    let clean = |v: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        v.iter()
+            .map(|run| {
+                run.iter()
+                    .copied()
+                    .filter(|x| x.is_finite())
+                    .collect::<Vec<f64>>()
+            })
+            .filter(|run| !run.is_empty())
+            .collect()
+    };
+    let (a, b) = (clean(a), clean(b));
+    if a.len() < 2 || b.len() < 2 || resamples == 0 {
+        return None;
+    }
+    let mut rng = SplitMix64::new(seed);
+    let mut pooled = Vec::new();
+    let mut draw = |runs: &[Vec<f64>], rng: &mut SplitMix64| {
+        pooled.clear();
+        for _ in 0..runs.len() {
+            #[allow(clippy::cast_possible_truncation)]
+            let run = &runs[rng.below(runs.len() as u64) as usize];
+            for _ in 0..run.len() {
+                #[allow(clippy::cast_possible_truncation)]
+                pooled.push(run[rng.below(run.len() as u64) as usize]);
+            }
+        }
+        match stat {
+            Statistic::Mean => {
+                #[allow(clippy::cast_precision_loss)]
+                let len = pooled.len() as f64;
+                pooled.iter().sum::<f64>() / len
+            }
+            Statistic::Percentile(p) => {
+                pooled.sort_by(f64::total_cmp);
+                percentile_sorted(&pooled, p)
+            }
+        }
+    };
+    let mut diffs: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let ma = draw(&a, &mut rng);
+            let mb = draw(&b, &mut rng);
+            mb - ma
+        })
+        .collect();
+    diffs.sort_by(f64::total_cmp);
+    let tail = (1.0 - CONFIDENCE) / 2.0 * 100.0;
+    Some((
+        percentile_sorted(&diffs, tail),
+        percentile_sorted(&diffs, 100.0 - tail),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_clusters_widen_the_interval_when_runs_disagree() {
+        // Two runs a side; within a run the values are tight, but the runs of
+        // the candidate differ from each other by as much as from the baseline.
+        let tight = |c: f64| {
+            (0..50)
+                .map(|i| c + f64::from(i % 5) * 0.01)
+                .collect::<Vec<f64>>()
+        };
+        let a = vec![tight(50.0), tight(50.0)];
+        let b_steady = vec![tight(55.0), tight(55.0)];
+        let b_noisy = vec![tight(50.0), tight(60.0)];
+        let steady = diff_ci_by_run(&a, &b_steady, Statistic::Mean, 2000, 1).unwrap();
+        assert!(steady.0 > 4.0 && steady.1 < 6.0, "{steady:?}");
+        let noisy = diff_ci_by_run(&a, &b_noisy, Statistic::Mean, 2000, 1).unwrap();
+        assert!(
+            noisy.0 <= 0.1 && noisy.1 >= 9.9,
+            "the runs' spread shows: {noisy:?}"
+        );
+        // Pooling the same values ignores the runs and claims far more certainty.
+        let flat = |v: &[Vec<f64>]| v.concat();
+        let pooled = diff_ci(&flat(&a), &flat(&b_noisy), Statistic::Mean, 2000, 1).unwrap();
+        assert!(pooled.0 > 3.0, "{pooled:?}");
+        // One run a side says nothing about run-to-run spread.
+        assert_eq!(
+            diff_ci_by_run(&a[..1], &b_steady, Statistic::Mean, 2000, 1),
+            None
+        );
+    }
 
     #[test]
     fn splitmix_matches_reference_values() {

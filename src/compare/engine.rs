@@ -1,11 +1,16 @@
 //! Matching points, computing deltas and intervals, and applying regression rules.
 //!
-//! **Matching.** Points of the baseline and of a candidate are paired by
-//! `(label, load)` when every point on both sides has a label (`endpoint/scenario`)
-//! and the two sides share at least one label; otherwise by load value alone
-//! (the original's files and most references have no labels). When one side has
-//! several points at the same key, the k-th is paired with the k-th in file
-//! order. Loads are equal when they agree to six decimals.
+//! **Matching.** Only like is paired with like: two points pair only when they
+//! measured the same kind of work (generation, embeddings, rerank/score), in
+//! the same load mode (`burst`, `concurrency`, `rate`, …; a side that does not
+//! say its mode pairs by kind and load, with a warning), at the same load. When
+//! every point on both sides has a label (`endpoint/scenario`) and the sides
+//! share at least one, the label must match too; otherwise (the original's
+//! files and most references have no labels) points pair by kind, mode and
+//! load, and the comparison says so. When one side has several points at the
+//! same key, the k-th is paired with the k-th in file order. Loads are equal
+//! when they agree to six decimals. Points without a partner are listed, never
+//! forced.
 //!
 //! **Deltas.** For each metric known on both sides and each statistic present
 //! on both (mean, p50, p99 always; p90 and p95 when a rule names them):
@@ -17,12 +22,20 @@
 //! (at least two runs a side); for per-request metrics (TTFT, TTFO, TPOT, E2E,
 //! decode time, per-request throughputs) the mean or percentile over the
 //! per-request values read from each side's `requests.parquet` (successful,
-//! measured requests, last attempts). The original's files and references hold
+//! measured requests, last attempts), resampled at two levels — runs, then
+//! requests within each drawn run — so that a run on a busier machine widens
+//! the interval instead of passing for a difference (at least two runs a side). The original's files and references hold
 //! neither, so their rows have no interval; pooled ITL gaps have none either.
 //! With only a few runs a per-run interval is narrow and understates the
 //! uncertainty.
 //! Per-run metrics (throughputs, wall time, failure rate) are shown by their
 //! mean only, unless a rule names another statistic.
+//!
+//! **Verdicts.** A row reads `worse` or `better` only when the change is at
+//! least [`MIN_EFFECT_PCT`] of the baseline and its interval excludes zero —
+//! or, without an interval, when the change is at least [`NO_INTERVAL_FLOOR_PCT`]
+//! (run-to-run noise on one machine is a few percent). Otherwise it reads
+//! `within noise` (or `equal` when the values are identical).
 //!
 //! **Rules.** `--fail-if-regression metric[.stat]:percent` flags a row when the
 //! metric got worse (latencies and times up, throughputs down, token counts
@@ -33,7 +46,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::bootstrap::{diff_ci, diff_of_means_ci, seed_for, Statistic, RESAMPLES};
+use super::bootstrap::{diff_ci_by_run, diff_of_means_ci, seed_for, Statistic, RESAMPLES};
 use super::view::{
     closest_metric, metric_info, Direction, PointMetrics, SourceView, StatKind, METRICS,
     PER_RUN_METRICS,
@@ -118,13 +131,19 @@ pub fn parse_rule(s: &str) -> Result<RegressionRule, String> {
     })
 }
 
+/// A change smaller than this share of the baseline (%) is never `worse` or `better`.
+pub const MIN_EFFECT_PCT: f64 = 5.0;
+/// Without an interval, a change must be at least this share of the baseline (%)
+/// to read `worse` or `better`.
+pub const NO_INTERVAL_FLOOR_PCT: f64 = 10.0;
+
 /// How points were paired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchRule {
-    /// By `endpoint/scenario` label and load value.
+    /// By kind of work, load mode, `endpoint/scenario` label and load value.
     LabelAndLoad,
-    /// By load value alone.
+    /// By kind of work, load mode and load value (no shared labels).
     Load,
 }
 
@@ -133,9 +152,11 @@ impl MatchRule {
     #[must_use]
     pub fn describe(self) -> &'static str {
         match self {
-            MatchRule::LabelAndLoad => "Points matched by endpoint/scenario label and load value.",
+            MatchRule::LabelAndLoad => {
+                "Points matched by kind of work, load mode, endpoint/scenario label and load value."
+            }
             MatchRule::Load => {
-                "Points matched by load value only (the inputs do not share endpoint/scenario labels)."
+                "Points matched by kind of work, load mode and load value only (the inputs do not share endpoint/scenario labels)."
             }
         }
     }
@@ -295,6 +316,8 @@ fn load_key(load: f64) -> String {
 pub struct PointMatching {
     /// Whether labels or loads alone were used.
     pub rule: MatchRule,
+    /// False when a side does not say its load modes (then kind and load decide).
+    pub by_mode: bool,
     /// `(index in a, index in b)` pairs, in the order of `a`.
     pub pairs: Vec<(usize, usize)>,
     /// Indices of points of `a` without a partner.
@@ -316,19 +339,27 @@ pub fn match_points(a: &[PointMetrics], b: &[PointMetrics]) -> PointMatching {
     } else {
         MatchRule::Load
     };
-    let keys = |v: &[PointMetrics]| -> Vec<(String, String, usize)> {
-        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    // A side that never says its modes pairs by kind and load only.
+    let modes_known = |v: &[PointMetrics]| v.iter().all(|p| p.mode.is_some());
+    let use_mode = modes_known(a) && modes_known(b);
+    let keys = |v: &[PointMetrics]| -> Vec<(String, usize)> {
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         v.iter()
             .map(|p| {
                 let label = match rule {
                     MatchRule::LabelAndLoad => p.label.clone().unwrap_or_default(),
                     MatchRule::Load => String::new(),
                 };
-                let k = (label, load_key(p.load));
+                let mode = if use_mode {
+                    p.mode.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                let k = format!("{}|{mode}|{label}|{}", p.kind.as_str(), load_key(p.load));
                 let n = seen.entry(k.clone()).or_insert(0);
                 let occurrence = *n;
                 *n += 1;
-                (k.0, k.1, occurrence)
+                (k, occurrence)
             })
             .collect()
     };
@@ -349,6 +380,7 @@ pub fn match_points(a: &[PointMetrics], b: &[PointMetrics]) -> PointMatching {
     let unmatched_b = (0..b.len()).filter(|j| !used_b[*j]).collect();
     PointMatching {
         rule,
+        by_mode: use_mode,
         pairs,
         unmatched_a,
         unmatched_b,
@@ -372,9 +404,23 @@ fn ci_says_worse(direction: Direction, ci: (f64, f64)) -> bool {
     }
 }
 
-fn verdict(direction: Direction, delta: f64, ci: Option<(f64, f64)>) -> Verdict {
+fn verdict(
+    direction: Direction,
+    delta: f64,
+    delta_pct: Option<f64>,
+    ci: Option<(f64, f64)>,
+) -> Verdict {
     if delta == 0.0 {
         return Verdict::Equal;
+    }
+    let size = delta_pct.map_or(f64::INFINITY, f64::abs);
+    let floor = if ci.is_some() {
+        MIN_EFFECT_PCT
+    } else {
+        NO_INTERVAL_FLOOR_PCT
+    };
+    if size < floor {
+        return Verdict::WithinNoise;
     }
     if let Some((lo, hi)) = ci {
         if lo <= 0.0 && hi >= 0.0 {
@@ -410,10 +456,17 @@ pub fn compare(sources: &[SourceView], rules: &[RegressionRule]) -> CompareRepor
         for (ci_index, cand) in rest.iter().enumerate() {
             let PointMatching {
                 rule,
+                by_mode,
                 pairs,
                 unmatched_a: ua,
                 unmatched_b: ub,
             } = match_points(&base.points, &cand.points);
+            if !by_mode {
+                warnings.push(format!(
+                    "{} vs {}: an input does not say the load mode of every point, so points were paired by kind of work and load only.",
+                    base.name, cand.name
+                ));
+            }
             let mut rows = Vec::new();
             for &(i, j) in &pairs {
                 let (pa, pb) = (&base.points[i], &cand.points[j]);
@@ -459,7 +512,7 @@ pub fn compare(sources: &[SourceView], rules: &[RegressionRule]) -> CompareRepor
                             diff_of_means_ci(&va.per_run, &vb.per_run, RESAMPLES, seed_for(&key))
                         } else {
                             stat_statistic(stat).and_then(|st| {
-                                diff_ci(
+                                diff_ci_by_run(
                                     &va.per_request,
                                     &vb.per_request,
                                     st,
@@ -498,7 +551,7 @@ pub fn compare(sources: &[SourceView], rules: &[RegressionRule]) -> CompareRepor
                             }
                         }
                         let v = if flagged_by.is_empty() {
-                            verdict(info.direction, delta, ci)
+                            verdict(info.direction, delta, delta_pct, ci)
                         } else {
                             Verdict::Regression
                         };
@@ -562,8 +615,9 @@ pub fn compare(sources: &[SourceView], rules: &[RegressionRule]) -> CompareRepor
 pub fn method_notes() -> Vec<String> {
     vec![
         "The first input is the baseline; Δ = candidate − baseline, Δ % = Δ / |baseline| × 100.".into(),
-        "Points are paired by endpoint/scenario label and load when both inputs label every point and share a label, otherwise by load alone; several points at one load pair up in file order.".into(),
-        format!("95 % confidence intervals of Δ come from a seeded percentile bootstrap with {RESAMPLES} resamples: of the per-run values of each side for per-run metrics (at least 2 runs per side), and of the per-request values in each side's requests.parquet for per-request latencies and throughputs (mean and percentiles); the original's files and references hold neither and get no interval."),
+        "Points pair only with points of the same kind of work (generation, embeddings, rerank/score), load mode and load value, and also the same endpoint/scenario label when both inputs label every point and share a label; several points at one key pair up in file order; points without a partner are listed.".into(),
+        format!("A row reads worse or better only when the change is at least {MIN_EFFECT_PCT} % of the baseline and its interval excludes zero, or, without an interval, at least {NO_INTERVAL_FLOOR_PCT} %; otherwise within noise."),
+        format!("95 % confidence intervals of Δ come from a seeded percentile bootstrap with {RESAMPLES} resamples: of the per-run values of each side for per-run metrics (at least 2 runs per side), and, for per-request latencies and throughputs (mean and percentiles), of the per-request values in each side's requests.parquet resampled at two levels — runs first, then requests within each drawn run — so run-to-run variation counts (at least 2 runs per side); the original's files and references hold neither and get no interval."),
         "With few runs the bootstrap interval is narrow and understates the uncertainty; use at least 5 runs per point when gating on it.".into(),
         "A rule METRIC[.STAT]:PERCENT flags a regression when the statistic got worse (latencies, times and failure rates up; throughputs down; token counts either way) by more than PERCENT and the interval excludes zero on the worse side; without an interval the threshold alone decides.".into(),
         "Units: latencies in ms (the original's seconds are converted), wall times in s, throughputs in tokens or items per second.".into(),
@@ -573,7 +627,7 @@ pub fn method_notes() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::view::{MetricValue, SourceKind};
+    use crate::compare::view::{MetricValue, SourceKind, WorkKind};
 
     fn point(label: Option<&str>, load: f64, tps: &[f64], ttft_p50: f64) -> PointMetrics {
         let mean = tps.iter().sum::<f64>() / tps.len() as f64;
@@ -596,6 +650,7 @@ mod tests {
             },
         );
         PointMetrics {
+            kind: WorkKind::Generation,
             label: label.map(str::to_string),
             load,
             mode: Some("burst".into()),
@@ -636,6 +691,72 @@ mod tests {
         assert!(parse_rule("tft_ms.p50:3")
             .unwrap_err()
             .contains("did you mean `ttft_ms`"));
+    }
+
+    #[test]
+    fn only_like_pairs_with_like() {
+        let mut burst4 = point(Some("sim/short"), 4.0, &[10.0, 11.0], 50.0);
+        let mut conc4 = burst4.clone();
+        conc4.mode = Some("concurrency".into());
+        let mut embed4 = burst4.clone();
+        embed4.kind = WorkKind::Embedding;
+        // Same label and load: burst pairs with burst only.
+        let m = match_points(
+            &[burst4.clone(), conc4.clone()],
+            &[conc4.clone(), burst4.clone()],
+        );
+        assert_eq!(m.pairs, [(0, 1), (1, 0)]);
+        // An embedding point never pairs with a generation point at the same load.
+        let m = match_points(&[burst4.clone()], &[embed4.clone()]);
+        assert!(m.pairs.is_empty());
+        assert_eq!((m.unmatched_a.len(), m.unmatched_b.len()), (1, 1));
+        // Unlabelled: kind, mode and load decide; a sustained (concurrency) file
+        // does not pair with a burst point.
+        burst4.label = None;
+        conc4.label = None;
+        embed4.label = None;
+        let m = match_points(&[burst4.clone()], &[conc4.clone()]);
+        assert!(m.pairs.is_empty());
+        assert_eq!(m.rule, MatchRule::Load);
+        // A side that does not say its mode pairs by kind and load, and says so.
+        let mut unknown = conc4.clone();
+        unknown.mode = None;
+        let m = match_points(&[burst4.clone()], &[unknown]);
+        assert_eq!(m.pairs, [(0, 0)]);
+        assert!(!m.by_mode);
+        // Labels show the mode.
+        assert_eq!(conc4.display(), "concurrency @ 4");
+        let mut labelled = conc4;
+        labelled.label = Some("sim/short".into());
+        assert_eq!(labelled.display(), "sim/short concurrency @ 4");
+    }
+
+    #[test]
+    fn small_or_uncertain_changes_get_no_verdict() {
+        let d = Direction::HigherIsWorse;
+        // Interval excludes zero, but the change is below the minimum effect.
+        assert_eq!(
+            verdict(d, 0.02, Some(2.0), Some((0.01, 0.03))),
+            Verdict::WithinNoise
+        );
+        // Large and certain.
+        assert_eq!(
+            verdict(d, 10.0, Some(20.0), Some((5.0, 15.0))),
+            Verdict::Worse
+        );
+        assert_eq!(
+            verdict(d, -10.0, Some(-20.0), Some((-15.0, -5.0))),
+            Verdict::Better
+        );
+        // Large but the interval includes zero.
+        assert_eq!(
+            verdict(d, 10.0, Some(20.0), Some((-1.0, 15.0))),
+            Verdict::WithinNoise
+        );
+        // No interval: only beyond the floor.
+        assert_eq!(verdict(d, 5.0, Some(8.0), None), Verdict::WithinNoise);
+        assert_eq!(verdict(d, 5.0, Some(12.0), None), Verdict::Worse);
+        assert_eq!(verdict(d, 0.0, Some(0.0), None), Verdict::Equal);
     }
 
     #[test]
@@ -708,8 +829,15 @@ mod tests {
             let mut p = point(Some("e/s"), 8.0, &[1000.0, 1000.0], 50.0 + shift);
             let ttft = p.metrics.get_mut("ttft_ms").unwrap();
             // 200 requests around 50 ms (+ shift), spread ± noise.
-            ttft.per_request = (0..200)
-                .map(|i| 50.0 + shift + noise * (f64::from(i % 21) - 10.0) / 10.0)
+            // Two runs of 100 requests.
+            ttft.per_request = (0..2)
+                .map(|run| {
+                    (0..100)
+                        .map(|i| {
+                            50.0 + shift + noise * (f64::from((i + run * 7) % 21) - 10.0) / 10.0
+                        })
+                        .collect()
+                })
                 .collect();
             source(name, vec![p])
         };

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::original::load_original;
 use super::reference::load_reference;
-use super::view::{MetricValue, PointMetrics, SourceKind, SourceView};
+use super::view::{MetricValue, PointMetrics, SourceKind, SourceView, WorkKind};
 
 /// File name of the summary in a results directory.
 pub const SUMMARY_FILE: &str = "summary.json";
@@ -107,6 +107,9 @@ struct PointEntry {
     spec: Value,
     summary: SummaryView,
     runs: Vec<RunView>,
+    /// Filled in from the endpoint's API after parsing.
+    #[serde(skip)]
+    kind: WorkKind,
 }
 
 fn full_stat(s: &StatView) -> Option<MetricValue> {
@@ -251,6 +254,7 @@ fn point_metrics(e: &PointEntry) -> PointMetrics {
         );
     }
     PointMetrics {
+        kind: e.kind,
         label: Some(format!("{endpoint}/{scenario}")),
         load: s.load_value,
         mode,
@@ -280,8 +284,17 @@ pub fn load_results_dir(dir: &Path) -> Result<SourceView, String> {
         .get("points")
         .cloned()
         .ok_or_else(|| format!("`{}` has no `points` array", file.display()))?;
-    let entries: Vec<PointEntry> = serde_json::from_value(points_v)
+    let mut entries: Vec<PointEntry> = serde_json::from_value(points_v)
         .map_err(|e| format!("`{}`: unexpected `points` layout: {e}", file.display()))?;
+    // What each point measured, from its endpoint's API (generation when unknown).
+    for e in &mut entries {
+        let endpoint = e.spec.get("endpoint").and_then(Value::as_str).unwrap_or("");
+        let api = [v.get("endpoints"), v.pointer("/plan/endpoints")]
+            .into_iter()
+            .flatten()
+            .find_map(|eps| eps.get(endpoint)?.get("api")?.as_str());
+        e.kind = api.map_or(WorkKind::Generation, WorkKind::of_api);
+    }
     let experiment = str_at(
         &v,
         &[&["experiment", "name"], &["plan", "experiment", "name"]],
@@ -357,10 +370,15 @@ fn attach_per_request(
     let finals = crate::metrics::final_attempts(&all, |r| {
         (r.point_index, r.run_index, r.request_index, r.turn)
     });
-    let mut by_point: BTreeMap<u32, Vec<crate::metrics::RequestMetrics>> = BTreeMap::new();
+    // Per point, per run: requests of one run share its conditions, so the
+    // bootstrap resamples runs first (see `bootstrap::diff_ci_by_run`).
+    let mut by_point: BTreeMap<u32, BTreeMap<u32, Vec<crate::metrics::RequestMetrics>>> =
+        BTreeMap::new();
     for r in finals.into_iter().filter(|r| r.outcome.is_ok()) {
         by_point
             .entry(r.point_index)
+            .or_default()
+            .entry(r.run_index)
             .or_default()
             .push(crate::metrics::request_metrics(r));
     }
@@ -380,7 +398,10 @@ fn attach_per_request(
         };
         for (name, pick) in columns {
             if let Some(v) = point.metrics.get_mut(name) {
-                v.per_request = ms.iter().filter_map(pick).collect();
+                v.per_request = ms
+                    .values()
+                    .map(|run| run.iter().filter_map(pick).collect())
+                    .collect();
             }
         }
     }

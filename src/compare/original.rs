@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::view::{MetricValue, PointMetrics, SourceKind, SourceView};
+use super::view::{MetricValue, PointMetrics, SourceKind, SourceView, WorkKind};
 
 /// The eras the reader distinguishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -378,6 +378,11 @@ fn point_from(
     Ok(RawPoint {
         era,
         point: PointMetrics {
+            kind: if era == Era::Embedding {
+                WorkKind::Embedding
+            } else {
+                WorkKind::Generation
+            },
             label,
             load,
             mode: Some(mode_of(metadata)),

@@ -25,7 +25,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::view::{closest_metric, metric_info, MetricValue, PointMetrics, SourceKind, SourceView};
+use super::view::{
+    closest_metric, metric_info, MetricValue, PointMetrics, SourceKind, SourceView, WorkKind,
+};
 
 /// The schema version this reader accepts.
 pub const REFERENCE_SCHEMA: u32 = 1;
@@ -46,6 +48,10 @@ struct ReferenceFile {
     scenario: Option<String>,
     #[serde(default)]
     mode: Option<String>,
+    /// The API the numbers come from (`chat`, `completions`, `embeddings`,
+    /// `rerank`, `score`); chat when not given.
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default)]
     streaming: Option<bool>,
     #[serde(default)]
@@ -182,6 +188,10 @@ pub fn parse_reference(text: &str, path: &Path) -> Result<SourceView, String> {
             );
         }
         points.push(PointMetrics {
+            kind: file
+                .kind
+                .as_deref()
+                .map_or(WorkKind::Generation, WorkKind::of_api),
             label: p.label,
             load: p.load,
             mode: p.mode.or_else(|| file.mode.clone()),

@@ -239,7 +239,7 @@ pub const COMPARE_CHARTS: [(&str, &str, &str); 8] = [
 ];
 
 /// One chart per metric of [`COMPARE_CHARTS`] held by at least two inputs:
-/// one series per input × label, mean ± std against the load.
+/// one series per input × label × load mode, mean ± std against the load.
 ///
 /// # Errors
 /// When a chart fails to draw.
@@ -259,17 +259,19 @@ pub fn compare_charts(sources: &[SourceView]) -> Result<Vec<Chart>, SinkError> {
         }
         let mut series: Vec<Series> = Vec::new();
         for s in sources {
-            let mut labels: Vec<Option<String>> = Vec::new();
+            // One line per endpoint/scenario label and load mode (burst 4 and
+            // concurrency 4 are different points, never one zig-zag line).
+            let mut keys: Vec<String> = Vec::new();
             for p in &s.points {
-                if !labels.contains(&p.label) {
-                    labels.push(p.label.clone());
+                if !keys.contains(&p.series()) {
+                    keys.push(p.series());
                 }
             }
-            for label in labels {
+            for key in keys {
                 let mut points: Vec<SeriesPoint> = s
                     .points
                     .iter()
-                    .filter(|p| p.label == label)
+                    .filter(|p| p.series() == key)
                     .filter_map(|p| {
                         let v = p.metrics.get(metric)?;
                         Some(SeriesPoint::with_err(p.load, v.mean?, v.std.unwrap_or(0.0)))
@@ -279,11 +281,10 @@ pub fn compare_charts(sources: &[SourceView]) -> Result<Vec<Chart>, SinkError> {
                     continue;
                 }
                 points.sort_by(|a, b| a.x.total_cmp(&b.x));
-                let name = match &label {
-                    Some(l) if s.points.iter().any(|p| p.label != label) || s.points.len() > 1 => {
-                        format!("{} · {l}", s.name)
-                    }
-                    _ => s.name.clone(),
+                let name = if key.is_empty() {
+                    s.name.clone()
+                } else {
+                    format!("{} · {key}", s.name)
                 };
                 series.push(Series {
                     label: name,

@@ -284,10 +284,10 @@ pub struct MetricValue {
     /// One value per run (our results only), used by the bootstrap.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub per_run: Vec<f64>,
-    /// One value per successful measured request (our results with
-    /// `requests.parquet` only), used by the bootstrap of per-request metrics.
+    /// One value per successful measured request, grouped by run (our results
+    /// with `requests.parquet` only), used by the bootstrap of per-request metrics.
     #[serde(skip)]
-    pub per_request: Vec<f64>,
+    pub per_request: Vec<Vec<f64>>,
     /// The value was read off a chart and is approximate.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub approx: bool,
@@ -343,6 +343,8 @@ impl MetricValue {
 /// One point of one input, normalised.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PointMetrics {
+    /// What the point measured: generation, embeddings or rerank/score.
+    pub kind: WorkKind,
     /// `endpoint/scenario` when the input names its series (our results,
     /// references with labels); None for the original's files.
     pub label: Option<String>,
@@ -355,13 +357,68 @@ pub struct PointMetrics {
 }
 
 impl PointMetrics {
-    /// `label @ load` (or `load` alone) for tables.
+    /// `label mode @ load` (label and mode when known) for tables, e.g.
+    /// `sim/short burst @ 4`.
     #[must_use]
     pub fn display(&self) -> String {
         let load = crate::report::format::format_load(self.load);
-        match &self.label {
-            Some(l) => format!("{l} @ {load}"),
-            None => format!("@ {load}"),
+        let mode = self.mode.as_deref().unwrap_or("");
+        let head = match (&self.label, mode.is_empty()) {
+            (Some(l), false) => format!("{l} {mode}"),
+            (Some(l), true) => l.clone(),
+            (None, false) => mode.to_owned(),
+            (None, true) => String::new(),
+        };
+        if head.is_empty() {
+            format!("@ {load}")
+        } else {
+            format!("{head} @ {load}")
+        }
+    }
+
+    /// The series a chart draws this point in: one line per label and mode.
+    #[must_use]
+    pub fn series(&self) -> String {
+        match (&self.label, &self.mode) {
+            (Some(l), Some(m)) => format!("{l} {m}"),
+            (Some(l), None) => l.clone(),
+            (None, Some(m)) => m.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// What a point measured. Points of different kinds are never compared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// Chat or completions: tokens generated.
+    #[default]
+    Generation,
+    /// Embeddings.
+    Embedding,
+    /// Rerank or score.
+    Rerank,
+}
+
+impl WorkKind {
+    /// `generation`, `embedding` or `rerank`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkKind::Generation => "generation",
+            WorkKind::Embedding => "embedding",
+            WorkKind::Rerank => "rerank",
+        }
+    }
+
+    /// The kind of points served by an API named as in manifests (`chat`, `embeddings`, …).
+    #[must_use]
+    pub fn of_api(api: &str) -> WorkKind {
+        match api {
+            "embeddings" => WorkKind::Embedding,
+            "rerank" | "score" => WorkKind::Rerank,
+            _ => WorkKind::Generation,
         }
     }
 }

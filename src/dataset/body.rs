@@ -154,6 +154,64 @@ fn attach_images(msgs: &mut [Value], images: &[String]) {
     }
 }
 
+/// The body the original tool sends (`compat = "original"`), keys in its order:
+/// `model`, `messages` (one user message, no system message), `max_tokens`,
+/// `temperature` (the endpoint's, else the original's default 0.7), `stream`
+/// (always present, `false` too), then `ignore_eos: true` when set,
+/// `stream_options: {include_usage: true}` when streaming and `n` when > 1.
+/// With images the user content is a list of parts: the text part only when the
+/// text is not empty, then one `image_url` part per image. Warmup bodies are as
+/// the original's warmups: streamed, without `ignore_eos` or `n`.
+/// `extra_body` is merged last, as for every body.
+pub(crate) fn original_chat(
+    ep: &EndpointSpec,
+    model: &str,
+    text: &str,
+    images: &[String],
+    max_tokens: u32,
+    warmup: bool,
+) -> Result<Bytes, DatasetError> {
+    let content = if images.is_empty() {
+        json!(text)
+    } else {
+        let mut parts = Vec::with_capacity(images.len() + 1);
+        if !text.is_empty() {
+            parts.push(json!({"type": "text", "text": text}));
+        }
+        parts.extend(
+            images
+                .iter()
+                .map(|u| json!({"type": "image_url", "image_url": {"url": u}})),
+        );
+        Value::Array(parts)
+    };
+    let stream = warmup || ep.stream;
+    let mut m = Map::new();
+    m.insert("model".into(), json!(model));
+    m.insert(
+        "messages".into(),
+        json!([{"role": "user", "content": content}]),
+    );
+    m.insert("max_tokens".into(), json!(max_tokens));
+    m.insert(
+        "temperature".into(),
+        json!(ep
+            .temperature
+            .unwrap_or(super::compat::ORIGINAL_TEMPERATURE)),
+    );
+    m.insert("stream".into(), json!(stream));
+    if ep.ignore_eos && !warmup {
+        m.insert("ignore_eos".into(), json!(true));
+    }
+    if stream {
+        m.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    if ep.n > 1 && !warmup {
+        m.insert("n".into(), json!(ep.n));
+    }
+    finish(m, ep)
+}
+
 /// An embeddings body.
 pub(crate) fn embeddings(
     ep: &EndpointSpec,

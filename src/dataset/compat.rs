@@ -13,7 +13,7 @@
 //!
 //! This module re-implements all of those generators in plain Rust so that a tokenomics run in
 //! compatibility mode sends byte-identical prompts (and identical image pixels) to the ones the
-//! original would have sent for the same seed, scenario and snippet list. Everything here is
+//! original would have sent for the same seed, scenario, snippet list and tokenizer. Everything here is
 //! pure: no I/O, no global state, no clocks.
 //!
 //! Entry points:
@@ -27,6 +27,14 @@
 //! * [`Pcg64`] and [`numpy_default_rng_u8`]: `default_rng(seed).integers(0, 256, .., uint8)`.
 //! * [`sample_lengths`] and [`synthesize_original`]: the scenario sampler and the snippet
 //!   concatenation of the original's text sampler.
+//! * [`python_word_estimate`]: the original's token count when encoding fails,
+//!   `int(len(text.split()) × 1.3)`.
+//! * [`NumpyRandomState::zipf`] and [`assign_original_lora`]: the original's LoRA strategies.
+//! * [`image_ids`], [`image_pixels`] and [`uid_prompt`]: its synthetic images and the request
+//!   counter that makes each request unique.
+//!
+//! The snippet counts themselves (the tokenizer as its tokenizer.json configures it, special
+//! tokens included) are made by the `tokens` module; the requests by `prepare`.
 
 use sha2::{Digest, Sha256};
 
@@ -776,6 +784,158 @@ pub fn synthesize_original(
     Ok(prompts)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Token counting fallback, LoRA assignment and synthetic image ids
+// ---------------------------------------------------------------------------------------------
+
+pub use crate::vocab::workload::{ORIGINAL_IMAGE_MAX_TOKENS, ORIGINAL_TEMPERATURE};
+
+/// The first image id of warmup requests (`2^31`): warmups reuse ids `2^31 .. 2^31 + k`.
+pub const WARMUP_IMAGE_ID: u64 = 1 << 31;
+
+/// True for the characters CPython's `str.split()` (no argument) splits on: Unicode
+/// `White_Space` plus the four ASCII separators `\x1c`..`\x1f`, which Python also counts.
+fn python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// The original's token-count fallback when encoding fails: `int(len(text.split()) * 1.3)`,
+/// the product computed in binary floating point and truncated, as Python does.
+#[must_use]
+pub fn python_word_estimate(text: &str) -> u32 {
+    let words = text.split(python_space).filter(|w| !w.is_empty()).count();
+    // Word counts are far below 2^53, so the conversion is exact; the product is truncated
+    // toward zero as Python's `int()` does.
+    #[allow(clippy::cast_precision_loss)]
+    let product = words as f64 * 1.3;
+    if product >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        // Non-negative and below u32::MAX.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n = product as u32;
+        n
+    }
+}
+
+impl NumpyRandomState {
+    /// `zipf(a)` in its legacy form (`legacy_random_zipf`, a rejection method), for `a > 1`.
+    ///
+    /// `am1 = a − 1`, `b = 2^am1`; repeat: `U = 1 − random_sample()`, `V = random_sample()`,
+    /// `X = floor(U^(−1/am1))`; reject `X < 1` or `X > 2^63 − 1`; with `T = (1 + 1/X)^am1`
+    /// accept when `V·X·(T − 1)/(b − 1) ≤ T/b` and return `X`. The caller checks `a > 1`
+    /// (NumPy raises for `a ≤ 1` before drawing).
+    pub fn zipf(&mut self, a: f64) -> i64 {
+        let am1 = a - 1.0;
+        let b = 2f64.powf(am1);
+        loop {
+            let u = 1.0 - self.random_sample();
+            let v = self.random_sample();
+            let x = u.powf(-1.0 / am1).floor();
+            // `i64::MAX as f64` rounds up to 2^63, as the C comparison does.
+            #[allow(clippy::cast_precision_loss)]
+            if x > i64::MAX as f64 || x < 1.0 {
+                continue;
+            }
+            let t = (1.0 + 1.0 / x).powf(am1);
+            if v * x * (t - 1.0) / (b - 1.0) <= t / b {
+                // In [1, 2^63): exact.
+                #[allow(clippy::cast_possible_truncation)]
+                return x as i64;
+            }
+        }
+    }
+}
+
+/// The original's LoRA strategies (its `--lora-strategy` values).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OriginalLoraStrategy {
+    /// `single`: every request gets the first adapter.
+    Single,
+    /// `uniform` and `all-unique` (identical in the original): `adapters[i mod k]`.
+    RoundRobin,
+    /// `zipf`: NumPy's legacy `zipf(alpha, N)`, adapter `(s − 1) mod k`.
+    Zipf {
+        /// The exponent; must be above 1 (NumPy rejects the rest).
+        alpha: f64,
+    },
+    /// `mixed`: CPython's `random.choice` for each request.
+    Mixed,
+}
+
+/// The original's LoRA assignment for the `count` requests of one run: for each request the
+/// index of its adapter, or `None` for the base model.
+///
+/// First the raw assignment for all requests (round-robin, `count` zipf draws or `count`
+/// `random.choice` picks), then, when `base_model_ratio ≠ 0`, one `random.random()` per request
+/// in order, replacing the adapter with the base model when it is below the ratio.
+///
+/// The original makes these draws on its process-wide generators **outside** its seeded
+/// context, so they cannot be reproduced from its seed; here the CPython generator is seeded
+/// with `seed` and NumPy's legacy generator with `seed mod 2^32`, giving the original's
+/// distributions and draw order, deterministically. Single and round-robin assignments with a
+/// ratio of 0 draw nothing and equal the original's exactly.
+#[must_use]
+pub fn assign_original_lora(
+    strategy: OriginalLoraStrategy,
+    adapters: usize,
+    base_model_ratio: f64,
+    count: usize,
+    seed: u64,
+) -> Vec<Option<usize>> {
+    if adapters == 0 {
+        return vec![None; count];
+    }
+    let mut python = CpythonRandom::new(seed);
+    // Truncation is the intended reduction mod 2^32.
+    let mut numpy = NumpyRandomState::new((seed & 0xffff_ffff) as u32);
+    let raw: Vec<usize> = match strategy {
+        OriginalLoraStrategy::Single => vec![0; count],
+        OriginalLoraStrategy::RoundRobin => (0..count).map(|i| i % adapters).collect(),
+        OriginalLoraStrategy::Zipf { alpha } => (0..count)
+            .map(|_| {
+                let s = numpy.zipf(alpha);
+                // s ≥ 1, so (s − 1) mod k is in 0..k.
+                usize::try_from((s - 1).rem_euclid(adapters as i64)).unwrap_or(0)
+            })
+            .collect(),
+        OriginalLoraStrategy::Mixed => (0..count)
+            .map(|_| python.choice(adapters).unwrap_or(0))
+            .collect(),
+    };
+    if base_model_ratio == 0.0 {
+        return raw.into_iter().map(Some).collect();
+    }
+    raw.into_iter()
+        .map(|a| (python.random() >= base_model_ratio).then_some(a))
+        .collect()
+}
+
+/// Ids of the `per_request` synthetic images of request number `uid` (the original's global
+/// request counter): `uid·k .. uid·k + k`.
+#[must_use]
+pub fn image_ids(uid: u64, per_request: u32) -> std::ops::Range<u64> {
+    let k = u64::from(per_request);
+    uid.saturating_mul(k)..uid.saturating_mul(k).saturating_add(k)
+}
+
+/// The pixels of the original's synthetic image `id` of `width`×`height`:
+/// `default_rng(id).integers(0, 256, (height, width, 3), uint8)`, row-major RGB.
+#[must_use]
+pub fn image_pixels(id: u64, width: u32, height: u32) -> Vec<u8> {
+    numpy_default_rng_u8(id, width as usize * height as usize * 3)
+}
+
+/// The prompt of an image request: `"{uid} {text}"`, or `"{uid}"` for an empty text.
+#[must_use]
+pub fn uid_prompt(uid: u64, text: &str) -> String {
+    if text.is_empty() {
+        uid.to_string()
+    } else {
+        format!("{uid} {text}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1151,5 +1311,80 @@ mod tests {
         };
         assert_eq!(sample_lengths(&mut state, &zero_std), Ok((1, 3)));
         assert_ne!(state.random_sample(), 0.548_813_503_927_324_8);
+    }
+
+    #[test]
+    fn lora_assignment_matches_the_originals_draws() {
+        // tests/fixtures/compat/lora.json: the original's own LoRA class, run after
+        // `random.seed(seed)` and `np.random.seed(seed mod 2^32)`.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/compat/lora.json"
+        );
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(cases.len() >= 18);
+        for case in cases {
+            let strategy = match case["strategy"].as_str().unwrap() {
+                "single" => OriginalLoraStrategy::Single,
+                "uniform" | "all-unique" => OriginalLoraStrategy::RoundRobin,
+                "mixed" => OriginalLoraStrategy::Mixed,
+                "zipf" => OriginalLoraStrategy::Zipf {
+                    alpha: case["zipf_alpha"].as_f64().unwrap(),
+                },
+                other => panic!("unknown strategy {other}"),
+            };
+            let want: Vec<Option<usize>> = case["assigned"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().map(|j| j as usize))
+                .collect();
+            let adapters = case["adapters"].as_array().unwrap().len();
+            let got = assign_original_lora(
+                strategy,
+                adapters,
+                case["base_model_ratio"].as_f64().unwrap(),
+                want.len(),
+                case["seed"].as_u64().unwrap(),
+            );
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn legacy_zipf_matches_numpy() {
+        // NumPy 2.4.6: np.random.seed(11); np.random.zipf(1.5, 8), then zipf(1.1, 6).
+        let mut state = NumpyRandomState::new(11);
+        let got: Vec<i64> = (0..8).map(|_| state.zipf(1.5)).collect();
+        assert_eq!(got, [1, 3, 2, 1, 13, 1, 1, 2]);
+        let got: Vec<i64> = (0..6).map(|_| state.zipf(1.1)).collect();
+        assert_eq!(got, [68, 3, 261_237, 1, 312_742, 5_659_573_180_820_673_536]);
+    }
+
+    #[test]
+    fn word_estimate_splits_as_python() {
+        // int(len(s.split()) * 1.3) in CPython 3.11.
+        assert_eq!(python_word_estimate(""), 0);
+        assert_eq!(python_word_estimate("one"), 1);
+        assert_eq!(python_word_estimate("a b c"), 3);
+        assert_eq!(python_word_estimate("a b c d e f g h i j"), 13);
+        // \x1c..\x1f and U+00A0 separate words for Python's str.split().
+        assert_eq!(python_word_estimate("a\u{1c}b\u{1f}c\u{a0}d  e\tf\ng"), 9);
+        // A zero-width space does not.
+        assert_eq!(python_word_estimate("a\u{200b}b"), 1);
+    }
+
+    #[test]
+    fn image_ids_and_prompts_follow_the_request_counter() {
+        assert_eq!(image_ids(0, 2), 0..2);
+        assert_eq!(image_ids(5, 3), 15..18);
+        assert_eq!(uid_prompt(7, "text"), "7 text");
+        assert_eq!(uid_prompt(7, ""), "7");
+        // Appendix A: the image with id 0 starts with these pixels (2×2, row-major RGB).
+        assert_eq!(
+            image_pixels(0, 2, 2),
+            [95, 130, 194, 217, 207, 235, 15, 163, 33, 215, 217, 130]
+        );
     }
 }

@@ -63,6 +63,30 @@ pub(crate) fn synthetic<R: RngCore>(
     Ok(data_uri(mime, &out))
 }
 
+/// The original tool's synthetic image `id` (`compat = "original"`): the
+/// pixels of NumPy's `default_rng(id)` (see `compat::image_pixels`), encoded as
+/// PNG. The pixels equal the original's; the PNG bytes come from this encoder,
+/// not the original's, so the files differ while decoding to the same image.
+pub(crate) fn original_synthetic(id: u64, width: u32, height: u32) -> Result<String, DatasetError> {
+    let len = (width as usize)
+        .checked_mul(height as usize)
+        .and_then(|n| n.checked_mul(3))
+        .filter(|n| *n <= 1 << 30);
+    if len.is_none() {
+        return Err(DatasetError::Build {
+            message: format!("image size {width}x{height} is too large (limit: 1 GiB of pixels)"),
+        });
+    }
+    let pixels = super::compat::image_pixels(id, width, height);
+    let mut out = Vec::new();
+    PngEncoder::new(&mut out)
+        .write_image(&pixels, width, height, ExtendedColorType::Rgb8)
+        .map_err(|e| DatasetError::Build {
+            message: format!("cannot encode a {width}x{height} image: {e}"),
+        })?;
+    Ok(data_uri("image/png", &out))
+}
+
 fn data_uri(mime: &str, bytes: &[u8]) -> String {
     format!(
         "data:{mime};base64,{}",

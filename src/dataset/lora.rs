@@ -5,15 +5,17 @@
 //! | strategy | adapter |
 //! |---|---|
 //! | `single` | `adapters[0]` |
-//! | `uniform` | a uniformly random adapter |
-//! | `round_robin` | `adapters[i mod k]` |
+//! | `uniform`, `mixed` | a uniformly random adapter |
+//! | `round_robin`, `all-unique` | `adapters[i mod k]` |
 //! | `weighted` | adapter `j` with probability `weights[j] / Σ weights` |
 //! | `zipf` | rank `r ∈ 1..=k` with probability ∝ `r^(−zipf_alpha)` (bounded Zipf), adapter `r − 1` |
 //!
 //! Then, with probability `base_model_ratio`, the request uses the base model
 //! instead. Both draws are always made, so the adapter sequence does not depend
 //! on the ratio. The `model` field of a LoRA request is `"{model}:{adapter}"`
-//! (the SGLang convention).
+//! (the SGLang convention). `mixed` and `all-unique` are the original tool's
+//! names; with `compat = "original"` the original's assignment is used instead
+//! (see `compat::assign_original_lora`).
 
 use rand::distr::weighted::WeightedIndex;
 use rand::distr::Distribution;
@@ -83,7 +85,11 @@ impl LoraMix {
                     Zipf::new(n, spec.zipf_alpha).map_err(|e| bad("zipf_alpha", e.to_string()))?,
                 );
             }
-            LoraStrategy::Single | LoraStrategy::Uniform | LoraStrategy::RoundRobin => {}
+            LoraStrategy::Single
+            | LoraStrategy::Uniform
+            | LoraStrategy::Mixed
+            | LoraStrategy::RoundRobin
+            | LoraStrategy::AllUnique => {}
         }
         Ok(LoraMix {
             spec: spec.clone(),
@@ -92,13 +98,18 @@ impl LoraMix {
         })
     }
 
+    /// The checked spec.
+    pub(crate) fn spec(&self) -> &LoraSpec {
+        &self.spec
+    }
+
     /// The adapter of request `index`, or None for the base model.
     pub(crate) fn pick<R: Rng>(&self, index: u32, rng: &mut R) -> Option<String> {
         let k = self.spec.adapters.len();
         let j = match self.spec.strategy {
             LoraStrategy::Single => 0,
-            LoraStrategy::Uniform => rng.random_range(0..k),
-            LoraStrategy::RoundRobin => index as usize % k,
+            LoraStrategy::Uniform | LoraStrategy::Mixed => rng.random_range(0..k),
+            LoraStrategy::RoundRobin | LoraStrategy::AllUnique => index as usize % k,
             LoraStrategy::Weighted => self.weighted.as_ref().map_or(0, |w| w.sample(rng)),
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             LoraStrategy::Zipf => self

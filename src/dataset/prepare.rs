@@ -24,6 +24,11 @@
 //! up to the first user message; later user messages become the follow-ups.
 //! Rows keep their own images.
 //!
+//! **`compat = "original"`**: the original tool's requests instead (its seeds,
+//! snippet picks and counts, images, LoRA strategies and body fields; see
+//! `Ctx::original` and the `compat` module), for synthesised and replayed
+//! requests and their warmups alike.
+//!
 //! **Warmup** ([`Preparer::prepare_warmup`]), on the `warmup` streams (its own
 //! seeds, so warmup never repeats a measured prompt), one turn and no shared
 //! prefix (the prefix cache the experiment measures stays cold); replay
@@ -34,10 +39,10 @@
 //! `"short"`: generation `D(`[`WARMUP_INPUT_TOKENS`]`,`[`WARMUP_OUTPUT_TOKENS`]`)`,
 //! embeddings of 32 tokens (or `E(short)`), rerank with 32-token documents and a
 //! 16-token query, on the base model. Under `compat = "original"`, warmup is
-//! the original tool's own: `N(100,50)/(50,25)`.
+//! the original tool's own.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
@@ -53,7 +58,7 @@ use super::tokens::{self, Built, Counter, Pool};
 use super::{DatasetError, PreparedRequest, PreparedRun};
 use crate::plan::{DatasetSource, DatasetSpec, EndpointSpec, Plan, PointSpec, ScenarioSpec};
 use crate::vocab::workload::{TextLength, Workload, MAX_TOKENS};
-use crate::vocab::{ApiKind, ImageFormat, ImageSpec, TokenizerSource, WarmupShape};
+use crate::vocab::{ApiKind, ImageFormat, ImageSpec, LoraStrategy, TokenizerSource, WarmupShape};
 
 /// Text tokens of an `I(w,h[,n])` request.
 pub const IMAGE_PROMPT_TOKENS: u32 = 16;
@@ -97,6 +102,9 @@ struct Scenario {
     lora: Option<LoraMix>,
 }
 
+/// Dataset texts with their original token counts (`compat = "original"`).
+type Snippets = Arc<Vec<(String, u32)>>;
+
 /// Loads datasets and tokenizers once and builds the requests of every run.
 pub struct Preparer {
     endpoints: BTreeMap<String, EndpointSpec>,
@@ -107,6 +115,12 @@ pub struct Preparer {
     base_seed: u64,
     /// What warmup requests look like.
     warmup_shape: WarmupShape,
+    /// `compat = "original"`: the original's request counter (image ids and prompt
+    /// prefixes) at the start of each planned point, by point id (see [`uid_bases`]).
+    uid_bases: HashMap<String, u64>,
+    /// `compat = "original"`: snippet texts and their original counts, by
+    /// (dataset index, endpoint name), counted once as the original does.
+    snippets: Mutex<HashMap<(usize, String), Snippets>>,
 }
 
 /// True when a scenario reads its dataset (generated embedding texts do not).
@@ -255,9 +269,11 @@ fn load_counter(
             repo.clone(),
         ),
     };
-    let tok = tokens::load_tokenizer(&path)?;
+    let configured = tokens::load_tokenizer_as_configured(&path)?;
+    let tok = tokens::without_padding(configured.clone(), &path)?;
     Ok(Counter::Tokenizer {
         tok: Arc::new(tok),
+        configured: Arc::new(configured),
         name,
     })
 }
@@ -348,14 +364,17 @@ impl Preparer {
                 },
             );
         }
-        let me = Preparer {
+        let mut me = Preparer {
             endpoints: plan.endpoints.clone(),
             scenarios,
             datasets,
             counters,
             base_seed: plan.experiment.seed,
             warmup_shape: plan.experiment.warmup_shape,
+            uid_bases: HashMap::new(),
+            snippets: Mutex::new(HashMap::new()),
         };
+        me.uid_bases = uid_bases(&me, &plan.points);
         for point in &plan.points {
             me.check_point(point)?;
         }
@@ -395,7 +414,7 @@ impl Preparer {
 
     /// Checks that the point's scenario can run on its endpoint.
     fn check_point(&self, point: &PointSpec) -> Result<(), DatasetError> {
-        let (ep, sc, _) = self.lookup(point)?;
+        let (ep, sc, counter) = self.lookup(point)?;
         let s = &sc.spec;
         let fail = |field: &str, message: String| {
             Err(DatasetError::Invalid {
@@ -430,6 +449,22 @@ impl Preparer {
                     return fail("workload", format!("{spec} needs api = \"rerank\" or \"score\", not \"{api}\""))
                 }
                 _ => {}
+            }
+        }
+        if s.compat_original {
+            if ep.api != ApiKind::Chat {
+                return fail(
+                    "compat",
+                    format!("compat = \"original\" sends chat requests, as the original does; the endpoint's api is \"{api}\""),
+                );
+            }
+            if matches!(counter, Counter::Estimate) {
+                return fail(
+                    "compat",
+                    "compat = \"original\" counts prompt tokens with the model's tokenizer, as the \
+                     original does; set `tokenizer` on the endpoint"
+                        .to_string(),
+                );
             }
         }
         if s.turns == 0 {
@@ -528,10 +563,12 @@ impl Preparer {
             scope,
             warmup_shape: self.warmup_shape,
         };
-        let requests = if sc.spec.replay && scope != Scope::Warmup {
+        let requests = if sc.spec.compat_original {
+            let uid_base = self.uid_bases.get(&point.id).copied().unwrap_or(0);
+            let snippets = self.original_snippets(&cx, &point.endpoint)?;
+            cx.original(self.base_seed, point, count, uid_base, &snippets)?
+        } else if sc.spec.replay && scope != Scope::Warmup {
             cx.replay(count)?
-        } else if sc.spec.compat_original && ep.api.generates() {
-            cx.original(self.base_seed, point, count)?
         } else {
             cx.synthesize(count)?
         };
@@ -540,6 +577,74 @@ impl Preparer {
             counting: counter.counting(),
         })
     }
+}
+
+impl Preparer {
+    /// `compat = "original"`: every row text of the scenario's dataset with its
+    /// original token count (the original's pre-tokenised snippet list), counted
+    /// once per dataset and endpoint. Empty for replay and without a dataset.
+    fn original_snippets(&self, cx: &Ctx<'_>, endpoint: &str) -> Result<Snippets, DatasetError> {
+        let (Some(index), false) = (cx.sc.dataset, cx.sc.spec.replay) else {
+            return Ok(Arc::new(Vec::new()));
+        };
+        let key = (index, endpoint.to_string());
+        let mut cache = self
+            .snippets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(found) = cache.get(&key) {
+            return Ok(Arc::clone(found));
+        }
+        let rows = cx.dataset.map_or(&[][..], |d| d.rows.as_slice());
+        let list = rows
+            .iter()
+            .map(|r| Ok((r.text.clone(), cx.original_count(&r.text)?)))
+            .collect::<Result<Vec<_>, DatasetError>>()?;
+        let list = Arc::new(list);
+        cache.insert(key, Arc::clone(&list));
+        Ok(list)
+    }
+
+    /// Requests per measured run of `point` as the original would send them:
+    /// the planned count, or for replay at most the dataset's rows.
+    fn original_run_len(&self, point: &PointSpec) -> u64 {
+        let planned = point.requests_per_run();
+        match self.scenarios.get(&point.scenario) {
+            Some(sc) if sc.spec.replay => {
+                let rows = sc
+                    .dataset
+                    .and_then(|i| self.datasets.get(i))
+                    .map_or(0, |d| d.rows.len() as u64);
+                planned.min(rows)
+            }
+            _ => planned,
+        }
+    }
+}
+
+/// The original's request counter at the start of each point of `points`.
+///
+/// One run of the original sweeps one endpoint × scenario × mode over its load
+/// values, and counts every measured request of that invocation from 0, in
+/// order (load values, then runs, then requests). A series here is the points of
+/// one endpoint, scenario, mode and grid (the `original/` output's series), in
+/// plan order; a point's counter starts after all measured requests of the
+/// earlier points of its series. Points not in the plan (search probes) start at 0.
+fn uid_bases(prep: &Preparer, points: &[PointSpec]) -> HashMap<String, u64> {
+    let mut next: HashMap<(String, String, &'static str, String), u64> = HashMap::new();
+    let mut out = HashMap::new();
+    for p in points {
+        let key = (
+            p.endpoint.clone(),
+            p.scenario.clone(),
+            p.load.mode_name(),
+            p.grid.clone(),
+        );
+        let start = next.entry(key).or_default();
+        out.insert(p.id.clone(), *start);
+        *start = start.saturating_add(u64::from(p.runs).saturating_mul(prep.original_run_len(p)));
+    }
+    out
 }
 
 /// Everything one `build` call needs.
@@ -663,71 +768,157 @@ impl Ctx<'_> {
         self.dataset.and_then(|d| d.spec.system_prompt.as_deref())
     }
 
-    /// `compat = "original"`: the original tool's prompt synthesis, bit for bit
-    /// (see [`super::compat`]). Seed = `derive_seed(experiment seed, load value,
-    /// run)` with run −1 for warmup; lengths from NumPy's legacy generator, snippets
-    /// picked with CPython's `random.choice` and joined with one space until their
-    /// token counts reach the target (so prompts overshoot, as the original's do).
-    /// Warmup uses the original's `N(100,50)/(50,25)` with `max_tokens` ≤ 4096.
-    /// Snippet counts come from the endpoint's tokenizer without special tokens
-    /// (the original counts with them; identical for tokenizers that add none).
+    /// The original's token count of `text` (`compat = "original"` needs a tokenizer).
+    fn original_count(&self, text: &str) -> Result<u32, DatasetError> {
+        self.counter
+            .count_original(text)
+            .ok_or_else(|| DatasetError::Invalid {
+                origin: format!(
+                    "scenario `{}` on endpoint `{}`",
+                    self.sc.spec.name, self.ep.name
+                ),
+                field: "tokenizer".to_string(),
+                message: "compat = \"original\" counts tokens with the model's tokenizer, and the \
+                          endpoint has none (set `tokenizer` on the endpoint)"
+                    .to_string(),
+            })
+    }
+
+    /// `compat = "original"`: the requests the original tool sends (see
+    /// [`super::compat`] and the README's compatibility section).
+    ///
+    /// * Seed = `derive_seed(experiment seed, load value, run)`, run −1 for warmup.
+    /// * Prompts: lengths from NumPy's legacy generator, snippets (every dataset
+    ///   row, with their original counts: special tokens, padding and truncation
+    ///   as the tokenizer.json configures them) picked with CPython's
+    ///   `random.choice` and joined with one space until their counts reach the
+    ///   target. Warmup: `N(100,50)/(50,25)` with `max_tokens` ≤ 4096.
+    /// * Replay: the first `count` rows in order, `max_tokens` = the cap; warmup
+    ///   sends row 0 (without its own images).
+    /// * Images (synthetic PNG): measured request number `uid` (counted over the
+    ///   series, see [`uid_bases`]) gets ids `uid·k ..`, and its prompt the prefix
+    ///   `"{uid} "`; warmups get ids `2^31 ..` and no prefix. Replayed rows with
+    ///   their own images send those instead.
+    /// * LoRA: the original's strategies (see [`super::compat::assign_original_lora`]);
+    ///   warmups use the base model.
+    /// * Bodies: [`body::original_chat`].
     fn original(
         &self,
         base_seed: u64,
         point: &PointSpec,
         count: u32,
+        uid_base: u64,
+        snippets: &[(String, u32)],
     ) -> Result<Vec<PreparedRequest>, DatasetError> {
+        use super::compat::{self, OriginalPrompt};
+        let warmup = self.warmup();
         let run: i64 = match self.scope {
             Scope::Run(r) => i64::from(r),
             Scope::Warmup | Scope::Point => -1,
         };
         #[allow(clippy::cast_possible_truncation)]
         let sweep = point.load.value().round() as i64;
-        let seed = super::compat::derive_seed(base_seed, sweep, run);
-        let (workload, cap) = if self.warmup() {
-            let w = Workload::Normal {
-                input_mean: 100.0,
-                input_std: 50.0,
-                output_mean: 50.0,
-                output_std: 25.0,
-            };
-            (w, 4096)
-        } else {
-            (
-                self.sc.spec.workload.clone(),
-                self.sc.spec.max_tokens_cap.max(1),
-            )
+        let seed = compat::derive_seed(base_seed, sweep, run);
+        let cap = self.sc.spec.max_tokens_cap.max(1);
+        let name = self.sc.spec.name.clone();
+        let fail = |e: compat::CompatError| DatasetError::Build {
+            message: format!("scenario `{name}`: {e}"),
         };
-        let pool = self.pool();
-        let snippets = pool
-            .texts
-            .iter()
-            .map(|t| Ok(((*t).to_string(), self.counter.count(t)?)))
-            .collect::<Result<Vec<_>, DatasetError>>()?;
-        let prompts =
-            super::compat::synthesize_original(seed, &workload, &snippets, count as usize, cap)
-                .map_err(|e| DatasetError::Build {
-                    message: format!("scenario `{}`: {e}", self.sc.spec.name),
-                })?;
+
+        // (prompt, the row's own images) per request.
+        let mut prompts: Vec<(OriginalPrompt, &[ImageRef])> = Vec::new();
+        if self.sc.spec.replay {
+            let rows = self.dataset.map_or(&[][..], |d| d.rows.as_slice());
+            let picked: Vec<&Row> = if warmup {
+                rows.first()
+                    .map_or_else(Vec::new, |r| vec![r; count as usize])
+            } else {
+                rows.iter().take(count as usize).collect()
+            };
+            let max_tokens = if warmup { cap.min(4096) } else { cap };
+            for row in picked {
+                let n = self.original_count(&row.text)?;
+                let own: &[ImageRef] = if warmup { &[] } else { &row.images };
+                prompts.push((
+                    OriginalPrompt {
+                        text: row.text.clone(),
+                        target_input: n,
+                        actual_input: n,
+                        target_output: cap,
+                        max_tokens,
+                    },
+                    own,
+                ));
+            }
+        } else {
+            let (workload, cap) = if warmup {
+                let w = Workload::Normal {
+                    input_mean: 100.0,
+                    input_std: 50.0,
+                    output_mean: 50.0,
+                    output_std: 25.0,
+                };
+                (w, 4096)
+            } else {
+                (self.sc.spec.workload.clone(), cap)
+            };
+            // The original raises on an empty dataset even for zero targets.
+            if snippets.is_empty() {
+                return Err(fail(compat::CompatError::EmptySnippets));
+            }
+            prompts = compat::synthesize_original(seed, &workload, snippets, count as usize, cap)
+                .map_err(fail)?
+                .into_iter()
+                .map(|p| (p, &[][..]))
+                .collect();
+        }
+
+        let adapters = self.original_lora(prompts.len())?;
+        let synthetic = image_spec(&self.sc.spec).filter(|s| !s.from_dataset);
+        let warmup_images = match (&synthetic, warmup) {
+            (Some(spec), true) => compat::image_ids(0, spec.count)
+                .map(|j| {
+                    images::original_synthetic(compat::WARMUP_IMAGE_ID + j, spec.width, spec.height)
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => Vec::new(),
+        };
+        let per_run = prompts.len() as u64;
+        let run_start = match self.scope {
+            Scope::Run(r) => uid_base.saturating_add(u64::from(r).saturating_mul(per_run)),
+            Scope::Warmup | Scope::Point => uid_base,
+        };
+        let origin = self.origin();
         let mut out = Vec::with_capacity(prompts.len());
-        for (i, p) in (0u32..).zip(prompts) {
-            let body = body::generation(
-                self.ep,
-                &Generation {
-                    model: &self.ep.model,
-                    system: self.system(),
-                    text: &p.text,
-                    images: &[],
-                    messages: None,
-                    max_tokens: p.max_tokens,
-                },
-            )?;
+        for (i, (p, own)) in (0u32..).zip(prompts) {
+            let (text, images) = if !own.is_empty() {
+                let imgs = own
+                    .iter()
+                    .map(|img| images::from_dataset(img, &origin))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (p.text, imgs)
+            } else {
+                match &synthetic {
+                    Some(_) if warmup => (p.text, warmup_images.clone()),
+                    Some(spec) => {
+                        let uid = run_start.saturating_add(u64::from(i));
+                        let imgs = compat::image_ids(uid, spec.count)
+                            .map(|id| images::original_synthetic(id, spec.width, spec.height))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        (compat::uid_prompt(uid, &p.text), imgs)
+                    }
+                    None => (p.text, Vec::new()),
+                }
+            };
+            let adapter = adapters.get(i as usize).cloned().flatten();
+            let model = lora::model_field(&self.ep.model, adapter.as_deref());
+            let body = body::original_chat(self.ep, &model, &text, &images, p.max_tokens, warmup)?;
             out.push(PreparedRequest {
                 index: i,
                 path: body::path_for(self.ep),
                 body,
-                model: self.ep.model.clone(),
-                lora: None,
+                model,
+                lora: adapter,
                 target_input_tokens: Some(p.target_input),
                 built_input_tokens: Some(p.actual_input),
                 target_output_tokens: Some(p.target_output),
@@ -739,6 +930,46 @@ impl Ctx<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// `compat = "original"`: the adapter of each of `count` requests (none for warmup).
+    fn original_lora(&self, count: usize) -> Result<Vec<Option<String>>, DatasetError> {
+        use super::compat::{assign_original_lora, OriginalLoraStrategy as S};
+        let Some(mix) = self.sc.lora.as_ref().filter(|_| !self.warmup()) else {
+            return Ok(vec![None; count]);
+        };
+        let spec = mix.spec();
+        let strategy = match spec.strategy {
+            LoraStrategy::Single => S::Single,
+            LoraStrategy::RoundRobin | LoraStrategy::AllUnique => S::RoundRobin,
+            LoraStrategy::Mixed => S::Mixed,
+            LoraStrategy::Zipf if spec.zipf_alpha > 1.0 => S::Zipf {
+                alpha: spec.zipf_alpha,
+            },
+            other => {
+                return Err(DatasetError::Invalid {
+                    origin: format!("scenario `{}`", self.sc.spec.name),
+                    field: "lora.strategy".to_string(),
+                    message: format!(
+                        "{} has no equivalent in the original tool; with compat = \"original\" use \
+                         single, round_robin (the original's uniform), all-unique, mixed, or zipf \
+                         with zipf_alpha > 1",
+                        compat_strategy_label(other)
+                    ),
+                })
+            }
+        };
+        let seed = self.rng(Purpose::Lora, 0).random::<u64>();
+        Ok(assign_original_lora(
+            strategy,
+            spec.adapters.len(),
+            spec.base_model_ratio,
+            count,
+            seed,
+        )
+        .into_iter()
+        .map(|a| a.and_then(|j| spec.adapters.get(j).cloned()))
+        .collect())
     }
 
     fn synthesize(&self, count: u32) -> Result<Vec<PreparedRequest>, DatasetError> {
@@ -1071,6 +1302,16 @@ impl Ctx<'_> {
             });
         }
         Ok(out)
+    }
+}
+
+/// How a strategy that compat mode rejects is named in its error.
+fn compat_strategy_label(s: LoraStrategy) -> &'static str {
+    match s {
+        LoraStrategy::Uniform => "strategy = \"uniform\" (tokenomics' random pick, the original's `mixed`; the original's `uniform` is round-robin)",
+        LoraStrategy::Weighted => "strategy = \"weighted\"",
+        LoraStrategy::Zipf => "strategy = \"zipf\" with zipf_alpha ≤ 1 (NumPy's zipf rejects it)",
+        _ => "this strategy",
     }
 }
 

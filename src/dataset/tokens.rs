@@ -24,6 +24,11 @@
 //!
 //! Without a tokenizer a text of `target` tokens is `round(target / 1.3)` words
 //! taken from the snippets, and its estimated count is recorded.
+//!
+//! **The original's count** ([`Counter::count_original`], for `compat = "original"`):
+//! `encode(text, add_special_tokens = true)` with the tokenizer exactly as its
+//! tokenizer.json configures it (post-processor, padding and truncation included),
+//! falling back to `int(words × 1.3)` when encoding fails, as the original does.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,12 +45,22 @@ const MAX_CUT_ADJUSTMENTS: usize = 12;
 /// Words appended, one at a time, when a count must grow by a few tokens.
 const FILLER: &[&str] = &["the", "and", "of", "a", "in", "to", "is", "it"];
 
-/// Loads a tokenizer.json and disables padding and truncation.
-pub(crate) fn load_tokenizer(path: &Path) -> Result<Tokenizer, DatasetError> {
-    let mut tok = Tokenizer::from_file(path).map_err(|e| DatasetError::Tokenizer {
+/// Loads a tokenizer.json exactly as the file configures it.
+pub(crate) fn load_tokenizer_as_configured(path: &Path) -> Result<Tokenizer, DatasetError> {
+    Tokenizer::from_file(path).map_err(|e| DatasetError::Tokenizer {
         source_name: path.display().to_string(),
         message: format!("cannot load tokenizer.json: {e}"),
-    })?;
+    })
+}
+
+/// Loads a tokenizer.json and disables padding and truncation.
+#[cfg(test)]
+pub(crate) fn load_tokenizer(path: &Path) -> Result<Tokenizer, DatasetError> {
+    without_padding(load_tokenizer_as_configured(path)?, path)
+}
+
+/// `tok` with padding and truncation disabled.
+pub(crate) fn without_padding(mut tok: Tokenizer, path: &Path) -> Result<Tokenizer, DatasetError> {
     tok.with_padding(None);
     tok.with_truncation(None)
         .map_err(|e| DatasetError::Tokenizer {
@@ -65,7 +80,13 @@ pub(crate) struct Built {
 /// Counts tokens with a tokenizer, or estimates them from words.
 #[derive(Clone)]
 pub(crate) enum Counter {
-    Tokenizer { tok: Arc<Tokenizer>, name: String },
+    Tokenizer {
+        /// Padding and truncation disabled: the counts and texts tokenomics builds.
+        tok: Arc<Tokenizer>,
+        /// As the tokenizer.json configures it: the original's counts.
+        configured: Arc<Tokenizer>,
+        name: String,
+    },
     Estimate,
 }
 
@@ -107,7 +128,7 @@ impl Counter {
 
     fn encode(&self, text: &str) -> Result<Vec<u32>, DatasetError> {
         match self {
-            Counter::Tokenizer { tok, name } => tok
+            Counter::Tokenizer { tok, name, .. } => tok
                 .encode_fast(text, false)
                 .map(|e| e.get_ids().to_vec())
                 .map_err(|e| DatasetError::Tokenizer {
@@ -120,7 +141,7 @@ impl Counter {
 
     fn decode(&self, ids: &[u32]) -> Result<String, DatasetError> {
         match self {
-            Counter::Tokenizer { tok, name } => {
+            Counter::Tokenizer { tok, name, .. } => {
                 tok.decode(ids, false).map_err(|e| DatasetError::Tokenizer {
                     source_name: name.clone(),
                     message: format!("decoding failed: {e}"),
@@ -137,6 +158,17 @@ impl Counter {
                 Ok(u32::try_from(self.encode(text)?.len()).unwrap_or(u32::MAX))
             }
             Counter::Estimate => Ok(estimate_words(text.split_whitespace().count())),
+        }
+    }
+
+    /// The original's token count of `text` (see the module docs); `None` without a tokenizer.
+    pub(crate) fn count_original(&self, text: &str) -> Option<u32> {
+        match self {
+            Counter::Tokenizer { configured, .. } => Some(match configured.encode(text, true) {
+                Ok(e) => u32::try_from(e.get_ids().len()).unwrap_or(u32::MAX),
+                Err(_) => super::compat::python_word_estimate(text),
+            }),
+            Counter::Estimate => None,
         }
     }
 

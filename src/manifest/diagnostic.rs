@@ -139,7 +139,7 @@ fn missing_hint(parent: &str, field: &str) -> Option<String> {
         "spec" => "set spec = \"D(512,128)\" or another scenario string",
         "mode" => "set mode = \"burst\", \"concurrency\", \"rate\", \"ramp\", \"sweep\" or \"slo_search\"",
         "duration_s" => "give every stage a duration_s, e.g. { rate = 5, duration_s = 10 }",
-        "strategy" => "set strategy = \"single\", \"uniform\", \"round_robin\", \"weighted\" or \"zipf\"",
+        "strategy" => "set strategy = \"single\", \"uniform\", \"round_robin\", \"weighted\", \"zipf\", or the original tool's \"mixed\" or \"all-unique\"",
         "adapters" => "list the adapter names, e.g. adapters = [\"a\", \"b\"]",
         "tokens" => "set the shared prefix length, e.g. prefix = { tokens = 1000, groups = 4 }",
         "kind" => "set kind = \"deterministic\", \"normal\", \"uniform\", \"image\", \"embedding\" or \"rerank\"",

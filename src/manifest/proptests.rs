@@ -131,6 +131,7 @@ const KEYS: &[&str] = &[
     "encoding_format",
     "embedding_dim",
     "path",
+    "preconnect",
     "itl_ms",
     "batching",
     "max_batch",

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::vocab::WarmupShape;
@@ -100,123 +101,143 @@ pub mod defaults {
     pub const REQUESTS_PER_SLOT: u32 = 8;
 }
 
-/// The whole manifest file.
-#[derive(Clone, Debug, Deserialize)]
+/// A tokenomics experiment manifest: endpoints × scenarios × load, run by `tokenomics run`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawManifest {
-    /// Manifest format version (1).
+    /// Manifest format version; 1, the only one so far (default 1).
+    #[schemars(range(min = 1, max = 1))]
     pub schema: Option<u32>,
-    /// `[experiment]`.
+    /// Names the experiment and sets what every point shares (seed, repetitions, guards, SLOs).
     pub experiment: RawExperiment,
-    /// `[endpoints.<name>]` tables.
+    /// Where requests go: one table per endpoint, `[endpoints.<name>]`, each with exactly one
+    /// of `base_url` and `simulator`. Names: letters, digits, `_` and `-`.
     pub endpoints: BTreeMap<String, RawEndpoint>,
-    /// `[datasets.<name>]` tables.
+    /// Where prompt text comes from: `[datasets.<name>]`, inline or `{ path = "..." }`
+    /// naming a dataset config file. `aime` and `synthetic` are built in without a table.
     #[serde(default)]
     pub datasets: BTreeMap<String, RawDataset>,
-    /// `[scenarios.<name>]` tables.
+    /// The shape of the requests: `[scenarios.<name>]` with a `spec`.
     pub scenarios: BTreeMap<String, RawScenario>,
-    /// `[[grid]]` tables, in file order.
+    /// `[[grid]]` tables, run in file order: endpoints × scenarios × load values.
     pub grid: Vec<RawGrid>,
 }
 
-/// `[experiment]`.
-#[derive(Clone, Debug, Deserialize)]
+/// `[experiment]`: the name and what every point shares.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExperiment {
-    /// Names the results directory (path-safe).
+    /// Names the results directory: letters, digits, `_`, `-` and `.`, at most 64 characters.
     pub name: String,
-    /// Free text (default empty).
+    /// Free text shown in the report (default empty).
     pub description: Option<String>,
-    /// Base seed (default 42).
+    /// Base seed; every point derives its own seed from it (default 42).
     pub seed: Option<u64>,
     /// Repetitions of every point (default 3).
     pub runs: Option<u32>,
-    /// Unmeasured requests sent one at a time before each point's first run (default 3).
+    /// Unmeasured requests sent one at a time before each point's first run (once per
+    /// point, not per run; default 3).
     pub warmup: Option<u32>,
-    /// `point` (the default: the point's own request shape) or `short`.
+    /// What warmup requests look like: `point` (default: the point's own lengths, images,
+    /// API and LoRA adapters; one turn, no shared prefix) or `short` (`D(32,16)`, base model).
     pub warmup_shape: Option<WarmupShape>,
-    /// Results root, relative to the manifest (default `results`).
+    /// Results root, relative to the manifest's directory (default `results`); results go to
+    /// `<output_dir>/<name>/<run-id>/`.
     pub output_dir: Option<PathBuf>,
-    /// Failed fraction above which `run` exits with code 5.
+    /// When more than this fraction (0 to 1) of measured requests fail, `run` exits with code 5
+    /// (default: no limit).
     pub max_failure_rate: Option<f64>,
-    /// Size guard on points (default 500).
+    /// Size guard on the number of points (default 500; `--allow-large` overrides).
     pub max_points: Option<u64>,
-    /// Size guard on requests (default 1,000,000).
+    /// Size guard on warmup + runs × requests, summed over points (default 1,000,000).
     pub max_requests: Option<u64>,
     /// Size guard on the estimated peak memory, in MiB (default 4096).
     pub max_memory_mb: Option<u64>,
-    /// Reported percentiles (default 50, 90, 95, 99).
+    /// Percentiles reported for every latency metric, each in (0, 100] (default 50, 90, 95, 99).
     pub percentiles: Option<Vec<f64>>,
-    /// Steady-state threshold (default 0.8).
+    /// A bucket is steady when its active requests reach this fraction of the reference level
+    /// (default 0.8).
     pub steady_state_threshold: Option<f64>,
-    /// Steady-state bucket width in ms (default 50).
+    /// Width of the steady-state buckets, in ms (default 50).
     pub bucket_ms: Option<f64>,
-    /// `[experiment.slo]`: metric name → bound(s).
+    /// Service-level objectives for goodput: metric (`ttft_ms`, `ttfo_ms`, `tpot_ms`, `itl_ms`,
+    /// `e2e_ms`) → a number bounding every request, or a table of percentile bounds.
     pub slo: Option<BTreeMap<String, SloValue>>,
 }
 
-/// `[endpoints.<name>]`.
-#[derive(Clone, Debug, Deserialize)]
+/// `[endpoints.<name>]`: a server at `base_url`, or the embedded `simulator`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "oneOf" = [{ "required": ["base_url"] }, { "required": ["simulator"] }],
+    "dependencies" = { "base_url": ["model"] }
+))]
 pub struct RawEndpoint {
-    /// API root of a running server.
+    /// API root of a running server, e.g. `http://localhost:8000/v1`; requests go to
+    /// `{base_url}/chat/completions` etc. Exactly one of `base_url` and `simulator`.
     pub base_url: Option<String>,
-    /// The embedded simulator instead of `base_url`.
+    /// The embedded simulator, started on 127.0.0.1 for the run, instead of `base_url`.
     pub simulator: Option<RawSimulator>,
-    /// The `model` sent (required with `base_url`).
+    /// The `model` field sent (required with `base_url`).
     pub model: Option<String>,
-    /// chat | completions | embeddings | rerank | score (default chat).
+    /// The API spoken (default `chat`).
     pub api: Option<ApiKind>,
-    /// SSE streaming (default true for chat/completions).
+    /// SSE streaming; chat and completions only (default true for them).
     pub stream: Option<bool>,
-    /// Name of the variable holding the API key.
+    /// Name of the environment variable holding the API key, sent as
+    /// `Authorization: Bearer <key>` (the key itself is never stored).
     pub api_key_env: Option<String>,
-    /// Whole-request timeout (default 600).
+    /// Whole-request timeout, in seconds (default 600).
     pub timeout_s: Option<f64>,
-    /// Connect timeout (default 10).
+    /// TCP/TLS connect timeout, in seconds (default 10, capped at `timeout_s`).
     pub connect_timeout_s: Option<f64>,
-    /// Timeout to response headers.
+    /// Timeout from sending to the response headers, in seconds (default: none).
     pub first_byte_timeout_s: Option<f64>,
-    /// Longest silence between stream reads.
+    /// Longest silence between two stream reads, in seconds (default: none).
     pub idle_timeout_s: Option<f64>,
-    /// `temperature` sent (default: not sent).
+    /// `temperature` sent (default: not sent, the server's default applies).
     pub temperature: Option<f64>,
-    /// Send `"ignore_eos": true`.
+    /// Send `"ignore_eos": true` so every generation is `max_tokens` long (vLLM, SGLang and
+    /// llama.cpp accept it; default false).
     pub ignore_eos: Option<bool>,
-    /// Send `"min_tokens"` = `max_tokens`.
+    /// Send `"min_tokens"` = `max_tokens` (vLLM; default false).
     pub min_tokens: Option<bool>,
-    /// Completions per request (default 1).
+    /// Completions per request, sent when above 1 (default 1).
     pub n: Option<u32>,
-    /// Merged into every request body.
+    /// Merged into every request body (may not set `model`, `messages`, `prompt`, `input` or
+    /// `stream`).
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Extra HTTP headers with their values (only headers known not to carry
-    /// secrets, or listed in `safe_headers`: these values are written to the results).
+    /// Extra HTTP headers with their values, written to the results: only headers whose values
+    /// are not secret (`Accept`, `Accept-Encoding`, `Accept-Language`, `Cache-Control`,
+    /// `Content-Type`, `User-Agent`, `X-Request-Source`, or those in `safe_headers`).
     pub headers: Option<BTreeMap<String, String>>,
-    /// Extra HTTP headers whose values come from environment variables, by
-    /// name (`{ "X-Api-Key" = "MY_KEY_VAR" }`): read at run time, never stored.
+    /// Extra HTTP headers whose values are read from environment variables, by name
+    /// (`{ "X-Api-Key" = "MY_KEY_VAR" }`): read at run time, never stored.
     pub headers_env: Option<BTreeMap<String, String>>,
-    /// Headers of `headers` whose values are not secret (beyond the built-in list).
+    /// Headers of `headers` whose values are not secret, beyond the built-in list.
     pub safe_headers: Option<Vec<String>>,
-    /// Tokenizer for exact prompt lengths.
+    /// Tokenizer for exact prompt lengths (default: none).
     pub tokenizer: Option<TokenizerValue>,
-    /// Preflight path (default `{base_url path}/models`).
+    /// Preflight path (default: `base_url`'s path + `/models`).
     pub health_path: Option<String>,
-    /// Retry policy (default none).
+    /// Retries of failed requests (default: none).
     pub retries: Option<RawRetries>,
-    /// skip | fail (default skip).
+    /// What to do with an SSE event that is not JSON (default `skip`).
     pub malformed_events: Option<MalformedPolicy>,
-    /// Largest SSE event or body (default 16 MiB).
+    /// Largest SSE event or response body, in bytes (default 16 MiB).
     pub max_event_bytes: Option<u64>,
-    /// Prometheus scraping.
+    /// Prometheus scraping of the server during the run (default: none).
     pub metrics: Option<RawScrape>,
-    /// Embeddings: float | base64 (default float).
+    /// Embeddings only: the `encoding_format` asked for (default `float`).
     pub encoding_format: Option<EncodingFormat>,
-    /// Embeddings: expected dimension.
+    /// Embeddings only: the expected dimension, checked on every answer (default: not checked).
     pub embedding_dim: Option<u32>,
-    /// Embeddings: one request per burst with a list input.
+    /// Embeddings only: send a whole burst as one request with a list input (default false).
     pub batch_in_one_request: Option<bool>,
-    /// Rerank/score: path under `base_url`.
+    /// Rerank/score only: path under `base_url` (default `/rerank` or `/score`).
     pub path: Option<String>,
+    /// Open the connections a run needs before its clock starts (default true).
+    pub preconnect: Option<bool>,
 }
 
 impl RawEndpoint {
@@ -227,42 +248,42 @@ impl RawEndpoint {
     }
 }
 
-/// `endpoints.<name>.simulator`: the embedded simulator instead of a URL.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `endpoints.<name>.simulator`: the embedded OpenAI-compatible simulator (all keys optional).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSimulator {
-    /// Model served (default: the endpoint's, else `sim-model`).
+    /// Model served (default: the endpoint's `model`, else `sim-model`).
     pub model: Option<String>,
-    /// Time to first token (default 50).
+    /// Time to first token, in ms (default 50).
     pub ttft_ms: Option<f64>,
-    /// Time between tokens (default 10).
+    /// Time between tokens, in ms (default 10).
     pub itl_ms: Option<f64>,
-    /// Continuous-batching timing (default: fixed timing).
+    /// Continuous-batching timing (default: fixed timing whatever the load).
     pub batching: Option<RawBatching>,
-    /// Dimension of embeddings returned (default 384).
+    /// Length of the embeddings returned (default 384).
     pub embedding_dim: Option<u32>,
-    /// Latency of a pooling request (default 5).
+    /// Latency of an embeddings, rerank or score request, in ms (default 5).
     pub pooling_ms: Option<f64>,
-    /// Extra pooling latency per input token (default 0.01).
+    /// Extra pooling latency per input token, in ms (default 0.01).
     pub pooling_per_token_ms: Option<f64>,
-    /// Injected failures (default none).
+    /// Injected failures (default: none).
     pub faults: Option<RawFaults>,
 }
 
-/// `simulator.batching`: the continuous-batching timing model.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `simulator.batching`: every decode step takes `itl_ms + itl_per_seq_ms × (active − 1)`.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBatching {
     /// Extra ms per decode step per additional active sequence (default 0).
     pub itl_per_seq_ms: Option<f64>,
     /// Prefill ms per prompt token (default 0).
     pub prefill_per_token_ms: Option<f64>,
-    /// Most sequences decoded at once (default 256).
+    /// Most sequences decoded at once; the rest queue (default 256).
     pub max_batch: Option<u32>,
 }
 
-/// `simulator.faults`: injected failures.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `simulator.faults`: per-request probabilities (0 to 1) of injected failures.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFaults {
     /// Seed of the fault draws (default 0).
@@ -271,7 +292,7 @@ pub struct RawFaults {
     pub http_500: Option<f64>,
     /// Probability of an HTTP 429.
     pub http_429: Option<f64>,
-    /// `Retry-After` of a 429 (default 1).
+    /// `Retry-After` of a 429, in seconds (default 1).
     pub retry_after_s: Option<u32>,
     /// Probability the stream stops half-way.
     pub stream_cut: Option<f64>,
@@ -279,88 +300,90 @@ pub struct RawFaults {
     pub malformed_event: Option<f64>,
     /// Probability the stream stalls half-way.
     pub stall: Option<f64>,
-    /// Length of a stall (default 1000).
+    /// Length of a stall, in ms (default 1000).
     pub stall_ms: Option<f64>,
     /// Probability the connection closes without a response.
     pub refuse: Option<f64>,
 }
 
-/// `endpoints.<name>.retries`.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `endpoints.<name>.retries`: every attempt is its own record.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetries {
     /// Extra attempts after the first (default 0).
     pub max: Option<u32>,
-    /// First backoff; doubles every attempt (default 500).
+    /// First backoff in ms; doubles every attempt, a longer `Retry-After` wins (default 500).
     pub backoff_ms: Option<u64>,
-    /// Retry on 429 (default true).
+    /// Retry on HTTP 429 (default true).
     pub on_429: Option<bool>,
-    /// Retry on 5xx (default true).
+    /// Retry on HTTP 5xx (default true).
     pub on_5xx: Option<bool>,
 }
 
-/// `endpoints.<name>.metrics`: Prometheus scraping.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `endpoints.<name>.metrics`: Prometheus scraping during the run.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScrape {
-    /// Metrics page (default `{scheme://host:port}/metrics`).
+    /// Metrics page (default `{scheme://host:port}/metrics`; `auto` = that default, also for
+    /// simulator endpoints).
     pub url: Option<String>,
-    /// Scrape interval (default 1000).
+    /// Scrape interval, in ms (default 1000).
     pub interval_ms: Option<u64>,
 }
 
-/// `[datasets.<name>]`: an inline dataset config, or `{ path = "..." }` naming a config file.
-///
-/// Dataset config files (`.toml`) use the same keys minus `path`.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `[datasets.<name>]`: an inline dataset, or `{ path = "..." }` naming a dataset config file
+/// (which uses the same keys minus `path`).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{ "required": ["path"] }, { "required": ["source"] }]))]
 pub struct RawDataset {
-    /// A dataset config file (.toml or original .json), relative to the manifest.
+    /// A dataset config file (.toml, or the original tool's .json), relative to the manifest's
+    /// directory; no other key may be set beside it.
     pub path: Option<PathBuf>,
-    /// Where rows come from.
+    /// Where rows come from (required unless `path` is set).
     pub source: Option<SourceValue>,
     /// Column with the prompt (default `text`).
     pub prompt_column: Option<String>,
-    /// Column with images.
+    /// Column with images (Hugging Face or file sources).
     pub image_column: Option<String>,
-    /// System message before every request.
+    /// System message put before every request.
     pub system_prompt: Option<String>,
-    /// Column with a chat-message list.
+    /// Column with a `[{role, content}]` chat-message list, used instead of `prompt_column`.
     pub messages_column: Option<String>,
-    /// Most rows read.
+    /// Most rows read (default: all).
     pub max_rows: Option<u64>,
-    /// CSV field delimiter (one character; default `,`, tab for `.tsv`).
+    /// CSV files only: the field delimiter, one character (default `,`, tab for `.tsv`).
     pub delimiter: Option<String>,
     /// Free text.
     pub description: Option<String>,
 }
 
-/// `[scenarios.<name>]`.
-#[derive(Clone, Debug, Deserialize)]
+/// `[scenarios.<name>]`: the shape of the requests.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// Token-length distribution (or embedding / rerank shape).
     pub spec: SpecValue,
-    /// Dataset name (default `synthetic`).
+    /// A `[datasets]` name, `aime` or `synthetic` (default `synthetic`).
     pub dataset: Option<String>,
     /// Cap on `max_tokens` (default 4096).
     pub max_tokens_cap: Option<u32>,
-    /// Images attached to every request.
+    /// Images attached to every request (default: none).
     pub images: Option<ImagesValue>,
-    /// Shared-prefix workload.
+    /// A shared-prefix workload (default: none).
     pub prefix: Option<RawPrefix>,
-    /// Turns per conversation (default 1).
+    /// Turns per conversation; chat only when above 1 (default 1).
     pub turns: Option<u32>,
-    /// LoRA adapter mix.
+    /// LoRA adapter mix (default: none).
     pub lora: Option<RawLora>,
-    /// Reproduce the original tool's prompt synthesis.
+    /// `original` reproduces the original tool's prompt synthesis bit for bit (default: none).
     pub compat: Option<Compat>,
-    /// Send dataset rows verbatim, in order.
+    /// Send dataset rows verbatim, in order (default false).
     pub replay: Option<bool>,
 }
 
-/// `scenarios.<name>.prefix`.
-#[derive(Clone, Debug, Deserialize)]
+/// `scenarios.<name>.prefix`: every prompt starts with one of `groups` shared prefixes.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPrefix {
     /// Length of the shared prefix, in tokens.
@@ -369,8 +392,8 @@ pub struct RawPrefix {
     pub groups: Option<u32>,
 }
 
-/// `scenarios.<name>.lora`.
-#[derive(Clone, Debug, Deserialize)]
+/// `scenarios.<name>.lora`: which LoRA adapter each request names as its `model`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLora {
     /// How adapters are assigned.
@@ -379,31 +402,31 @@ pub struct RawLora {
     pub adapters: Vec<String>,
     /// Weights for `weighted`, one per adapter.
     pub weights: Option<Vec<f64>>,
-    /// Share of requests sent to the base model (default 0).
+    /// Share of requests sent to the base model, 0 to 1 (default 0).
     pub base_model_ratio: Option<f64>,
     /// Zipf exponent for `zipf` (default 1.0).
     pub zipf_alpha: Option<f64>,
 }
 
 /// `scenarios.<name>.compat`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Compat {
     /// Reproduce the original tool's prompt synthesis bit for bit.
     Original,
 }
 
-/// `[[grid]] mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+/// `[[grid]] mode`: how load is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// All requests of a batch released together.
+    /// All requests of a batch released together (`batch_sizes`).
     Burst,
-    /// Closed loop with a fixed number of requests in flight.
+    /// Closed loop with a fixed number of requests in flight (`concurrency`).
     Concurrency,
-    /// Open loop at a fixed rate.
+    /// Open loop at a fixed rate (`rates`).
     Rate,
-    /// Stages of rate or concurrency, back to back.
+    /// Stages of rate or concurrency, back to back (`stages`).
     Ramp,
     /// Adaptive: raise the load until throughput stops growing (`search`).
     Sweep,
@@ -426,47 +449,49 @@ impl Mode {
     }
 }
 
-/// `[[grid]]`: endpoints × scenarios × load values.
-#[derive(Clone, Debug, Deserialize)]
+/// `[[grid]]`: endpoints × scenarios × load values, one point each. The mode decides which
+/// load key applies.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGrid {
-    /// Labels the points (default `grid[i]`).
+    /// Labels the points (default `grid<i>`).
     pub name: Option<String>,
-    /// Endpoint names, in run order.
+    /// Endpoint names from `[endpoints]`, in run order.
     pub endpoints: Vec<String>,
-    /// Scenario names, in run order.
+    /// Scenario names from `[scenarios]`, in run order.
     pub scenarios: Vec<String>,
-    /// burst | concurrency | rate | ramp.
+    /// How load is applied.
     pub mode: Mode,
-    /// Burst: batch sizes.
+    /// Burst mode: batch sizes; every request of a batch is released together.
     pub batch_sizes: Option<Vec<u32>>,
-    /// Concurrency mode: levels.
+    /// Concurrency mode: requests in flight, one point per level.
     pub concurrency: Option<Vec<u32>>,
-    /// Rate mode: requests per second.
+    /// Rate mode: requests per second, on an absolute schedule.
     pub rates: Option<Vec<f64>>,
-    /// Rate mode: arrival process (default poisson).
+    /// Rate mode: the arrival process (default `poisson`).
     pub arrival: Option<ArrivalValue>,
-    /// Concurrency/rate: requests per run.
+    /// Concurrency and rate modes: requests per run (default max(64, 8 × load)).
     pub requests: Option<u32>,
-    /// Concurrency/rate: longest run, in seconds.
+    /// Concurrency and rate modes: longest run, in seconds (default: none).
     pub duration_s: Option<f64>,
-    /// Rate mode: cap on requests in flight.
+    /// Rate mode: cap on requests in flight; due requests wait for a slot (default: none).
     pub max_concurrency: Option<u32>,
-    /// Ramp: stages, back to back.
+    /// Ramp mode: stages, back to back.
     pub stages: Option<Vec<RawStage>>,
     /// Sweep and SLO search: what to vary and where to look.
     pub search: Option<RawSearch>,
-    /// Overrides `experiment.runs`.
+    /// Overrides `experiment.runs` for this grid.
     pub runs: Option<u32>,
-    /// Overrides `experiment.warmup`.
+    /// Overrides `experiment.warmup` for this grid.
     pub warmup: Option<u32>,
 }
 
 /// `search = { over = "concurrency", ... }` of a `sweep` or `slo_search` grid.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("required" = ["max"]))]
 pub struct RawSearch {
-    /// `concurrency` (default) or `rate`.
+    /// What the search varies (default `concurrency`).
     pub over: Option<SearchOverValue>,
     /// Sweep: the first load (default 1).
     pub start: Option<f64>,
@@ -486,20 +511,23 @@ pub struct RawSearch {
 }
 
 /// What a search varies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SearchOverValue {
+    /// Requests in flight (closed loop).
     Concurrency,
+    /// Requests per second (open loop).
     Rate,
 }
 
 /// One ramp stage: `{ rate = 5, duration_s = 10 }` or `{ concurrency = 8, duration_s = 10 }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{ "required": ["rate"] }, { "required": ["concurrency"] }]))]
 pub struct RawStage {
-    /// Open-loop rate of the stage (requests/s).
+    /// Open-loop rate of the stage, in requests/s (exactly one of `rate` and `concurrency`).
     pub rate: Option<f64>,
-    /// Closed-loop concurrency of the stage.
+    /// Closed-loop concurrency of the stage (exactly one of `rate` and `concurrency`).
     pub concurrency: Option<u32>,
     /// Stage length, in seconds.
     pub duration_s: f64,

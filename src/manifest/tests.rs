@@ -907,3 +907,95 @@ fn header_values_in_the_manifest_must_be_safe_and_secrets_come_from_the_environm
     ));
     assert!(err.message.contains("api_key_env"), "{err}");
 }
+
+/// `VALID` with its scenario in compat mode (plus `extra` scenario keys) and
+/// `endpoint` added to the endpoint.
+fn compat_manifest(endpoint: &str, extra: &str) -> String {
+    let with_ep = valid_with("model = \"m\"", &format!("model = \"m\"\n{endpoint}"));
+    with_ep.replacen(
+        "spec = \"D(128,64)\"",
+        &format!("spec = \"D(128,64)\"\ncompat = \"original\"\n{extra}"),
+        1,
+    )
+}
+
+#[test]
+fn compat_needs_a_tokenizer_and_a_chat_endpoint() {
+    let err = err_of(&compat_manifest("", ""));
+    assert_eq!(
+        err.key.as_deref(),
+        Some("endpoints.vllm.tokenizer"),
+        "{err}"
+    );
+    assert!(err.message.contains("no tokenizer"), "{err}");
+    assert!(err.file.ends_with("m.toml"), "{err}");
+    assert!(err.hint.expect("hint").contains("tokenizer = "));
+
+    let tok = "tokenizer = { path = \"tokenizer.json\" }";
+    assert!(load_str(&compat_manifest(tok, "")).is_ok());
+
+    let err = err_of(&compat_manifest(
+        &format!("{tok}\napi = \"completions\""),
+        "",
+    ));
+    assert_eq!(err.key.as_deref(), Some("endpoints.vllm.api"), "{err}");
+    let err = err_of(&compat_manifest(&format!("{tok}\nmin_tokens = true"), ""));
+    assert_eq!(
+        err.key.as_deref(),
+        Some("endpoints.vllm.min_tokens"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compat_rejects_what_the_original_cannot_send() {
+    let tok = "tokenizer = { path = \"tokenizer.json\" }";
+    for (extra, key, needle) in [
+        (
+            "prefix = { tokens = 10 }",
+            "scenarios.short.prefix",
+            "shared-prefix",
+        ),
+        ("turns = 2", "scenarios.short.turns", "single-turn"),
+        (
+            "images = { width = 8, height = 8, count = 1, format = \"jpeg\" }",
+            "scenarios.short.images",
+            "PNG",
+        ),
+        (
+            "lora = { strategy = \"uniform\", adapters = [\"a\"] }",
+            "scenarios.short.lora.strategy",
+            "ambiguous",
+        ),
+        (
+            "lora = { strategy = \"weighted\", adapters = [\"a\"], weights = [1] }",
+            "scenarios.short.lora.strategy",
+            "weighted",
+        ),
+        (
+            "lora = { strategy = \"zipf\", adapters = [\"a\"] }",
+            "scenarios.short.lora.zipf_alpha",
+            "≤ 1",
+        ),
+    ] {
+        let err = err_of(&compat_manifest(tok, extra));
+        assert_eq!(err.key.as_deref(), Some(key), "{extra}: {err}");
+        assert!(err.message.contains(needle), "{extra}: {err}");
+        assert!(err.hint.is_some(), "{extra}");
+    }
+    for ok in [
+        "images = \"I(8,8,2)\"",
+        "lora = { strategy = \"mixed\", adapters = [\"a\", \"b\"], base_model_ratio = 0.2 }",
+        "lora = { strategy = \"all-unique\", adapters = [\"a\", \"b\"] }",
+        "lora = { strategy = \"round_robin\", adapters = [\"a\", \"b\"] }",
+        "lora = { strategy = \"zipf\", adapters = [\"a\", \"b\"], zipf_alpha = 1.5 }",
+    ] {
+        let m = load_str(&compat_manifest(tok, ok));
+        assert!(m.is_ok(), "{ok}: {:?}", m.err());
+    }
+    let err = err_of(&valid_with(
+        "spec = \"D(128,64)\"",
+        "spec = \"I(8,8)\"\ncompat = \"original\"",
+    ));
+    assert_eq!(err.key.as_deref(), Some("scenarios.short.spec"), "{err}");
+}

@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::vocab::workload::Workload;
-use crate::vocab::{ApiKind, LoraStrategy};
+use crate::vocab::{ApiKind, ImageFormat, LoraStrategy};
 
 use super::dataset_config::{DatasetConfig, BUILTIN_DATASETS};
 use super::diagnostic::toml_key;
 use super::limits;
 use super::raw::{
-    Mode, RawEndpoint, RawExperiment, RawGrid, RawManifest, RawScenario, RawSearch, RawSimulator,
-    SearchOverValue,
+    Compat, Mode, RawEndpoint, RawExperiment, RawGrid, RawManifest, RawScenario, RawSearch,
+    RawSimulator, SearchOverValue,
 };
 use super::ManifestError;
 use crate::suggest::suggestion;
@@ -1006,6 +1006,140 @@ fn scenario(
             }
         }
     }
+    if sc.compat == Some(Compat::Original) {
+        compat_scenario(c, name, sc, dataset_name, dataset)?;
+    }
+    Ok(())
+}
+
+/// `compat = "original"` sends only what the original tool can send: everything
+/// else is an error here, never dropped silently.
+fn compat_scenario(
+    c: &Checker,
+    name: &str,
+    sc: &RawScenario,
+    dataset_name: &str,
+    dataset: Option<&DatasetConfig>,
+) -> Check {
+    let k = |field: &str| format!("scenarios.{name}.{field}");
+    let without = "or remove compat = \"original\" to use tokenomics' own request synthesis";
+    let workload = &sc.spec.0;
+    let text = matches!(
+        workload,
+        Workload::Deterministic { .. } | Workload::Normal { .. } | Workload::Uniform { .. }
+    );
+    if !text && sc.replay != Some(true) {
+        return Err(c.fail(
+            k("spec"),
+            format!(
+                "compat = \"original\" reproduces the original's D, N and U scenarios; {} has no equivalent there",
+                workload.to_spec_string()
+            ),
+            format!("for the original's --num-images use a D, N or U spec with images = \"I(w,h,n)\"; {without}"),
+        ));
+    }
+    if sc.prefix.is_some() {
+        return Err(c.fail(
+            k("prefix"),
+            "the original tool has no shared-prefix workload",
+            format!("remove `prefix`, {without}"),
+        ));
+    }
+    if sc.turns.is_some_and(|t| t > 1) {
+        return Err(c.fail(
+            k("turns"),
+            "the original tool sends single-turn requests only",
+            format!("remove `turns`, {without}"),
+        ));
+    }
+    if let Some(images) = &sc.images {
+        let i = &images.0;
+        if i.from_dataset && sc.replay != Some(true) {
+            return Err(c.fail(
+                k("images"),
+                "the original attaches dataset images only when replaying the dataset",
+                format!("set replay = true, or synthesise images with width and height; {without}"),
+            ));
+        }
+        if !i.from_dataset && i.format != ImageFormat::Png {
+            return Err(c.fail(
+                k("images"),
+                "the original's synthetic images are PNG",
+                "remove format, or set format = \"png\"",
+            ));
+        }
+    }
+    if let Some(d) = dataset {
+        for (key, set) in [
+            ("system_prompt", d.system_prompt.is_some()),
+            ("messages_column", d.messages_column.is_some()),
+        ] {
+            if set {
+                return Err(c.fail(
+                    k("dataset"),
+                    format!("dataset `{dataset_name}` sets `{key}`, which the original tool has no equivalent for (it sends one user message)"),
+                    format!("use a dataset without `{key}`, {without}"),
+                ));
+            }
+        }
+    }
+    if let Some(l) = &sc.lora {
+        let lk = format!("scenarios.{name}.lora.strategy");
+        match l.strategy {
+            LoraStrategy::Uniform => {
+                return Err(c.fail(
+                    lk,
+                    "with compat = \"original\", strategy = \"uniform\" is ambiguous: tokenomics' `uniform` is a random pick per request, the original's `uniform` is round-robin",
+                    "write \"mixed\" (the original's random pick) or \"round_robin\" / \"all-unique\" (the original's `uniform`)",
+                ));
+            }
+            LoraStrategy::Weighted => {
+                return Err(c.fail(
+                    lk,
+                    "the original tool has no `weighted` LoRA strategy",
+                    format!("use single, round_robin, all-unique, mixed or zipf; {without}"),
+                ));
+            }
+            LoraStrategy::Zipf if l.zipf_alpha.is_none_or(|a| !(a.is_finite() && a > 1.0)) => {
+                return Err(c.fail(
+                    format!("scenarios.{name}.lora.zipf_alpha"),
+                    "the original's zipf strategy draws NumPy's zipf(zipf_alpha), which rejects exponents ≤ 1 (so its default of 1.0 fails)",
+                    "set zipf_alpha above 1, e.g. zipf_alpha = 1.5",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `compat = "original"` scenarios need a chat endpoint with a tokenizer, as the original.
+fn compat_endpoint(c: &Checker, e: &str, ep: &RawEndpoint, s: &str) -> Check {
+    let k = |field: &str| format!("endpoints.{}.{field}", toml_key(e));
+    let api = ep.api.unwrap_or(ApiKind::Chat);
+    if api != ApiKind::Chat {
+        return Err(c.fail(
+            k("api"),
+            format!("scenario `{s}` has compat = \"original\", which sends chat requests as the original does, but endpoint `{e}` has api = \"{}\"", api.as_str()),
+            "run the scenario on an api = \"chat\" endpoint",
+        ));
+    }
+    if ep.tokenizer.is_none() {
+        return Err(c.fail(
+            k("tokenizer"),
+            format!("scenario `{s}` has compat = \"original\", which counts prompt tokens with the model's tokenizer as the original does, but endpoint `{e}` has no tokenizer"),
+            "set tokenizer = \"org/model\" (the served model's Hugging Face tokenizer; `tokenomics fetch` downloads it) or tokenizer = { path = \"tokenizer.json\" }",
+        ));
+    }
+    if ep.min_tokens == Some(true) {
+        return Err(c.fail(
+            k("min_tokens"),
+            format!(
+                "scenario `{s}` has compat = \"original\", and the original never sends min_tokens"
+            ),
+            "use ignore_eos = true (the original's --ignore-eos), or remove min_tokens",
+        ));
+    }
     Ok(())
 }
 
@@ -1095,6 +1229,11 @@ fn grid(c: &Checker, i: usize, g: &RawGrid, raw: &RawManifest) -> Check {
             let Some(sc) = raw.scenarios.get(s) else {
                 continue;
             };
+            if sc.compat == Some(Compat::Original) {
+                if let Some(ep) = raw.endpoints.get(e) {
+                    compat_endpoint(c, e, ep, s)?;
+                }
+            }
             if let Err(hint) = compatible(&sc.spec.0, api) {
                 return Err(c.fail(
                     format!("grid[{i}].scenarios[{j}]"),

@@ -3,9 +3,11 @@
 //! and a table form is read into a `deny_unknown_fields` struct so unknown keys
 //! are reported with the valid ones.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -48,14 +50,27 @@ pub enum SourceValue {
 
 const SOURCE_FORMS: &str = "\"aime\", \"synthetic\", { huggingface = \"org/name\", split = \"train\" } or { file = \"data/prompts.jsonl\" }";
 
-#[derive(Deserialize)]
+/// The table form of a dataset source: exactly one of `huggingface` and `file`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    { "required": ["huggingface"], "not": { "required": ["format"] } },
+    { "required": ["file"], "not": { "anyOf": [
+        { "required": ["config"] }, { "required": ["split"] }, { "required": ["revision"] }
+    ] } }
+]))]
 struct SourceTable {
+    /// A Hugging Face dataset id, e.g. `openai/gsm8k` (read from the Hub's Parquet files).
     huggingface: Option<String>,
+    /// Hugging Face only: the dataset config (subset) name.
     config: Option<String>,
+    /// Hugging Face only: the split (default `train`).
     split: Option<String>,
+    /// Hugging Face only: the git revision.
     revision: Option<String>,
+    /// A local data file, relative to the directory of the file that names it.
     file: Option<PathBuf>,
+    /// File only: its format (default: from the extension; `.tsv` is CSV).
     format: Option<FileFormat>,
 }
 
@@ -132,6 +147,26 @@ impl<'de> Deserialize<'de> for SourceValue {
     }
 }
 
+impl JsonSchema for SourceValue {
+    fn schema_name() -> Cow<'static, str> {
+        "SourceValue".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": format!("Where rows come from: {SOURCE_FORMS}."),
+            "oneOf": [
+                {
+                    "type": "string",
+                    "enum": ["aime", "synthetic"],
+                    "description": "A built-in dataset: `aime` (the AIME questions, from the Hugging Face Hub) or `synthetic` (filler text, no download)."
+                },
+                generator.subschema_for::<SourceTable>()
+            ]
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------
 // scenarios.<name>.spec
 
@@ -139,37 +174,60 @@ impl<'de> Deserialize<'de> for SourceValue {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpecValue(pub Workload);
 
-/// The table form of a workload: the field names of [`Workload`]'s serde form.
-#[derive(Deserialize)]
+/// The table form of a scenario spec, chosen by `kind`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 enum WorkloadTable {
+    /// Fixed lengths, like `D(input,output)`.
     Deterministic {
+        /// Prompt tokens per request.
         input: u32,
+        /// Output tokens per request (`max_tokens`).
         output: u32,
     },
+    /// Normal lengths, truncated toward zero and at least 1, like `N(mi,si)/(mo,so)`.
     Normal {
+        /// Mean prompt tokens.
         input_mean: f64,
+        /// Standard deviation of prompt tokens.
         input_std: f64,
+        /// Mean output tokens.
         output_mean: f64,
+        /// Standard deviation of output tokens.
         output_std: f64,
     },
+    /// Uniform lengths with inclusive bounds, like `U(a,b)/(c,d)`.
     Uniform {
+        /// Fewest prompt tokens.
         input_min: u32,
+        /// Most prompt tokens.
         input_max: u32,
+        /// Fewest output tokens.
         output_min: u32,
+        /// Most output tokens.
         output_max: u32,
     },
+    /// Images with a short text, like `I(width,height[,count])`.
     Image {
+        /// Image width, in pixels.
         width: u32,
+        /// Image height, in pixels.
         height: u32,
+        /// Images per request (default 1).
         count: Option<u32>,
     },
+    /// Embedding inputs of a fixed length, like `E(tokens)`.
     Embedding {
+        /// Tokens per input.
         tokens: u32,
     },
+    /// A query ranked against documents, like `R(doc_tokens,query_tokens[,documents])`.
     Rerank {
+        /// Tokens per document.
         doc_tokens: u32,
+        /// Tokens of the query.
         query_tokens: u32,
+        /// Documents per request (default 8).
         documents: Option<u32>,
     },
 }
@@ -268,6 +326,35 @@ impl<'de> Deserialize<'de> for SpecValue {
     }
 }
 
+/// The scenario string grammar (see [`crate::vocab::workload`]) as an ECMA-262
+/// pattern: the letter in either case, whitespace anywhere between tokens, whole
+/// numbers except in `N`. Value limits (at least 1, `min ≤ max`, token and image
+/// limits) are the loader's.
+pub const SPEC_PATTERN: &str = r"^\s*(?:[Dd]\s*\(\s*\d+\s*,\s*\d+\s*\)|[Nn]\s*\(\s*(?:\d+\.?\d*|\.\d+)\s*,\s*(?:\d+\.?\d*|\.\d+)\s*\)\s*/\s*\(\s*(?:\d+\.?\d*|\.\d+)\s*,\s*(?:\d+\.?\d*|\.\d+)\s*\)|[Uu]\s*\(\s*\d+\s*,\s*\d+\s*\)\s*/\s*\(\s*\d+\s*,\s*\d+\s*\)|[IiRr]\s*\(\s*\d+\s*(?:,\s*\d+\s*){1,2}\)|[Ee]\s*\(\s*(?:\d+[Ww]?|[Ss][Hh][Oo][Rr][Tt]|[Mm][Ee][Dd][Ii][Uu][Mm]|[Ll][Oo][Nn][Gg]|[Mm][Ii][Xx][Ee][Dd])\s*\))\s*$";
+
+/// `I(width,height[,count])` as an ECMA-262 pattern.
+pub const IMAGES_PATTERN: &str = r"^\s*[Ii]\s*\(\s*\d+\s*(?:,\s*\d+\s*){1,2}\)\s*$";
+
+impl JsonSchema for SpecValue {
+    fn schema_name() -> Cow<'static, str> {
+        "SpecValue".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Token-length distribution (or embedding / rerank shape): a scenario string or a table with `kind`.",
+            "oneOf": [
+                {
+                    "type": "string",
+                    "pattern": SPEC_PATTERN,
+                    "description": format!("A scenario string: {}, e.g. \"D(512,128)\".", crate::vocab::workload::ACCEPTED_FORMS)
+                },
+                generator.subschema_for::<WorkloadTable>()
+            ]
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------
 // endpoints.<name>.tokenizer
 
@@ -275,11 +362,19 @@ impl<'de> Deserialize<'de> for SpecValue {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenizerValue(pub TokenizerSource);
 
-#[derive(Deserialize)]
+/// The table form of a tokenizer: exactly one of `repo` and `path`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    { "required": ["repo"] },
+    { "required": ["path"], "not": { "required": ["revision"] } }
+]))]
 struct TokenizerTable {
+    /// A Hugging Face model id whose `tokenizer.json` is used, e.g. `Qwen/Qwen3-4B`.
     repo: Option<String>,
+    /// `repo` only: the git revision.
     revision: Option<String>,
+    /// A local `tokenizer.json`, relative to the manifest's directory.
     path: Option<PathBuf>,
 }
 
@@ -341,6 +436,26 @@ impl<'de> Deserialize<'de> for TokenizerValue {
     }
 }
 
+impl JsonSchema for TokenizerValue {
+    fn schema_name() -> Cow<'static, str> {
+        "TokenizerValue".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Tokenizer for exact prompt lengths: a Hugging Face model id, { repo = \"org/model\", revision = \"main\" } or { path = \"tokenizer.json\" }.",
+            "oneOf": [
+                {
+                    "type": "string",
+                    "pattern": r"^\S+$",
+                    "description": "A Hugging Face model id, e.g. \"Qwen/Qwen3-4B\" (a local file is { path = \"...\" })."
+                },
+                generator.subschema_for::<TokenizerTable>()
+            ]
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------
 // grid.arrival
 
@@ -348,9 +463,11 @@ impl<'de> Deserialize<'de> for TokenizerValue {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ArrivalValue(pub Arrival);
 
-#[derive(Deserialize)]
+/// Gamma-distributed gaps between arrivals.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GammaTable {
+    /// Burstiness (> 0): 1 gives a Poisson process, below 1 burstier, above 1 smoother.
     gamma: f64,
 }
 
@@ -392,6 +509,26 @@ impl<'de> Deserialize<'de> for ArrivalValue {
     }
 }
 
+impl JsonSchema for ArrivalValue {
+    fn schema_name() -> Cow<'static, str> {
+        "ArrivalValue".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The arrival process of an open loop: \"constant\", \"poisson\" or { gamma = <burstiness> }.",
+            "oneOf": [
+                {
+                    "type": "string",
+                    "enum": ["constant", "poisson"],
+                    "description": "`constant`: evenly spaced; `poisson`: exponential gaps."
+                },
+                generator.subschema_for::<GammaTable>()
+            ]
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------
 // scenarios.<name>.images
 
@@ -399,13 +536,19 @@ impl<'de> Deserialize<'de> for ArrivalValue {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImagesValue(pub ImageSpec);
 
-#[derive(Deserialize)]
+/// The table form of images: synthetic ones need `width` and `height`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ImagesTable {
+    /// Width of synthetic images, in pixels.
     width: Option<u32>,
+    /// Height of synthetic images, in pixels.
     height: Option<u32>,
+    /// Images per request (default 1).
     count: Option<u32>,
+    /// Encoding of synthetic images (default `png`).
     format: Option<ImageFormat>,
+    /// Take images from the dataset's `image_column` instead (default false).
     from_dataset: Option<bool>,
 }
 
@@ -476,6 +619,26 @@ impl<'de> Deserialize<'de> for ImagesValue {
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for ImagesValue {
+    fn schema_name() -> Cow<'static, str> {
+        "ImagesValue".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Images attached to every request: \"I(width,height[,count])\" or a table.",
+            "oneOf": [
+                {
+                    "type": "string",
+                    "pattern": IMAGES_PATTERN,
+                    "description": "`I(width,height[,count])`, e.g. \"I(512,512,1)\" (PNG)."
+                },
+                generator.subschema_for::<ImagesTable>()
+            ]
+        })
     }
 }
 
@@ -557,5 +720,33 @@ impl<'de> Deserialize<'de> for SloValue {
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+/// An SLO table key: `max`, or `p` and a number that Rust's `f64` parser reads.
+pub const SLO_KEY_PATTERN: &str = r"^(?:max|p[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$";
+
+impl JsonSchema for SloValue {
+    fn schema_name() -> Cow<'static, str> {
+        "SloValue".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An SLO bound in the metric's unit: a number bounds every request; a table bounds percentiles (p50, p99, \"p99.9\", ...) and/or every request (max).",
+            "oneOf": [
+                {
+                    "type": "number",
+                    "description": "Bound on every request (> 0)."
+                },
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": { "pattern": SLO_KEY_PATTERN },
+                    "additionalProperties": { "type": "number" },
+                    "description": "`p<percentile>` (0 < percentile ≤ 100) or `max` → bound (> 0)."
+                }
+            ]
+        })
     }
 }

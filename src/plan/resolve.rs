@@ -218,6 +218,7 @@ pub(crate) fn endpoint(m: &Manifest, name: &str, ep: &RawEndpoint) -> EndpointSp
         embed_batch_in_one_request: ep.batch_in_one_request.unwrap_or(false),
         path_override: ep.path.clone(),
         embedding_dim: ep.embedding_dim,
+        preconnect: ep.preconnect.unwrap_or(true),
     }
 }
 
@@ -294,7 +295,16 @@ pub(crate) fn scenario(
             zipf_alpha: l.zipf_alpha.unwrap_or(defaults::ZIPF_ALPHA),
         }),
         compat_original: sc.compat == Some(Compat::Original),
-        max_tokens_cap: sc.max_tokens_cap.unwrap_or(defaults::MAX_TOKENS_CAP),
+        // The original's --max-tokens defaults to 32 when it attaches synthetic images.
+        max_tokens_cap: sc.max_tokens_cap.unwrap_or(
+            if sc.compat == Some(Compat::Original)
+                && sc.images.as_ref().is_some_and(|i| !i.0.from_dataset)
+            {
+                crate::vocab::workload::ORIGINAL_IMAGE_MAX_TOKENS
+            } else {
+                defaults::MAX_TOKENS_CAP
+            },
+        ),
         replay: sc.replay.unwrap_or(false),
     })
 }

@@ -162,6 +162,16 @@ pub struct EndpointSpec {
     pub path_override: Option<String>,
     /// Expected embedding dimension (checked when set).
     pub embedding_dim: Option<u32>,
+    /// Open the connections a run needs before its clock starts (see
+    /// [`crate::client::transport`]); false leaves connection set-up inside
+    /// the measured requests (their `connect_ms`).
+    #[serde(default = "default_preconnect")]
+    pub preconnect: bool,
+}
+
+/// The default of `preconnect`, also for a `plan.json` written before the key existed.
+fn default_preconnect() -> bool {
+    true
 }
 
 /// Input/output shape of the requests of a scenario.

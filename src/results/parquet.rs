@@ -5,7 +5,8 @@
 //! document their columns.
 //!
 //! Only the record columns of `requests.parquet` are read (the derived metric
-//! columns are ignored); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
+//! columns are ignored; `connect_ms` and `reconnects`, added later, read as
+//! null and 0 from files that lack them); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
 //! exact for offsets below about 26 days. The `point_id` column of
 //! `server_metrics.parquet` is ignored. Errors name the file and the column.
 
@@ -57,6 +58,18 @@ impl BatchReader<'_> {
                 T::DATA_TYPE
             ))
         })
+    }
+
+    /// Like [`BatchReader::primitive`], but a missing column is `None` (columns
+    /// added after the format's first version).
+    fn primitive_if_present<T: arrow_array::ArrowPrimitiveType>(
+        &self,
+        name: &str,
+    ) -> Result<Option<&PrimitiveArray<T>>, ResultsError> {
+        if self.batch.column_by_name(name).is_none() {
+            return Ok(None);
+        }
+        self.primitive::<T>(name).map(Some)
     }
 
     fn string(&self, name: &str) -> Result<&StringArray, ResultsError> {
@@ -177,6 +190,8 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), R
     let http_status = b.primitive::<UInt16Type>("http_status")?;
     let retry_after = b.primitive::<Float64Type>("retry_after_s")?;
     let malformed = u32c("malformed_events")?;
+    let connect = b.primitive_if_present::<Float64Type>("connect_ms")?;
+    let reconnects = b.primitive_if_present::<UInt32Type>("reconnects")?;
     let (t_in, built_in, t_out, max_tokens, s_in, s_out, c_out) = (
         u32c("target_input_tokens")?,
         u32c("built_input_tokens")?,
@@ -245,6 +260,7 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), R
             scheduled_ns: opt(scheduled, i),
             dispatch_ns: dispatch.value(i),
             start_ns,
+            connect_ms: connect.and_then(|a| opt(a, i)),
             first_byte_ns: opt(first_byte, i),
             first_chunk_ns: opt(first_chunk, i),
             first_token_ns: opt(first_token, i),
@@ -259,6 +275,7 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), R
             error: opt_str(error, i),
             retry_after_s: opt(retry_after, i),
             malformed_events: malformed.value(i),
+            reconnects: reconnects.map_or(0, |a| a.value(i)),
             target_input_tokens: opt(t_in, i),
             built_input_tokens: opt(built_in, i),
             target_output_tokens: opt(t_out, i),

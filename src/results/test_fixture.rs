@@ -54,7 +54,7 @@ pub fn stat(values: &[f64]) -> Stat {
     }
 }
 
-fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> EndpointSpec {
+pub(crate) fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> EndpointSpec {
     EndpointSpec {
         name: name.into(),
         target: EndpointTarget::Url("http://127.0.0.1:8000/v1".into()),
@@ -85,10 +85,11 @@ fn endpoint(name: &str, model: &str, api: ApiKind, stream: bool) -> EndpointSpec
         embed_batch_in_one_request: false,
         path_override: None,
         embedding_dim: None,
+        preconnect: true,
     }
 }
 
-fn scenario(name: &str, workload: Workload) -> ScenarioSpec {
+pub(crate) fn scenario(name: &str, workload: Workload) -> ScenarioSpec {
     ScenarioSpec {
         name: name.into(),
         workload,

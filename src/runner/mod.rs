@@ -372,6 +372,21 @@ impl PointRunner<'_> {
             if let Some(sp) = self.spool.as_mut() {
                 sp.run_started(&started)?;
             }
+            if endpoint.preconnect {
+                let want = preconnect_count(&point.load);
+                let done = client.preconnect(want).await;
+                if done.failed > 0 {
+                    tracing::warn!(
+                        "point {} run {run_index}: opened {} of the {} connections to preconnect ({} were open): {}; \
+                         requests open the rest (their connect_ms is recorded)",
+                        point.id,
+                        done.opened,
+                        want.saturating_sub(done.reused),
+                        done.reused,
+                        done.error.as_deref().unwrap_or("unknown error")
+                    );
+                }
+            }
             let (records, timing) =
                 run_with_collector(input, &point.load, &mut self.spool, bar.clone()).await?;
             if let Some((stop, scrape_t0_ns, handle)) = scraper {
@@ -532,6 +547,38 @@ fn pool_size(load: &LoadSpec) -> usize {
     n.max(1) as usize
 }
 
+/// Connections to open before a run's clock starts: the most requests the load
+/// can have in flight when that is known (burst size, closed-loop concurrency,
+/// an open loop's `max_concurrency`, a ramp's largest concurrency stage). An
+/// open loop without a cap needs rate × latency connections, unknown before it
+/// runs: none are opened ahead, and requests open what they need.
+fn preconnect_count(load: &LoadSpec) -> usize {
+    let n = match load {
+        LoadSpec::Burst { batch } => *batch,
+        LoadSpec::Concurrency {
+            concurrency,
+            requests,
+            ..
+        } => (*concurrency).min(*requests),
+        LoadSpec::Rate {
+            max_concurrency,
+            requests,
+            ..
+        } => max_concurrency.map_or(0, |m| m.min(*requests)),
+        LoadSpec::Ramp { stages } => stages
+            .iter()
+            .filter(|s| s.kind == crate::vocab::StageKind::Concurrency)
+            .map(|s| {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let c = s.value.max(1.0).min(f64::from(u32::MAX)) as u32;
+                c
+            })
+            .max()
+            .unwrap_or(0),
+    };
+    n as usize
+}
+
 /// What `environment.json` records about this machine and run.
 fn environment(plan: &Plan, command: &[String]) -> Environment {
     let manifest_dir = plan
@@ -606,6 +653,28 @@ mod tests {
         assert!(!finals
             .iter()
             .any(|r| r.request_index == 0 && r.attempt == 1));
+    }
+
+    #[test]
+    fn preconnect_opens_what_the_load_can_have_in_flight() {
+        assert_eq!(preconnect_count(&LoadSpec::Burst { batch: 64 }), 64);
+        assert_eq!(
+            preconnect_count(&LoadSpec::Concurrency {
+                concurrency: 8,
+                requests: 5,
+                duration: None,
+            }),
+            5
+        );
+        let rate = |max_concurrency| LoadSpec::Rate {
+            rate: 10.0,
+            arrival: crate::vocab::Arrival::Poisson,
+            requests: 100,
+            duration: None,
+            max_concurrency,
+        };
+        assert_eq!(preconnect_count(&rate(Some(16))), 16);
+        assert_eq!(preconnect_count(&rate(None)), 0);
     }
 
     #[test]

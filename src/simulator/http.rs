@@ -44,6 +44,9 @@ pub struct Shared {
     pub engine: Option<UnboundedSender<EngineJob>>,
     /// Unix time the simulator started (for `/v1/models`).
     pub started_unix_s: u64,
+    /// `x-request-id`s refused so far, with their `seq` (a request sent again is
+    /// refused again; see [`Begun::new`]).
+    pub refused: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 /// When a request's headers were parsed, on both clocks.
@@ -85,15 +88,35 @@ pub struct Begun {
 
 impl Begun {
     /// Takes the next sequence number, decides its fault and opens its log entry.
+    ///
+    /// A request whose `x-request-id` was refused before (the client sending
+    /// the same request again on a fresh connection) is refused again under its
+    /// first `seq`, and takes no new one: the fault sequence does not depend on
+    /// how the client handles a refused connection.
     pub fn new(shared: &Shared, arrival: Arrival, headers: &HeaderMap, path: &str) -> Begun {
-        let seq = shared.seq.fetch_add(1, Ordering::Relaxed);
         let request_id = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let mut refused = shared
+            .refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (seq, fault) = match request_id.as_ref().and_then(|id| refused.get(id)) {
+            Some(&seq) => (seq, Some(FaultKind::Refuse)),
+            None => {
+                let seq = shared.seq.fetch_add(1, Ordering::Relaxed);
+                let fault = fault_for(&shared.config.faults, seq);
+                if let (Some(FaultKind::Refuse), Some(id)) = (fault, &request_id) {
+                    refused.insert(id.clone(), seq);
+                }
+                (seq, fault)
+            }
+        };
+        drop(refused);
         Begun {
             seq,
-            fault: fault_for(&shared.config.faults, seq),
+            fault,
             recorder: Recorder::new(shared.log.as_ref(), seq, request_id, path, arrival.ns),
             created: crate::clock::wall_ns() / 1_000_000_000,
         }

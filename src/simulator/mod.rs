@@ -100,7 +100,9 @@
 //! cumulative rates in the order refuse, http_500, http_429, stream_cut,
 //! malformed_event, stall. Effects:
 //!
-//! * `refuse`: the connection is closed before any response byte;
+//! * `refuse`: the connection is closed before any response byte; the same
+//!   request sent again (same `x-request-id`: the client's reconnect on a fresh
+//!   connection) is refused again and takes no new `seq`;
 //! * `http_500` / `http_429`: an immediate JSON error (`Retry-After:
 //!   retry_after_s` on 429), before the body is even parsed;
 //! * `stream_cut`: a stream ends when token `⌊max_tokens/2⌋` is due, without it
@@ -160,6 +162,8 @@ pub struct SimHandle {
     pub addr: std::net::SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     log: Option<Arc<log::LogStore>>,
+    /// TCP connections accepted so far.
+    connections: Arc<AtomicU64>,
 }
 
 impl SimHandle {
@@ -186,6 +190,13 @@ impl SimHandle {
     #[must_use]
     pub fn take_log(&self) -> Vec<SimRequestLog> {
         self.log.as_ref().map(|l| l.take()).unwrap_or_default()
+    }
+
+    /// TCP connections accepted so far (a client's keep-alive reuse shows as
+    /// fewer connections than requests).
+    #[must_use]
+    pub fn connections_accepted(&self) -> u64 {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops accepting connections.
@@ -238,12 +249,16 @@ pub async fn spawn(config: SimConfig, port: u16) -> io::Result<SimHandle> {
         metrics,
         engine,
         started_unix_s: crate::clock::wall_ns() / 1_000_000_000,
+        refused: std::sync::Mutex::new(std::collections::HashMap::new()),
     });
     let app = routes::router(shared);
 
     // Token events are small writes: without TCP_NODELAY, Nagle's algorithm
     // would hold them back behind unacknowledged data.
-    let listener = listener.tap_io(|tcp| {
+    let connections = Arc::new(AtomicU64::new(0));
+    let accepted = Arc::clone(&connections);
+    let listener = listener.tap_io(move |tcp| {
+        accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("simulator: TCP_NODELAY not set: {e}");
         }
@@ -265,6 +280,7 @@ pub async fn spawn(config: SimConfig, port: u16) -> io::Result<SimHandle> {
         addr,
         shutdown: Some(tx),
         log,
+        connections,
     })
 }
 

@@ -24,6 +24,7 @@
 //! | `scheduled_ns` | UInt64 | yes | scheduled send time (open loop) |
 //! | `dispatch_ns` | UInt64 | no | due and waiting for a client slot |
 //! | `start_ns` | UInt64 | no | handed to the HTTP stack |
+//! | `connect_ms` | Float64 | yes | DNS + TCP + TLS time of the connection this request opened (null: it used an open one) |
 //! | `first_byte_ns` | UInt64 | yes | response headers |
 //! | `first_chunk_ns` | UInt64 | yes | first SSE event of any kind |
 //! | `first_token_ns` | UInt64 | yes | first content event (TTFT) |
@@ -38,6 +39,7 @@
 //! | `error` | Utf8 | yes | cause of a failure |
 //! | `retry_after_s` | Float64 | yes | Retry-After of a 429 (s) |
 //! | `malformed_events` | UInt32 | no | events that were not valid JSON |
+//! | `reconnects` | UInt32 | no | re-sends on a fresh connection after a pooled one closed unanswered (0 or 1) |
 //! | `target_input_tokens` | UInt32 | yes | scenario's target input length |
 //! | `built_input_tokens` | UInt32 | yes | built prompt's length |
 //! | `target_output_tokens` | UInt32 | yes | scenario's target output length |
@@ -69,8 +71,9 @@
 //! | `itl_ms` | `List<Float64>` | no | gaps between consecutive content events |
 //!
 //! `crate::results::parquet::read_records` rebuilds the records from the
-//! record columns (the derived ones are ignored); `chunk_ns` comes back as
-//! `start_ns + round(chunk_ms·10⁶)`, exact for offsets below about 26 days.
+//! record columns (the derived ones are ignored; `connect_ms` and `reconnects`,
+//! added later, read as null and 0 from files that lack them); `chunk_ns` comes
+//! back as `start_ns + round(chunk_ms·10⁶)`, exact for offsets below about 26 days.
 //!
 //! The file is written to a temporary name in the same directory, synced and
 //! renamed, so the directory never holds a half-written `requests.parquet`.
@@ -239,6 +242,7 @@ fn build_batch(rs: &[RequestRecord]) -> Result<RecordBatch, arrow_schema::ArrowE
     c.opt_u64("scheduled_ns", rs, |r| r.scheduled_ns);
     c.u64("dispatch_ns", rs, |r| r.dispatch_ns);
     c.u64("start_ns", rs, |r| r.start_ns);
+    c.opt_f64("connect_ms", rs.iter().map(|r| r.connect_ms));
     c.opt_u64("first_byte_ns", rs, |r| r.first_byte_ns);
     c.opt_u64("first_chunk_ns", rs, |r| r.first_chunk_ns);
     c.opt_u64("first_token_ns", rs, |r| r.first_token_ns);
@@ -260,6 +264,7 @@ fn build_batch(rs: &[RequestRecord]) -> Result<RecordBatch, arrow_schema::ArrowE
     c.opt_string("error", rs, |r| r.error.as_deref());
     c.opt_f64("retry_after_s", rs.iter().map(|r| r.retry_after_s));
     c.u32("malformed_events", rs, |r| r.malformed_events);
+    c.u32("reconnects", rs, |r| r.reconnects);
     // tokens
     c.opt_u32("target_input_tokens", rs, |r| r.target_input_tokens);
     c.opt_u32("built_input_tokens", rs, |r| r.built_input_tokens);
@@ -362,6 +367,7 @@ mod tests {
             scheduled_ns: Some(1_000),
             dispatch_ns: 2_000,
             start_ns: 3_000_123,
+            connect_ms: Some(0.125),
             first_byte_ns: Some(40 * MS),
             first_chunk_ns: Some(41 * MS),
             first_token_ns: Some(43 * MS + 7),
@@ -376,6 +382,7 @@ mod tests {
             error: Some("é \"quoted\"".into()),
             retry_after_s: Some(1.5),
             malformed_events: 1,
+            reconnects: 1,
             target_input_tokens: Some(100),
             built_input_tokens: Some(101),
             target_output_tokens: Some(4),
@@ -473,7 +480,33 @@ mod tests {
             .as_string::<i32>()
             .clone();
         assert_eq!(outcome.value(1), "connect_error");
-        assert_eq!(batch.num_columns(), 58);
+        assert_eq!(batch.num_columns(), 60);
+    }
+
+    #[test]
+    fn files_without_the_connection_columns_still_read() {
+        // requests.parquet written before `connect_ms` and `reconnects` existed.
+        let recs = records();
+        let batch = build_batch(&recs).unwrap();
+        let keep: Vec<usize> = (0..batch.num_columns())
+            .filter(|&i| {
+                let name = batch.schema().field(i).name().clone();
+                name != "connect_ms" && name != "reconnects"
+            })
+            .collect();
+        let old = batch.project(&keep).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(REQUESTS_FILE);
+        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), old.schema(), None).unwrap();
+        w.write(&old).unwrap();
+        w.close().unwrap();
+        let back = read_records(&path).unwrap();
+        assert_eq!(back.len(), recs.len());
+        for (b, r) in back.iter().zip(&recs) {
+            assert_eq!((b.connect_ms, b.reconnects), (None, 0));
+            assert_eq!(b.request_id, r.request_id);
+            assert_eq!(b.chunk_ns, r.chunk_ns);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which API an endpoint speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiKind {
     /// `POST {base_url}/chat/completions`
@@ -38,7 +38,9 @@ impl ApiKind {
 }
 
 /// What to do with an SSE event that is not valid JSON.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MalformedPolicy {
     /// Count it (`malformed_events`) and keep reading; the request can still be `ok`.
@@ -49,7 +51,9 @@ pub enum MalformedPolicy {
 }
 
 /// `encoding_format` for embeddings.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EncodingFormat {
     #[default]

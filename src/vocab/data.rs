@@ -18,7 +18,8 @@ pub enum TokenizerSource {
     },
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+/// Format of a local data file.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
     Csv,
@@ -40,7 +41,10 @@ pub struct ImageSpec {
     pub from_dataset: bool,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+/// Encoding of synthetic images.
+#[derive(
+    Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ImageFormat {
     #[default]
@@ -48,12 +52,23 @@ pub enum ImageFormat {
     Jpeg,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+/// How requests are assigned to LoRA adapters.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LoraStrategy {
+    /// Every request uses the first adapter.
     Single,
+    /// A random adapter per request.
     Uniform,
+    /// Adapters in turn.
     RoundRobin,
+    /// A random adapter drawn by `weights`, one per adapter.
     Weighted,
+    /// Adapter ranks drawn from a Zipf distribution with exponent `zipf_alpha`.
     Zipf,
+    /// The original tool's name for a random pick per request (tokenomics' `uniform`).
+    Mixed,
+    /// The original tool's name for round-robin (tokenomics' `round_robin`).
+    #[serde(rename = "all-unique", alias = "all_unique")]
+    AllUnique,
 }

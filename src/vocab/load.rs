@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// What warmup requests look like.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WarmupShape {
     /// The point's own requests (lengths, images, API, LoRA adapters), one turn and

@@ -28,6 +28,14 @@ use serde::{Deserialize, Serialize};
 /// Documents per rerank query when the spec does not say.
 pub const DEFAULT_RERANK_DOCUMENTS: u32 = 8;
 
+/// The `temperature` the original tool sends when none is given (its `--temperature`
+/// default); `compat = "original"` sends it too.
+pub const ORIGINAL_TEMPERATURE: f64 = 0.7;
+
+/// The original tool's `max_tokens` cap for runs with synthetic images when none is given
+/// (its `--max-tokens` default with `--num-images`); `compat = "original"` uses it too.
+pub const ORIGINAL_IMAGE_MAX_TOKENS: u32 = 32;
+
 /// Most tokens of one request's input, and most output tokens it may ask for:
 /// 2^21 = 2,097,152 (above every served context window today). A request's
 /// whole input counts: a rerank query with its documents, a shared prefix with

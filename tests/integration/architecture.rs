@@ -74,11 +74,20 @@ const RULES: &[(&str, &[&str])] = &[
             "plan", "error", "cli", "clock", "vocab",
         ],
     ),
+    ("schema", &["manifest", "cli", "error"]),
+    ("completions", &["cli", "error"]),
+    (
+        "init",
+        &[
+            "schema", "manifest", "client", "plan", "cli", "error", "suggest", "vocab",
+        ],
+    ),
     (
         "app",
         &[
             "cli", "error", "manifest", "plan", "dataset", "runner", "results", "sink",
-            "compare", "simulator", "progress", "bench", "vocab",
+            "compare", "simulator", "progress", "bench", "init", "schema", "completions",
+            "vocab",
         ],
     ),
 ];

@@ -73,9 +73,14 @@ fn tiny_fidelity_matches_every_record_to_the_simulator_log() {
             itl_ms: 2.0,
         },
         tokens: 6,
+        bursts: vec![4],
+        burst_rounds: 2,
     };
+    let mut bursts_seen = 0;
     let report = runtime()
-        .block_on(fidelity::run(&setup(), &opts, &mut |_| {}))
+        .block_on(fidelity::run(&setup(), &opts, &mut |_| {}, &mut |_| {
+            bursts_seen += 1;
+        }))
         .expect("fidelity runs");
     assert_eq!(
         report.levels.iter().map(|l| l.streams).collect::<Vec<_>>(),
@@ -108,6 +113,25 @@ fn tiny_fidelity_matches_every_record_to_the_simulator_log() {
         }
     }
     assert_eq!(report.levels[0].targets.len(), 1, "TTFT target at 1 stream");
+
+    // Bursts of 4, twice each way: every request matched and counted; the
+    // preconnected ones found their connections open, the cold ones opened one each.
+    assert_eq!(bursts_seen, 1);
+    let b = &report.bursts[0];
+    assert_eq!((b.burst, b.rounds), (4, 2));
+    for (name, m, opened) in [("preconnected", &b.preconnected, 0), ("cold", &b.cold, 8)] {
+        let c = &m.comparison;
+        assert_eq!(
+            (c.records, c.matched, c.failed, c.warmup),
+            (8, 8, 0, 0),
+            "{name}: {c:?}"
+        );
+        assert_eq!(c.ttft.samples, 8, "{name}");
+        assert_eq!(m.opened, opened, "{name}");
+        finite_non_negative(c.ttft.mae_ms, name);
+    }
+    assert!(b.targets.is_empty(), "targets only at 64 and 512");
+    assert!(fidelity::burst_rows(b).contains("preconnected"));
 }
 
 #[test]

@@ -18,12 +18,82 @@ fn help_lists_every_command() {
         "resume",
         "merge",
         "bench-client",
+        "init",
+        "schema",
+        "completions",
+        "man",
     ] {
         assert!(
             text.contains(cmd),
             "--help does not mention `{cmd}`:\n{text}"
         );
     }
+}
+
+const SUBCOMMANDS: [&str; 14] = [
+    "run",
+    "validate",
+    "plan",
+    "report",
+    "compare",
+    "simulate",
+    "fetch",
+    "resume",
+    "merge",
+    "bench-client",
+    "init",
+    "schema",
+    "completions",
+    "man",
+];
+
+#[test]
+fn completions_for_every_shell_name_every_subcommand() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = bin().args(["completions", shell]).assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(text.len() > 500, "{shell}: {} bytes", text.len());
+        assert!(text.contains("tokenomics"), "{shell}");
+        for cmd in SUBCOMMANDS {
+            assert!(text.contains(cmd), "{shell} completions miss `{cmd}`");
+        }
+        // Flags of a subcommand complete too.
+        assert!(
+            text.contains("base-url"),
+            "{shell} completions miss --base-url"
+        );
+    }
+    bin().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn the_man_page_renders_every_subcommand() {
+    let out = bin().arg("man").assert().success();
+    let page = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(page.contains(".TH tokenomics 1"), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for cmd in SUBCOMMANDS {
+        assert!(
+            page.contains(&format!("tokenomics\\-{}", cmd.replace('-', "\\-"))),
+            "man page misses `{cmd}`"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["man", "--dir"])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let listed = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(tmp.path().join("tokenomics.1").is_file(), "{listed}");
+    for cmd in SUBCOMMANDS {
+        let file = tmp.path().join(format!("tokenomics-{cmd}.1"));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(text.contains(".TH tokenomics-"), "{}", file.display());
+    }
+    let init = std::fs::read_to_string(tmp.path().join("tokenomics-init.1")).unwrap();
+    assert!(init.contains("base\\-url"), "{init}");
 }
 
 #[test]

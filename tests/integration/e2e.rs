@@ -174,6 +174,67 @@ requests = 12
     }
 }
 
+/// `preconnect` (default true) opens a burst's connections before its clock: no
+/// measured request opens one. With `preconnect = false` every request of the burst
+/// opens its own, and its `connect_ms` says how long that took.
+#[test]
+fn preconnect_keeps_handshakes_out_of_measured_requests_unless_switched_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write(
+        tmp.path(),
+        "pre.toml",
+        r#"
+schema = 1
+[experiment]
+name = "pre"
+runs = 2
+warmup = 1
+
+[endpoints.sim]
+simulator = { ttft_ms = 5, itl_ms = 1 }
+
+[scenarios.s]
+spec = "D(16,4)"
+
+[[grid]]
+endpoints = ["sim"]
+scenarios = ["s"]
+mode = "burst"
+batch_sizes = [8]
+"#,
+    );
+    for (preconnect, out) in [(None, "on"), (Some(false), "off")] {
+        let mut cmd = bin();
+        cmd.arg("run")
+            .arg(&manifest)
+            .args(["--quiet", "--output"])
+            .arg(tmp.path().join(out));
+        if let Some(p) = preconnect {
+            cmd.args(["--set", &format!("endpoints.sim.preconnect={p}")]);
+        }
+        cmd.assert().success();
+        let recs: Vec<_> = records(&run_dir(&tmp.path().join(out), "pre"))
+            .into_iter()
+            .filter(|r| !r.warmup)
+            .collect();
+        assert_eq!(recs.len(), 16);
+        for r in &recs {
+            assert_eq!(r.outcome, Outcome::Ok, "{:?}", r.error);
+            assert_eq!(r.reconnects, 0);
+            if preconnect.is_none() {
+                assert_eq!(r.connect_ms, None, "{} opened a connection", r.request_id);
+            }
+        }
+        if preconnect == Some(false) {
+            // The first burst opens all 8 (the warmup's connection is one of them
+            // at most); the second finds the first's connections kept alive.
+            let opened = recs.iter().filter(|r| r.connect_ms.is_some()).count();
+            assert!(opened >= 7, "{opened} of 16 opened a connection");
+            assert!(recs.iter().all(|r| r.connect_ms.is_none_or(|ms| ms > 0.0)));
+        }
+    }
+}
+
 /// Every shipped manifest validates and plans (so examples can never rot).
 #[test]
 fn every_shipped_manifest_validates() {
@@ -538,10 +599,18 @@ fn compare_flags_the_slower_run_and_not_a_run_against_itself() {
     // The points of `sim`: burst 1, burst 4 and concurrency 4, each flagged once.
     let sim: Vec<&&str> = flagged
         .iter()
-        .filter(|l| l.contains(" at sim/short @ "))
+        .filter(|l| l.contains(" at sim/short "))
         .collect();
     assert_eq!(sim.len(), 3, "{text}");
-    assert_eq!(sim.iter().filter(|l| l.contains(" @ 1 ")).count(), 1);
+    // Labels carry the mode: burst 4 and concurrency 4 are different points.
+    assert_eq!(sim.iter().filter(|l| l.contains(" burst @ 1 ")).count(), 1);
+    assert_eq!(sim.iter().filter(|l| l.contains(" burst @ 4 ")).count(), 1);
+    assert_eq!(
+        sim.iter()
+            .filter(|l| l.contains(" concurrency @ 4 "))
+            .count(),
+        1
+    );
     assert!(sim.iter().all(|l| l.contains("in demo/slow")), "{text}");
 
     let (code, text) = compare(&fast, &fast);

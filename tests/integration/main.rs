@@ -7,6 +7,8 @@ mod cli;
 mod common;
 mod dataset_configs;
 mod e2e;
+mod init;
 mod reliability;
+mod schema;
 mod scripts;
 mod search;

@@ -106,6 +106,11 @@ fn injected_faults_become_exactly_the_expected_outcomes() {
                 "failure without a cause: {r:?}"
             );
         }
+        // The simulator keeps connections alive and refuses a re-sent request
+        // again: the client's own reconnect only follows a refused pooled connection.
+        if r.reconnects > 0 {
+            assert_eq!(r.outcome, Outcome::ConnectError, "{r:?}");
+        }
     }
     let s = summary(&dir);
     let outcomes = &s["points"][0]["summary"]["reliability"]["outcomes"];

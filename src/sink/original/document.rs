@@ -6,8 +6,9 @@ use serde_json::{json, Map, Value};
 use super::layout::sweep_value;
 use super::number::round_floats;
 use crate::metrics::Stat;
-use crate::plan::{EndpointTarget, LoadSpec, PointSpec};
+use crate::plan::{DatasetSource, DatasetSpec, EndpointTarget, LoadSpec, PointSpec, ScenarioSpec};
 use crate::results::{ExperimentResults, PointResult};
+use crate::vocab::workload::Workload;
 use crate::vocab::LoraStrategy;
 
 /// `{mean, std}` of a Stat, scaled (1e-3 turns ms into s).
@@ -27,14 +28,106 @@ pub(super) fn local_timestamp(started_at: &str) -> String {
     )
 }
 
+/// A LoRA strategy under the original's name for the same assignment: its
+/// `uniform` is round-robin and its `mixed` a random pick per request.
+/// `weighted` has no equivalent and keeps tokenomics' name.
 pub(super) fn lora_strategy_name(s: LoraStrategy) -> &'static str {
     match s {
         LoraStrategy::Single => "single",
-        LoraStrategy::Uniform => "uniform",
-        LoraStrategy::RoundRobin => "round_robin",
+        LoraStrategy::Uniform | LoraStrategy::Mixed => "mixed",
+        LoraStrategy::RoundRobin => "uniform",
+        LoraStrategy::AllUnique => "all-unique",
         LoraStrategy::Weighted => "weighted",
         LoraStrategy::Zipf => "zipf",
     }
+}
+
+/// True when `source` is written in the original's config format
+/// (`{"type", "path", "huggingface_kwargs"}`) rather than tokenomics' TOML keys.
+fn original_format_source(raw: &Value) -> bool {
+    raw.get("source")
+        .and_then(Value::as_object)
+        .is_some_and(|s| !s.contains_key("huggingface") && !s.contains_key("file"))
+}
+
+/// The `dataset_config` object: the original's config shape
+/// (`{"source": {"type", ["path"], ["huggingface_kwargs"]}, "prompt_column",
+/// ["image_column"], "description"}`). A config read from the original's JSON
+/// format is copied as written, as the original copies it; any other dataset is
+/// described in that shape (tokenomics-only keys such as `system_prompt` or
+/// `max_rows` have no place in it and stay in summary.json).
+fn dataset_config(ds: &DatasetSpec) -> Value {
+    if original_format_source(&ds.raw_config) {
+        return ds.raw_config.clone();
+    }
+    let (source, column) = match &ds.source {
+        DatasetSource::Aime => (json!({"type": "aime"}), "Question".to_string()),
+        DatasetSource::Synthetic => (json!({"type": "synthetic"}), ds.prompt_column.clone()),
+        DatasetSource::HuggingFace {
+            repo,
+            config,
+            split,
+            revision,
+        } => {
+            let mut kwargs = Map::new();
+            if let Some(c) = config {
+                kwargs.insert("name".into(), json!(c));
+            }
+            kwargs.insert("split".into(), json!(split));
+            if let Some(r) = revision {
+                kwargs.insert("revision".into(), json!(r));
+            }
+            (
+                json!({"type": "huggingface", "path": repo, "huggingface_kwargs": kwargs}),
+                ds.prompt_column.clone(),
+            )
+        }
+        DatasetSource::File { path, .. } => {
+            let written = ds.raw_config["source"]["file"]
+                .as_str()
+                .map_or_else(|| path.display().to_string(), str::to_string);
+            (
+                json!({"type": "file", "path": written}),
+                ds.prompt_column.clone(),
+            )
+        }
+    };
+    let mut m = Map::new();
+    m.insert("source".into(), source);
+    m.insert("prompt_column".into(), json!(column));
+    if let Some(c) = &ds.image_column {
+        m.insert("image_column".into(), json!(c));
+    }
+    let description = ds.raw_config["description"].as_str().map_or_else(
+        || format!("tokenomics dataset `{}`", ds.name),
+        str::to_string,
+    );
+    m.insert("description".into(), json!(description));
+    Value::Object(m)
+}
+
+/// The synthetic images each request carried: `(count, "N" or "WxH")` as the
+/// original's `--num-images` / `--image-size` (dataset images are not counted,
+/// as the original's vision replay reports none).
+fn synthetic_images(sc: &ScenarioSpec) -> Option<(u32, String)> {
+    let (w, h, n) = match (&sc.images, &sc.workload) {
+        (Some(i), _) if !i.from_dataset => (i.width, i.height, i.count),
+        (
+            None,
+            Workload::Image {
+                width,
+                height,
+                count,
+            },
+        ) => (*width, *height, *count),
+        _ => return None,
+    };
+    let size = if w == h {
+        w.to_string()
+    } else {
+        format!("{w}x{h}")
+    };
+    Some((n, size))
 }
 
 /// The `metadata` object of one point.
@@ -44,8 +137,9 @@ pub(super) fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[
     let endpoint = plan.endpoints.get(&spec.endpoint);
     let scenario = plan.scenarios.get(&spec.scenario);
     let replay = scenario.is_some_and(|s| s.replay);
-    let images = scenario.and_then(|s| s.images.as_ref());
-    let dataset_config = scenario.map_or(Value::Null, |s| s.dataset.raw_config.clone());
+    let images = scenario.and_then(synthetic_images);
+    let compat = scenario.is_some_and(|s| s.compat_original);
+    let dataset_config = scenario.map_or(Value::Null, |s| dataset_config(&s.dataset));
     let lora = scenario
         .and_then(|s| s.lora.as_ref())
         .map_or(Value::Null, |l| {
@@ -75,11 +169,8 @@ pub(super) fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[
         json!(if replay { "dataset_replay" } else { "scenario" }),
     );
     put("max_tokens", json!(scenario.map(|s| s.max_tokens_cap)));
-    put("num_images", json!(images.map_or(0, |i| i.count)));
-    put(
-        "image_size",
-        json!(images.map(|i| format!("{}x{}", i.width, i.height))),
-    );
+    put("num_images", json!(images.as_ref().map_or(0, |i| i.0)));
+    put("image_size", json!(images.map(|i| i.1)));
     put("input_tokens", Value::Null);
     put("dataset_config", dataset_config);
     put(
@@ -98,7 +189,10 @@ pub(super) fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[
     put("execution_mode", json!(mode));
     put("num_runs", json!(spec.runs));
     put("warmup_runs", json!(spec.warmup));
-    put("temperature", json!(endpoint.and_then(|e| e.temperature)));
+    let temperature = endpoint
+        .and_then(|e| e.temperature)
+        .or(compat.then_some(crate::vocab::workload::ORIGINAL_TEMPERATURE));
+    put("temperature", json!(temperature));
     put("num_completions", json!(endpoint.map_or(1, |e| e.n)));
     put("stream", json!(endpoint.is_some_and(|e| e.stream)));
     put("description", json!(exp.description));

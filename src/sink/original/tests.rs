@@ -8,14 +8,14 @@ use super::embeddings::sample_stat;
 use super::number::to_python_json;
 use super::*;
 use crate::metrics::Stat;
-use crate::plan::LoadSpec;
+use crate::plan::{DatasetSource, LoadSpec};
 use crate::results::layout::ORIGINAL_DIR;
 use crate::results::test_fixture::{
     lone_embeddings_series, small_results as sample_results, with_embeddings,
 };
-use crate::results::ResultsDir;
+use crate::results::{ExperimentResults, ResultsDir};
 use crate::sink::Sink;
-use crate::vocab::ApiKind;
+use crate::vocab::{ApiKind, LoraStrategy};
 
 #[test]
 fn rounding_matches_the_originals_examples() {
@@ -391,4 +391,114 @@ fn rerank_and_score_points_are_not_written() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["8.json"]);
+}
+
+/// `sample_results` with its endpoint `sim` and its scenario `short` (D(128,64)) in the plan.
+fn sample_with_specs() -> ExperimentResults {
+    use crate::results::test_fixture::{endpoint, scenario};
+    let mut results = sample_results();
+    let mut ep = endpoint("sim", "m", ApiKind::Chat, false);
+    ep.temperature = None;
+    results.plan.endpoints.insert("sim".into(), ep);
+    results.plan.scenarios.insert(
+        "short".into(),
+        scenario("short", crate::vocab::workload::parse("D(128,64)").unwrap()),
+    );
+    results
+}
+
+/// The metadata of the single point of `results`, written and read back.
+fn written_metadata(results: &ExperimentResults) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    OriginalJsonSink
+        .write(&ResultsDir::new(dir.path()), results)
+        .unwrap();
+    read(&dir.path().join("original/8.json")).1["metadata"].clone()
+}
+
+#[test]
+fn metadata_reports_what_compat_sent_in_the_originals_shapes() {
+    use crate::plan::LoraSpec;
+    use crate::vocab::{ImageFormat, ImageSpec};
+    let mut results = sample_with_specs();
+    let sc = results.plan.scenarios.values_mut().next().unwrap();
+    sc.compat_original = true;
+    sc.images = Some(ImageSpec {
+        width: 640,
+        height: 480,
+        count: 2,
+        format: ImageFormat::Png,
+        from_dataset: false,
+    });
+    sc.lora = Some(LoraSpec {
+        strategy: LoraStrategy::RoundRobin,
+        adapters: vec!["a".into(), "b".into()],
+        weights: vec![],
+        base_model_ratio: 0.25,
+        zipf_alpha: 1.0,
+    });
+    sc.dataset.source = DatasetSource::HuggingFace {
+        repo: "openai/gsm8k".into(),
+        config: Some("main".into()),
+        split: "test".into(),
+        revision: None,
+    };
+    sc.dataset.prompt_column = "question".into();
+    sc.dataset.raw_config = json!({
+        "source": {"huggingface": "openai/gsm8k", "config": "main", "split": "test"},
+        "prompt_column": "question",
+        "max_rows": 10
+    });
+    let m = written_metadata(&results);
+    // The original's default temperature, sent by compat bodies.
+    assert_eq!(m["temperature"], 0.7);
+    assert_eq!(m["num_images"], 2);
+    assert_eq!(m["image_size"], "640x480");
+    // Round-robin is the original's `uniform`.
+    assert_eq!(
+        m["lora_config"],
+        json!({"strategy": "uniform", "lora_names": ["a", "b"], "base_model_ratio": 0.25})
+    );
+    assert_eq!(
+        m["dataset_config"],
+        json!({
+            "source": {
+                "type": "huggingface",
+                "path": "openai/gsm8k",
+                "huggingface_kwargs": {"name": "main", "split": "test"}
+            },
+            "prompt_column": "question",
+            "description": "tokenomics dataset `synthetic`"
+        })
+    );
+    assert_eq!(
+        keys(&m["dataset_config"]),
+        ["source", "prompt_column", "description"]
+    );
+}
+
+#[test]
+fn metadata_copies_original_configs_and_names_builtins_by_type() {
+    let mut results = sample_with_specs();
+    let original = json!({
+        "source": {"type": "file", "path": "../data/sample_prompts.txt"},
+        "prompt_column": "text",
+        "description": "30k token testing"
+    });
+    let sc = results.plan.scenarios.values_mut().next().unwrap();
+    sc.dataset.raw_config = original.clone();
+    assert_eq!(written_metadata(&results)["dataset_config"], original);
+
+    let sc = results.plan.scenarios.values_mut().next().unwrap();
+    sc.dataset.source = DatasetSource::Aime;
+    sc.dataset.raw_config = json!({"source": "aime", "description": "AIME"});
+    let m = written_metadata(&results);
+    assert_eq!(
+        m["dataset_config"],
+        json!({"source": {"type": "aime"}, "prompt_column": "Question", "description": "AIME"})
+    );
+    // Not compat, no temperature set: none was sent, none is reported.
+    assert_eq!(written_metadata(&results)["temperature"], Value::Null);
+    assert_eq!(written_metadata(&results)["num_images"], 0);
+    assert_eq!(written_metadata(&results)["image_size"], Value::Null);
 }
