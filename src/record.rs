@@ -236,6 +236,11 @@ pub struct RequestRecord {
     pub server_input_tokens: Option<u32>,
     /// `usage.completion_tokens`.
     pub server_output_tokens: Option<u32>,
+    /// Set when the server's usage cannot be right (a negative, fractional or
+    /// enormous count, or more completion tokens than the request allowed): the
+    /// count as written. The headline counts then come from the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_note: Option<String>,
     /// The client's count of the generated text (tokenizer), when available.
     pub client_output_tokens: Option<u32>,
     /// Headline input count used by metrics (see `input_token_source`).

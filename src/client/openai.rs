@@ -23,8 +23,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-/// Token counts from a `usage` object (saturated to `u32`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Token counts from a `usage` object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UsageCounts {
     /// `prompt_tokens`.
     pub prompt: Option<u32>,
@@ -36,6 +36,10 @@ pub struct UsageCounts {
     pub reasoning: Option<u32>,
     /// `prompt_tokens_details.cached_tokens`, else a top-level `cached_tokens`.
     pub cached: Option<u32>,
+    /// The first count that is not a plausible token count (negative,
+    /// fractional, not finite, or above 2^32 − 1) as the server wrote it, e.g.
+    /// `completion_tokens = -3`; that count reads as absent.
+    pub implausible: Option<String>,
 }
 
 impl UsageCounts {
@@ -199,7 +203,7 @@ impl<'de> Visitor<'de> for ChunkSeed<'_> {
                 TopField::Usage => {
                     let raw: Option<RawUsage> = map.next_value()?;
                     if let Some(counts) = raw.map(|u| u.counts()) {
-                        if counts.is_nonempty() {
+                        if counts.is_nonempty() || counts.implausible.is_some() {
                             info.usage = Some(counts);
                         }
                     }
@@ -602,15 +606,15 @@ impl<'de> Visitor<'de> for FinishSeed<'_> {
 #[derive(Deserialize, Default)]
 struct RawUsage {
     #[serde(default, deserialize_with = "lenient_count")]
-    prompt_tokens: Option<u64>,
+    prompt_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    completion_tokens: Option<u64>,
+    completion_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    total_tokens: Option<u64>,
+    total_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    reasoning_tokens: Option<u64>,
+    reasoning_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    cached_tokens: Option<u64>,
+    cached_tokens: Option<Count>,
     #[serde(default)]
     prompt_tokens_details: Option<Details>,
     #[serde(default)]
@@ -620,76 +624,126 @@ struct RawUsage {
 #[derive(Deserialize, Default)]
 struct Details {
     #[serde(default, deserialize_with = "lenient_count")]
-    reasoning_tokens: Option<u64>,
+    reasoning_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    cached_tokens: Option<u64>,
+    cached_tokens: Option<Count>,
+}
+
+/// One numeric count as the server wrote it.
+#[derive(Clone, Debug, PartialEq)]
+enum Count {
+    /// A whole number in `0..=u32::MAX`.
+    Tokens(u32),
+    /// Any other number (negative, fractional, not finite, too large), as written.
+    Implausible(String),
 }
 
 impl RawUsage {
     fn counts(&self) -> UsageCounts {
-        let sat = |v: Option<u64>| v.map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+        let mut implausible = None;
+        let mut take = |name: &str, v: Option<&Count>| match v {
+            Some(Count::Tokens(t)) => Some(*t),
+            Some(Count::Implausible(raw)) => {
+                implausible.get_or_insert_with(|| format!("{name} = {raw}"));
+                None
+            }
+            None => None,
+        };
+        let prompt = take("prompt_tokens", self.prompt_tokens.as_ref());
+        let completion = take("completion_tokens", self.completion_tokens.as_ref());
+        let total = take("total_tokens", self.total_tokens.as_ref());
+        let reasoning = take(
+            "reasoning_tokens",
+            self.completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens.as_ref())
+                .or(self.reasoning_tokens.as_ref()),
+        );
+        let cached = take(
+            "cached_tokens",
+            self.prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens.as_ref())
+                .or(self.cached_tokens.as_ref()),
+        );
         UsageCounts {
-            prompt: sat(self.prompt_tokens),
-            completion: sat(self.completion_tokens),
-            total: sat(self.total_tokens),
-            reasoning: sat(self
-                .completion_tokens_details
-                .as_ref()
-                .and_then(|d| d.reasoning_tokens)
-                .or(self.reasoning_tokens)),
-            cached: sat(self
-                .prompt_tokens_details
-                .as_ref()
-                .and_then(|d| d.cached_tokens)
-                .or(self.cached_tokens)),
+            prompt,
+            completion,
+            total,
+            reasoning,
+            cached,
+            implausible,
         }
     }
 }
 
-/// A token count: an integer, an integral non-negative float, or a numeric
-/// string; null or anything else reads as "absent".
-fn lenient_count<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    struct Count;
-    impl<'de> Visitor<'de> for Count {
-        type Value = Option<u64>;
+/// A token count: an integer, an integral float, or a numeric string. A number
+/// that is not a plausible count is kept as written ([`Count::Implausible`]);
+/// null or anything else reads as absent.
+fn lenient_count<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<Count>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Count>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a token count")
         }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<u64>, E> {
-            Ok(Some(v))
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Count>, E> {
+            Ok(Some(u32::try_from(v).map_or_else(
+                |_| Count::Implausible(v.to_string()),
+                Count::Tokens,
+            )))
         }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<u64>, E> {
-            Ok(u64::try_from(v).ok())
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Count>, E> {
+            Ok(Some(u32::try_from(v).map_or_else(
+                |_| Count::Implausible(v.to_string()),
+                Count::Tokens,
+            )))
         }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<u64>, E> {
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<Count>, E> {
+            let whole = v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX);
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Ok((v.is_finite() && v >= 0.0 && v.fract() == 0.0).then_some(v as u64))
+            Ok(Some(if whole {
+                Count::Tokens(v as u32)
+            } else {
+                Count::Implausible(format!("{v}"))
+            }))
         }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<u64>, E> {
-            Ok(v.trim().parse().ok())
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Count>, E> {
+            let v = v.trim();
+            Ok(if let Ok(n) = v.parse::<u64>() {
+                Some(
+                    u32::try_from(n)
+                        .map_or_else(|_| Count::Implausible(v.to_owned()), Count::Tokens),
+                )
+            } else if v.parse::<f64>().is_ok() {
+                let shown: String = v.chars().take(40).collect();
+                Some(Count::Implausible(shown))
+            } else {
+                None
+            })
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Option<u64>, E> {
+        fn visit_unit<E: de::Error>(self) -> Result<Option<Count>, E> {
             Ok(None)
         }
-        fn visit_none<E: de::Error>(self) -> Result<Option<u64>, E> {
+        fn visit_none<E: de::Error>(self) -> Result<Option<Count>, E> {
             Ok(None)
         }
-        fn visit_some<D2: de::Deserializer<'de>>(self, d: D2) -> Result<Option<u64>, D2::Error> {
-            d.deserialize_any(Count)
+        fn visit_some<D2: de::Deserializer<'de>>(self, d: D2) -> Result<Option<Count>, D2::Error> {
+            d.deserialize_any(V)
         }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<u64>, E> {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<Count>, E> {
             Ok(None)
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<u64>, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Count>, A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             Ok(None)
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<u64>, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Count>, A::Error> {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             Ok(None)
         }
     }
-    d.deserialize_any(Count)
+    d.deserialize_any(V)
 }
 
 #[cfg(test)]
@@ -779,6 +833,7 @@ mod tests {
                 total: Some(49),
                 reasoning: Some(3),
                 cached: Some(5),
+                implausible: None,
             })
         );
     }
@@ -797,10 +852,27 @@ mod tests {
         );
         assert_eq!(parse(r#"{"usage":null}"#, &mut acc).usage, None);
         assert_eq!(parse(r#"{"usage":{}}"#, &mut acc).usage, None);
+        // Implausible counts read as absent, and are kept as written.
+        let u = parse(r#"{"usage":{"prompt_tokens":-1}}"#, &mut acc)
+            .usage
+            .expect("usage");
+        assert_eq!(u.prompt, None);
+        assert_eq!(u.implausible.as_deref(), Some("prompt_tokens = -1"));
+        let u = parse(
+            r#"{"usage":{"completion_tokens":1e30,"prompt_tokens":5}}"#,
+            &mut acc,
+        )
+        .usage
+        .expect("usage");
+        assert_eq!((u.prompt, u.completion), (Some(5), None));
         assert_eq!(
-            parse(r#"{"usage":{"prompt_tokens":-1}}"#, &mut acc).usage,
-            None
+            u.implausible.as_deref(),
+            Some("completion_tokens = 1000000000000000000000000000000")
         );
+        let u = parse(r#"{"usage":{"completion_tokens":"2.5"}}"#, &mut acc)
+            .usage
+            .expect("usage");
+        assert_eq!(u.implausible.as_deref(), Some("completion_tokens = 2.5"));
     }
 
     #[test]

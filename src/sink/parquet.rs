@@ -46,6 +46,7 @@
 //! | `max_tokens` | UInt32 | yes | `max_tokens` sent |
 //! | `server_input_tokens` | UInt32 | yes | `usage.prompt_tokens` |
 //! | `server_output_tokens` | UInt32 | yes | `usage.completion_tokens` |
+//! | `usage_note` | Utf8 | yes | the server's usage as written, when it cannot be right (negative, fractional, enormous, or more completion tokens than allowed); the headline counts then come from the client |
 //! | `client_output_tokens` | UInt32 | yes | client tokenizer's count |
 //! | `input_tokens` | UInt32 | no | headline input count |
 //! | `output_tokens` | UInt32 | no | headline output count |
@@ -71,8 +72,8 @@
 //! | `itl_ms` | `List<Float64>` | no | gaps between consecutive content events |
 //!
 //! [`read_records`] rebuilds the records from the record columns (the derived
-//! ones are ignored; `connect_ms` and `reconnects`, added later, read as null
-//! and 0 from files that lack them); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
+//! ones are ignored; `connect_ms`, `reconnects` and `usage_note`, added later,
+//! read as null, 0 and null from files that lack them); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
 //! exact for offsets below about 26 days.
 //!
 //! The file is written to a temporary name in the same directory, synced and
@@ -276,6 +277,7 @@ fn build_batch(rs: &[RequestRecord]) -> Result<RecordBatch, arrow_schema::ArrowE
     c.opt_u32("max_tokens", rs, |r| r.max_tokens);
     c.opt_u32("server_input_tokens", rs, |r| r.server_input_tokens);
     c.opt_u32("server_output_tokens", rs, |r| r.server_output_tokens);
+    c.opt_string("usage_note", rs, |r| r.usage_note.as_deref());
     c.opt_u32("client_output_tokens", rs, |r| r.client_output_tokens);
     c.u32("input_tokens", rs, |r| r.input_tokens);
     c.u32("output_tokens", rs, |r| r.output_tokens);
@@ -534,6 +536,11 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), S
     );
     let (reasoning, cached) = (u32c("reasoning_tokens")?, u32c("cached_tokens")?);
     let finish = b.string("finish_reason")?;
+    let usage_note = if b.batch.column_by_name("usage_note").is_some() {
+        Some(b.string("usage_note")?)
+    } else {
+        None
+    };
     let (n, chars, items, items_ret) = (
         u32c("n")?,
         u32c("output_chars")?,
@@ -608,6 +615,7 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), S
             max_tokens: opt(max_tokens, i),
             server_input_tokens: opt(s_in, i),
             server_output_tokens: opt(s_out, i),
+            usage_note: usage_note.and_then(|a| opt_str(a, i)),
             client_output_tokens: opt(c_out, i),
             input_tokens: input.value(i),
             output_tokens: output.value(i),
@@ -704,6 +712,7 @@ mod tests {
             max_tokens: Some(4),
             server_input_tokens: Some(102),
             server_output_tokens: Some(4),
+            usage_note: Some("completion_tokens = -3".into()),
             client_output_tokens: Some(5),
             input_tokens: 102,
             output_tokens: 4,
@@ -795,7 +804,7 @@ mod tests {
             .as_string::<i32>()
             .clone();
         assert_eq!(outcome.value(1), "connect_error");
-        assert_eq!(batch.num_columns(), 60);
+        assert_eq!(batch.num_columns(), 61);
     }
 
     #[test]
@@ -806,7 +815,7 @@ mod tests {
         let keep: Vec<usize> = (0..batch.num_columns())
             .filter(|&i| {
                 let name = batch.schema().field(i).name().clone();
-                name != "connect_ms" && name != "reconnects"
+                name != "connect_ms" && name != "reconnects" && name != "usage_note"
             })
             .collect();
         let old = batch.project(&keep).unwrap();
