@@ -50,8 +50,45 @@ impl UsageCounts {
     }
 }
 
+/// What a server reports about its own handling of one request: llama.cpp's
+/// `timings` object (`prompt_ms`, `predicted_ms`, `cache_n`), sent on the last
+/// event of a stream and in a whole body. A field that is missing, not a
+/// number, negative or not finite reads as absent; a `timings` value that is
+/// not an object is ignored (it never fails the request).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ServerTimings {
+    /// `prompt_ms`: prompt processing up to the first token's logits, ms.
+    pub prefill_ms: Option<f64>,
+    /// `predicted_ms`: generation after the first token, ms.
+    pub decode_ms: Option<f64>,
+    /// `cache_n`: prompt tokens the server reused from its cache.
+    pub cached_tokens: Option<u32>,
+}
+
+impl ServerTimings {
+    /// Reads a `timings` value; None when it carries none of the three figures.
+    #[must_use]
+    pub fn from_value(v: &serde_json::Value) -> Option<ServerTimings> {
+        let obj = v.as_object()?;
+        let ms = |key: &str| {
+            obj.get(key)
+                .and_then(serde_json::Value::as_f64)
+                .filter(|x| x.is_finite() && *x >= 0.0)
+        };
+        let t = ServerTimings {
+            prefill_ms: ms("prompt_ms"),
+            decode_ms: ms("predicted_ms"),
+            cached_tokens: obj
+                .get("cache_n")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok()),
+        };
+        (t.prefill_ms.is_some() || t.decode_ms.is_some() || t.cached_tokens.is_some()).then_some(t)
+    }
+}
+
 /// What one chunk (or body) carried.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChunkInfo {
     /// Some choice had non-empty full text: a content event.
     pub has_text: bool,
@@ -67,6 +104,8 @@ pub struct ChunkInfo {
     pub usage: Option<UsageCounts>,
     /// The object is an error (`{"error": …}` or `{"object": "error", …}`): its message.
     pub error: Option<String>,
+    /// The server's own timings of the request (`timings`, llama.cpp).
+    pub timings: Option<ServerTimings>,
 }
 
 /// State kept across the chunks of one response.
@@ -165,6 +204,7 @@ enum TopField {
     Error,
     Object,
     Message,
+    Timings,
     #[serde(other)]
     Other,
 }
@@ -216,6 +256,10 @@ impl<'de> Visitor<'de> for ChunkSeed<'_> {
                 }
                 TopField::Object => object_is_error = map.next_value_seed(IsErrorSeed)?,
                 TopField::Message => message = Some(map.next_value()?),
+                TopField::Timings => {
+                    let v: serde_json::Value = map.next_value()?;
+                    info.timings = ServerTimings::from_value(&v);
+                }
                 TopField::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -752,6 +796,56 @@ mod tests {
 
     fn parse(data: &str, acc: &mut TextAcc) -> ChunkInfo {
         parse_chunk(data, acc).expect("valid chunk")
+    }
+
+    #[test]
+    fn llama_cpp_timings_are_read_from_the_last_chunk() {
+        let mut acc = TextAcc::new(false, false);
+        // The last event of a llama-server stream with include_usage.
+        let info = parse(
+            r#"{"choices":[],"created":1757141666,"id":"chatcmpl-x","model":"m","object":"chat.completion.chunk","usage":{"completion_tokens":35,"prompt_tokens":237,"total_tokens":272,"prompt_tokens_details":{"cached_tokens":236}},"timings":{"cache_n":236,"prompt_n":1,"prompt_ms":30.958,"prompt_per_token_ms":30.958,"prompt_per_second":32.3,"predicted_n":35,"predicted_ms":661.064,"predicted_per_token_ms":18.9,"predicted_per_second":52.9}}"#,
+            &mut acc,
+        );
+        assert_eq!(
+            info.timings,
+            Some(ServerTimings {
+                prefill_ms: Some(30.958),
+                decode_ms: Some(661.064),
+                cached_tokens: Some(236),
+            })
+        );
+        assert_eq!(info.usage.and_then(|u| u.cached), Some(236));
+        // A chunk without timings has none.
+        let info = parse(
+            r#"{"choices":[{"delta":{"content":"a"},"index":0}]}"#,
+            &mut acc,
+        );
+        assert_eq!(info.timings, None);
+    }
+
+    #[test]
+    fn odd_timings_never_fail_the_chunk() {
+        let mut acc = TextAcc::new(false, false);
+        for (timings, want) in [
+            ("null", None),
+            ("\"fast\"", None),
+            ("[1,2]", None),
+            ("{}", None),
+            (r#"{"prompt_ms":-1,"predicted_ms":"2","cache_n":1.5}"#, None),
+            (
+                r#"{"prompt_ms":12,"cache_n":-3}"#,
+                Some(ServerTimings {
+                    prefill_ms: Some(12.0),
+                    ..ServerTimings::default()
+                }),
+            ),
+        ] {
+            let info = parse(
+                &format!(r#"{{"choices":[],"timings":{timings}}}"#),
+                &mut acc,
+            );
+            assert_eq!(info.timings, want, "timings = {timings}");
+        }
     }
 
     #[test]

@@ -55,6 +55,12 @@
 //! `usage.prompt_tokens` (else `total_tokens`), else `built_input_tokens`
 //! (else the target), source `target`; they have no output tokens. A request
 //! that received nothing has no counts (source `none`).
+//!
+//! # Server timings
+//! The last `timings` object the server sent (llama.cpp puts one on the last
+//! event of a stream and in a whole body) fills `server_prefill_ms`
+//! (`prompt_ms`), `server_decode_ms` (`predicted_ms`) and
+//! `server_cached_tokens` (`cache_n`); servers that send none leave them null.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -66,7 +72,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use tokio::time::{Instant, Sleep};
 
-use super::openai::{parse_body, parse_chunk, ChunkInfo, TextAcc, UsageCounts};
+use super::openai::{parse_body, parse_chunk, ChunkInfo, ServerTimings, TextAcc, UsageCounts};
 use super::pooling::{self, PoolingOutcome};
 use super::sse::{SseError, TimedEvent, TimedEventStream};
 use super::transport::{ConnUse, Outgoing, SendError};
@@ -147,6 +153,8 @@ struct Exchange {
     output_chars: u32,
     finished_choices: u32,
     usage: Option<UsageCounts>,
+    /// The last `timings` the server sent (llama.cpp).
+    timings: Option<ServerTimings>,
     acc: TextAcc,
     http_status: Option<u16>,
     received: Received,
@@ -277,6 +285,9 @@ impl Exchange {
         if info.usage.is_some() {
             self.usage.clone_from(&info.usage);
         }
+        if info.timings.is_some() {
+            self.timings = info.timings;
+        }
         Ok(Flow::Continue)
     }
 
@@ -320,6 +331,7 @@ pub(super) async fn send(
         output_chars: 0,
         finished_choices: 0,
         usage: None,
+        timings: None,
         acc: TextAcc::new(want_text, false),
         http_status: None,
         received: Received::Nothing,
@@ -502,6 +514,7 @@ async fn exchange(
             st.output_chars = info.chars;
             st.finished_choices = info.finished;
             st.usage = info.usage;
+            st.timings = info.timings;
             Ok(())
         }
         ApiKind::Embeddings | ApiKind::Rerank | ApiKind::Score => {
@@ -823,6 +836,9 @@ fn finish(
         output_token_source,
         reasoning_tokens: usage.reasoning,
         cached_tokens: usage.cached,
+        server_prefill_ms: st.timings.and_then(|t| t.prefill_ms),
+        server_decode_ms: st.timings.and_then(|t| t.decode_ms),
+        server_cached_tokens: st.timings.and_then(|t| t.cached_tokens),
         finish_reason: st.acc.finish_reason.map(|f| client.scrub(f)),
         n,
         output_chars: st.output_chars,
@@ -1086,6 +1102,7 @@ mod tests {
             output_chars: 0,
             finished_choices: 0,
             usage: None,
+            timings: None,
             acc: TextAcc::default(),
             http_status: None,
             received: Received::Stream,
@@ -1190,6 +1207,26 @@ mod tests {
         }
         assert_eq!(st.usage.as_ref().and_then(|u| u.completion), Some(9));
         assert!(st.stream_complete(4));
+    }
+
+    #[test]
+    fn the_last_timings_are_kept() {
+        let mut st = exchange_for_test();
+        let p = MalformedPolicy::Skip;
+        let early = r#"{"choices":[{"delta":{"content":"a"}}],"timings":{"prompt_ms":1.5,"predicted_ms":0}}"#;
+        let last = r#"{"choices":[],"timings":{"prompt_ms":2.5,"predicted_ms":40.25,"cache_n":3}}"#;
+        let none = r#"{"choices":[],"timings":null}"#;
+        for d in [early, last, none] {
+            assert!(st.on_event(&ev(d, 1100), p).is_ok());
+        }
+        assert_eq!(
+            st.timings,
+            Some(ServerTimings {
+                prefill_ms: Some(2.5),
+                decode_ms: Some(40.25),
+                cached_tokens: Some(3),
+            })
+        );
     }
 
     mod stream_props {

@@ -54,6 +54,9 @@
 //! | `output_token_source` | Utf8 | no | as above |
 //! | `reasoning_tokens` | UInt32 | yes | server-reported reasoning tokens |
 //! | `cached_tokens` | UInt32 | yes | server-reported cached prompt tokens |
+//! | `server_prefill_ms` | Float64 | yes | the server's own prompt-processing time (llama.cpp `timings.prompt_ms`) |
+//! | `server_decode_ms` | Float64 | yes | the server's own generation time after the first token (llama.cpp `timings.predicted_ms`) |
+//! | `server_cached_tokens` | UInt32 | yes | prompt tokens the server reused from its cache (llama.cpp `timings.cache_n`) |
 //! | `finish_reason` | Utf8 | yes | finish reason |
 //! | `n` | UInt32 | no | completions per request |
 //! | `output_chars` | UInt32 | no | characters of generated text |
@@ -72,8 +75,9 @@
 //! | `itl_ms` | `List<Float64>` | no | gaps between consecutive content events |
 //!
 //! [`read_records`] rebuilds the records from the record columns (the derived
-//! ones are ignored; `connect_ms`, `reconnects` and `usage_note`, added later,
-//! read as null, 0 and null from files that lack them); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
+//! ones are ignored; `connect_ms`, `reconnects`, `usage_note` and the
+//! `server_*` timing columns, added later, read as null, 0, null and null from
+//! files that lack them); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
 //! exact for offsets below about 26 days.
 //!
 //! The file is written to a temporary name in the same directory, synced and
@@ -287,6 +291,9 @@ fn build_batch(rs: &[RequestRecord]) -> Result<RecordBatch, arrow_schema::ArrowE
     });
     c.opt_u32("reasoning_tokens", rs, |r| r.reasoning_tokens);
     c.opt_u32("cached_tokens", rs, |r| r.cached_tokens);
+    c.opt_f64("server_prefill_ms", rs.iter().map(|r| r.server_prefill_ms));
+    c.opt_f64("server_decode_ms", rs.iter().map(|r| r.server_decode_ms));
+    c.opt_u32("server_cached_tokens", rs, |r| r.server_cached_tokens);
     c.opt_string("finish_reason", rs, |r| r.finish_reason.as_deref());
     c.u32("n", rs, |r| r.n);
     c.u32("output_chars", rs, |r| r.output_chars);
@@ -536,6 +543,9 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), S
     );
     let (reasoning, cached) = (u32c("reasoning_tokens")?, u32c("cached_tokens")?);
     let finish = b.string("finish_reason")?;
+    let server_prefill = b.primitive_if_present::<Float64Type>("server_prefill_ms")?;
+    let server_decode = b.primitive_if_present::<Float64Type>("server_decode_ms")?;
+    let server_cached = b.primitive_if_present::<UInt32Type>("server_cached_tokens")?;
     let usage_note = if b.batch.column_by_name("usage_note").is_some() {
         Some(b.string("usage_note")?)
     } else {
@@ -623,6 +633,9 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), S
             output_token_source: source(out_src)?,
             reasoning_tokens: opt(reasoning, i),
             cached_tokens: opt(cached, i),
+            server_prefill_ms: server_prefill.and_then(|a| opt(a, i)),
+            server_decode_ms: server_decode.and_then(|a| opt(a, i)),
+            server_cached_tokens: server_cached.and_then(|a| opt(a, i)),
             finish_reason: opt_str(finish, i),
             n: n.value(i),
             output_chars: chars.value(i),
@@ -720,6 +733,9 @@ mod tests {
             output_token_source: TokenSource::Tokenizer,
             reasoning_tokens: Some(1),
             cached_tokens: Some(64),
+            server_prefill_ms: Some(12.5),
+            server_decode_ms: Some(40.25),
+            server_cached_tokens: Some(60),
             finish_reason: Some("length".into()),
             n: 1,
             output_chars: 17,
@@ -804,18 +820,27 @@ mod tests {
             .as_string::<i32>()
             .clone();
         assert_eq!(outcome.value(1), "connect_error");
-        assert_eq!(batch.num_columns(), 61);
+        assert_eq!(batch.num_columns(), 64);
     }
 
     #[test]
-    fn files_without_the_connection_columns_still_read() {
-        // requests.parquet written before `connect_ms` and `reconnects` existed.
+    fn files_without_the_later_columns_still_read() {
+        // requests.parquet written before the connection, usage-note and
+        // server-timing columns existed.
         let recs = records();
         let batch = build_batch(&recs).unwrap();
         let keep: Vec<usize> = (0..batch.num_columns())
             .filter(|&i| {
                 let name = batch.schema().field(i).name().clone();
-                name != "connect_ms" && name != "reconnects" && name != "usage_note"
+                ![
+                    "connect_ms",
+                    "reconnects",
+                    "usage_note",
+                    "server_prefill_ms",
+                    "server_decode_ms",
+                    "server_cached_tokens",
+                ]
+                .contains(&name.as_str())
             })
             .collect();
         let old = batch.project(&keep).unwrap();
@@ -828,6 +853,15 @@ mod tests {
         assert_eq!(back.len(), recs.len());
         for (b, r) in back.iter().zip(&recs) {
             assert_eq!((b.connect_ms, b.reconnects), (None, 0));
+            assert_eq!(b.usage_note, None);
+            assert_eq!(
+                (
+                    b.server_prefill_ms,
+                    b.server_decode_ms,
+                    b.server_cached_tokens
+                ),
+                (None, None, None)
+            );
             assert_eq!(b.request_id, r.request_id);
             assert_eq!(b.chunk_ns, r.chunk_ns);
         }

@@ -171,7 +171,39 @@ requests = 12
         assert_eq!(r.output_tokens, 40);
         assert!(r.first_chunk_ns.unwrap() <= r.first_token_ns.unwrap());
         assert!(r.first_token_ns.unwrap() < r.last_token_ns.unwrap());
+        // The simulator reports its own timings as llama-server does: the
+        // server's prefill (arrival → first token) lies inside the client's
+        // TTFT, and its decode (first → last token) is 39 steps of 5 ms on
+        // an absolute schedule (a late first token shortens it a little).
+        let ttft = (r.first_token_ns.unwrap() - r.start_ns) as f64 / 1e6;
+        let decode = (r.last_token_ns.unwrap() - r.first_token_ns.unwrap()) as f64 / 1e6;
+        let prefill = r.server_prefill_ms.expect("the simulator sends timings");
+        let server_decode = r.server_decode_ms.expect("the simulator sends timings");
+        assert!(
+            (30.0..=ttft).contains(&prefill),
+            "server prefill {prefill} ms vs 30 ms and client TTFT {ttft} ms"
+        );
+        assert!(
+            (39.0 * 5.0 - 5.0..=39.0 * 5.0 + 15.0).contains(&server_decode),
+            "server decode {server_decode} ms vs 195 ms"
+        );
+        assert!(
+            (decode - server_decode).abs() <= 15.0,
+            "client decode {decode} ms vs server decode {server_decode} ms"
+        );
+        assert_eq!(r.server_cached_tokens, Some(0));
     }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let timings = &summary["points"][0]["summary"]["server_timings"];
+    assert_eq!(timings["requests"], 24, "{timings}");
+    let gap = timings["ttft_minus_prefill_ms"]["mean"]
+        .as_f64()
+        .expect("mean");
+    assert!(
+        (0.0..=15.0).contains(&gap),
+        "TTFT − server prefill {gap} ms"
+    );
 }
 
 /// `preconnect` (default true) opens a burst's connections before its clock: no

@@ -300,6 +300,7 @@ fn summarise(
         } else {
             Vec::new()
         },
+        server_timings: None,
     }
 }
 
