@@ -32,8 +32,9 @@ pub enum Error {
     Manifest(#[from] crate::manifest::ManifestError),
     #[error(transparent)]
     Dataset(#[from] crate::dataset::DatasetError),
+    /// Printed once: the message is in this line, so it is not also a cause.
     #[error("preflight failed: {0}")]
-    Preflight(#[from] crate::client::PreflightError),
+    Preflight(crate::client::PreflightError),
     #[error(transparent)]
     Sink(#[from] crate::sink::SinkError),
     /// A file of a results directory could not be read, written or merged.
@@ -94,6 +95,12 @@ impl From<crate::cli::FlagError> for Error {
             message: e.to_string(),
             hint: e.hint.map(str::to_owned),
         }
+    }
+}
+
+impl From<crate::client::PreflightError> for Error {
+    fn from(e: crate::client::PreflightError) -> Self {
+        Error::Preflight(e)
     }
 }
 

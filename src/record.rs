@@ -236,6 +236,11 @@ pub struct RequestRecord {
     pub server_input_tokens: Option<u32>,
     /// `usage.completion_tokens`.
     pub server_output_tokens: Option<u32>,
+    /// Set when the server's usage cannot be right (a negative, fractional or
+    /// enormous count, or more completion tokens than the request allowed): the
+    /// count as written. The headline counts then come from the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_note: Option<String>,
     /// The client's count of the generated text (tokenizer), when available.
     pub client_output_tokens: Option<u32>,
     /// Headline input count used by metrics (see `input_token_source`).
@@ -246,6 +251,19 @@ pub struct RequestRecord {
     pub output_token_source: TokenSource,
     pub reasoning_tokens: Option<u32>,
     pub cached_tokens: Option<u32>,
+    /// The server's own prompt-processing time, ms (llama.cpp `timings.prompt_ms`:
+    /// from the slot starting the prompt to the first token's logits; queueing
+    /// before that is not in it). None when the server reports no timings.
+    #[serde(default)]
+    pub server_prefill_ms: Option<f64>,
+    /// The server's own generation time after the first token, ms (llama.cpp
+    /// `timings.predicted_ms`).
+    #[serde(default)]
+    pub server_decode_ms: Option<f64>,
+    /// Prompt tokens the server says it reused from its cache (llama.cpp
+    /// `timings.cache_n`).
+    #[serde(default)]
+    pub server_cached_tokens: Option<u32>,
     pub finish_reason: Option<String>,
     /// Completions per request (`n`); per-sequence rates divide by it.
     pub n: u32,

@@ -27,7 +27,8 @@ fn repo() -> PathBuf {
 )]
 fn two_runs_of_one_manifest_get_no_verdicts() {
     let out = tempfile::tempdir().unwrap();
-    // The demo, smaller: three repetitions a point (so intervals exist), 16-token
+    // The demo, smaller: five repetitions a point (so intervals exist and a
+    // stall in one run widens them rather than passing for a change), 16-token
     // answers, burst 1 and 4, concurrency 4.
     let run = |id: &str| -> PathBuf {
         let mut cmd = bin();
@@ -36,7 +37,7 @@ fn two_runs_of_one_manifest_get_no_verdicts() {
             .arg(out.path())
             .current_dir(repo());
         for s in [
-            "experiment.runs=3",
+            "experiment.runs=5",
             "experiment.warmup=1",
             "scenarios.short.spec=\"D(32,16)\"",
             "grid[0].batch_sizes=[1,4]",

@@ -204,6 +204,19 @@ fn llamacpp_smoke_manifest_runs_against_real_llama_server() {
                     r.output_tokens, 16,
                     "ignore_eos makes every output max_tokens long"
                 );
+                // llama-server reports its own prompt and generation times
+                // (`timings`), streamed or not, and the prompt tokens it reused.
+                let prefill = r.server_prefill_ms.expect("llama-server timings");
+                let decode = r.server_decode_ms.expect("llama-server timings");
+                assert!(prefill > 0.0 && decode > 0.0, "{prefill} / {decode} ms");
+                assert!(r.server_cached_tokens.is_some(), "cache_n");
+                if ep.stream {
+                    let ttft_ms = (r.first_token_ns.expect("streamed") - r.start_ns) as f64 / 1e6;
+                    assert!(
+                        prefill <= ttft_ms,
+                        "server prefill {prefill} ms inside client TTFT {ttft_ms} ms"
+                    );
+                }
                 if ep.stream {
                     let ttft = r.first_token_ns.expect("streamed TTFT") - r.start_ns;
                     let e2e = r.last_token_ns.expect("last token") - r.start_ns;

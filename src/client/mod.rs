@@ -97,19 +97,59 @@ pub enum ClientError {
     Build(String),
 }
 
-/// The bearer credential of an endpoint. Its `Debug` never shows the key.
-#[derive(Clone)]
-struct Auth {
-    /// `Bearer <key>`, marked sensitive.
-    header: HeaderValue,
-    /// The key itself, kept only to scrub it from error text.
-    key: Arc<str>,
+/// The secret values a client sends: the API key and the values of
+/// `headers_env`. They are sent only to the endpoint's own origin and never
+/// written anywhere: [`Secrets::scrub`] replaces them in any text first, and
+/// [`Secrets::excerpt`] scrubs a whole response before cutting it to an excerpt,
+/// so a secret straddling the cut cannot leave in part. `Debug` shows none.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// Header name and value (marked sensitive), sent to the endpoint's origin.
+    headers: Arc<[(HeaderName, HeaderValue)]>,
+    /// The raw values, longest first, to scrub from text.
+    values: Arc<[Arc<str>]>,
 }
 
-impl std::fmt::Debug for Auth {
+impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Auth(<redacted>)")
+        write!(f, "Secrets({} redacted)", self.values.len())
     }
+}
+
+impl Secrets {
+    /// `text` with every secret value replaced by `<redacted>`.
+    #[must_use]
+    pub fn scrub(&self, mut text: String) -> String {
+        for v in self.values.iter().filter(|v| !v.is_empty()) {
+            if text.contains(&**v) {
+                text = text.replace(&**v, "<redacted>");
+            }
+        }
+        text
+    }
+
+    /// An [`excerpt`] of response data, scrubbed before it is cut.
+    #[must_use]
+    pub fn excerpt(&self, bytes: &[u8]) -> String {
+        if self.values.is_empty() {
+            return excerpt(bytes);
+        }
+        excerpt(
+            self.scrub(String::from_utf8_lossy(bytes).into_owned())
+                .as_bytes(),
+        )
+    }
+}
+
+/// Why a `headers_env` variable cannot be read. Names the variable, never a value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderEnvError {
+    #[error("environment variable {var} (headers_env of endpoint `{endpoint}`, header `{header}`) is not set, empty or not UTF-8; export it with the header's value")]
+    Unset {
+        var: String,
+        endpoint: String,
+        header: String,
+    },
 }
 
 /// A connection pool bound to one endpoint.
@@ -127,7 +167,8 @@ pub struct HttpClient {
     /// for the same-origin rule of the API key.
     origin: Arc<str>,
     endpoint: Arc<EndpointSpec>,
-    auth: Option<Auth>,
+    /// The API key and `headers_env` values.
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -135,7 +176,7 @@ impl std::fmt::Debug for HttpClient {
         f.debug_struct("HttpClient")
             .field("endpoint", &self.endpoint.name)
             .field("base_url", &self.base_url)
-            .field("auth", &self.auth.as_ref().map(|_| "<redacted>"))
+            .field("secrets", &self.secrets)
             .finish_non_exhaustive()
     }
 }
@@ -165,24 +206,7 @@ impl HttpClient {
             ))
         })?;
 
-        let auth =
-            match api_key(endpoint).map_err(|e| ClientError::Build(e.to_string()))? {
-                None => None,
-                Some(key) => {
-                    let mut header =
-                        HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-                            ClientError::Build(format!(
-                        "the API key in {} contains characters not allowed in an HTTP header",
-                        endpoint.api_key_env.as_deref().unwrap_or("the API key variable")
-                    ))
-                        })?;
-                    header.set_sensitive(true);
-                    Some(Auth {
-                        header,
-                        key: Arc::from(key),
-                    })
-                }
-            };
+        let secrets = secrets_of(endpoint)?;
 
         let mut headers = HeaderMap::new();
         for (name, value) in &endpoint.headers {
@@ -239,7 +263,7 @@ impl HttpClient {
             base_url: Arc::from(base),
             origin: Arc::from(origin),
             endpoint: Arc::new(endpoint.clone()),
-            auth,
+            secrets,
         })
     }
 
@@ -288,21 +312,77 @@ impl HttpClient {
         &self.base_url
     }
 
-    /// The `Authorization` header for `url`: only for the endpoint's own origin.
-    fn auth_for(&self, url: &reqwest::Url) -> Option<&HeaderValue> {
-        let auth = self.auth.as_ref()?;
-        (origin_of_url(url).as_deref() == Some(&*self.origin)).then_some(&auth.header)
-    }
-
-    /// Removes the API key from text that may have echoed it.
-    fn scrub(&self, text: String) -> String {
-        match &self.auth {
-            Some(a) if !a.key.is_empty() && text.contains(&*a.key) => {
-                text.replace(&*a.key, "<redacted>")
-            }
-            _ => text,
+    /// The secret headers for `url`: only for the endpoint's own origin.
+    fn secret_headers_for(&self, url: &reqwest::Url) -> &[(HeaderName, HeaderValue)] {
+        if origin_of_url(url).as_deref() == Some(&*self.origin) {
+            &self.secrets.headers
+        } else {
+            &[]
         }
     }
+
+    /// Removes every secret value from text that may have echoed it.
+    fn scrub(&self, text: String) -> String {
+        self.secrets.scrub(text)
+    }
+}
+
+/// The API key (`Authorization: Bearer`) and the `headers_env` headers of
+/// `endpoint`, read from the environment now.
+fn secrets_of(endpoint: &EndpointSpec) -> Result<Secrets, ClientError> {
+    let mut headers = Vec::new();
+    let mut values: Vec<Arc<str>> = Vec::new();
+    if let Some(key) = api_key(endpoint).map_err(|e| ClientError::Build(e.to_string()))? {
+        let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+            ClientError::Build(format!(
+                "the API key in {} contains characters not allowed in an HTTP header",
+                endpoint
+                    .api_key_env
+                    .as_deref()
+                    .unwrap_or("the API key variable")
+            ))
+        })?;
+        v.set_sensitive(true);
+        headers.push((reqwest::header::AUTHORIZATION, v));
+        values.push(Arc::from(key));
+    }
+    for (name, var) in &endpoint.headers_env {
+        let value = std::env::var(var)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                ClientError::Build(
+                    HeaderEnvError::Unset {
+                        var: var.clone(),
+                        endpoint: endpoint.name.clone(),
+                        header: name.clone(),
+                    }
+                    .to_string(),
+                )
+            })?;
+        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            ClientError::Build(format!(
+                "header name `{name}` of endpoint `{}` is not a valid HTTP header name",
+                endpoint.name
+            ))
+        })?;
+        let mut v = HeaderValue::from_str(&value).map_err(|_| {
+            ClientError::Build(format!(
+                "the value in {var} (header `{name}` of endpoint `{}`) has characters not allowed in an HTTP header",
+                endpoint.name
+            ))
+        })?;
+        v.set_sensitive(true);
+        headers.push((n, v));
+        values.push(Arc::from(value));
+    }
+    // Longest first, so a secret that contains another is scrubbed whole.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    Ok(Secrets {
+        headers: headers.into(),
+        values: values.into(),
+    })
 }
 
 /// Why an endpoint's API key cannot be read. Names the variable, never a value.

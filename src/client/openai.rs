@@ -23,8 +23,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-/// Token counts from a `usage` object (saturated to `u32`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Token counts from a `usage` object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UsageCounts {
     /// `prompt_tokens`.
     pub prompt: Option<u32>,
@@ -36,6 +36,10 @@ pub struct UsageCounts {
     pub reasoning: Option<u32>,
     /// `prompt_tokens_details.cached_tokens`, else a top-level `cached_tokens`.
     pub cached: Option<u32>,
+    /// The first count that is not a plausible token count (negative,
+    /// fractional, not finite, or above 2^32 − 1) as the server wrote it, e.g.
+    /// `completion_tokens = -3`; that count reads as absent.
+    pub implausible: Option<String>,
 }
 
 impl UsageCounts {
@@ -46,8 +50,45 @@ impl UsageCounts {
     }
 }
 
+/// What a server reports about its own handling of one request: llama.cpp's
+/// `timings` object (`prompt_ms`, `predicted_ms`, `cache_n`), sent on the last
+/// event of a stream and in a whole body. A field that is missing, not a
+/// number, negative or not finite reads as absent; a `timings` value that is
+/// not an object is ignored (it never fails the request).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ServerTimings {
+    /// `prompt_ms`: prompt processing up to the first token's logits, ms.
+    pub prefill_ms: Option<f64>,
+    /// `predicted_ms`: generation after the first token, ms.
+    pub decode_ms: Option<f64>,
+    /// `cache_n`: prompt tokens the server reused from its cache.
+    pub cached_tokens: Option<u32>,
+}
+
+impl ServerTimings {
+    /// Reads a `timings` value; None when it carries none of the three figures.
+    #[must_use]
+    pub fn from_value(v: &serde_json::Value) -> Option<ServerTimings> {
+        let obj = v.as_object()?;
+        let ms = |key: &str| {
+            obj.get(key)
+                .and_then(serde_json::Value::as_f64)
+                .filter(|x| x.is_finite() && *x >= 0.0)
+        };
+        let t = ServerTimings {
+            prefill_ms: ms("prompt_ms"),
+            decode_ms: ms("predicted_ms"),
+            cached_tokens: obj
+                .get("cache_n")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok()),
+        };
+        (t.prefill_ms.is_some() || t.decode_ms.is_some() || t.cached_tokens.is_some()).then_some(t)
+    }
+}
+
 /// What one chunk (or body) carried.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChunkInfo {
     /// Some choice had non-empty full text: a content event.
     pub has_text: bool,
@@ -63,6 +104,8 @@ pub struct ChunkInfo {
     pub usage: Option<UsageCounts>,
     /// The object is an error (`{"error": …}` or `{"object": "error", …}`): its message.
     pub error: Option<String>,
+    /// The server's own timings of the request (`timings`, llama.cpp).
+    pub timings: Option<ServerTimings>,
 }
 
 /// State kept across the chunks of one response.
@@ -161,6 +204,7 @@ enum TopField {
     Error,
     Object,
     Message,
+    Timings,
     #[serde(other)]
     Other,
 }
@@ -199,7 +243,7 @@ impl<'de> Visitor<'de> for ChunkSeed<'_> {
                 TopField::Usage => {
                     let raw: Option<RawUsage> = map.next_value()?;
                     if let Some(counts) = raw.map(|u| u.counts()) {
-                        if counts.is_nonempty() {
+                        if counts.is_nonempty() || counts.implausible.is_some() {
                             info.usage = Some(counts);
                         }
                     }
@@ -212,6 +256,10 @@ impl<'de> Visitor<'de> for ChunkSeed<'_> {
                 }
                 TopField::Object => object_is_error = map.next_value_seed(IsErrorSeed)?,
                 TopField::Message => message = Some(map.next_value()?),
+                TopField::Timings => {
+                    let v: serde_json::Value = map.next_value()?;
+                    info.timings = ServerTimings::from_value(&v);
+                }
                 TopField::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -602,15 +650,15 @@ impl<'de> Visitor<'de> for FinishSeed<'_> {
 #[derive(Deserialize, Default)]
 struct RawUsage {
     #[serde(default, deserialize_with = "lenient_count")]
-    prompt_tokens: Option<u64>,
+    prompt_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    completion_tokens: Option<u64>,
+    completion_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    total_tokens: Option<u64>,
+    total_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    reasoning_tokens: Option<u64>,
+    reasoning_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    cached_tokens: Option<u64>,
+    cached_tokens: Option<Count>,
     #[serde(default)]
     prompt_tokens_details: Option<Details>,
     #[serde(default)]
@@ -620,76 +668,126 @@ struct RawUsage {
 #[derive(Deserialize, Default)]
 struct Details {
     #[serde(default, deserialize_with = "lenient_count")]
-    reasoning_tokens: Option<u64>,
+    reasoning_tokens: Option<Count>,
     #[serde(default, deserialize_with = "lenient_count")]
-    cached_tokens: Option<u64>,
+    cached_tokens: Option<Count>,
+}
+
+/// One numeric count as the server wrote it.
+#[derive(Clone, Debug, PartialEq)]
+enum Count {
+    /// A whole number in `0..=u32::MAX`.
+    Tokens(u32),
+    /// Any other number (negative, fractional, not finite, too large), as written.
+    Implausible(String),
 }
 
 impl RawUsage {
     fn counts(&self) -> UsageCounts {
-        let sat = |v: Option<u64>| v.map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+        let mut implausible = None;
+        let mut take = |name: &str, v: Option<&Count>| match v {
+            Some(Count::Tokens(t)) => Some(*t),
+            Some(Count::Implausible(raw)) => {
+                implausible.get_or_insert_with(|| format!("{name} = {raw}"));
+                None
+            }
+            None => None,
+        };
+        let prompt = take("prompt_tokens", self.prompt_tokens.as_ref());
+        let completion = take("completion_tokens", self.completion_tokens.as_ref());
+        let total = take("total_tokens", self.total_tokens.as_ref());
+        let reasoning = take(
+            "reasoning_tokens",
+            self.completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens.as_ref())
+                .or(self.reasoning_tokens.as_ref()),
+        );
+        let cached = take(
+            "cached_tokens",
+            self.prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens.as_ref())
+                .or(self.cached_tokens.as_ref()),
+        );
         UsageCounts {
-            prompt: sat(self.prompt_tokens),
-            completion: sat(self.completion_tokens),
-            total: sat(self.total_tokens),
-            reasoning: sat(self
-                .completion_tokens_details
-                .as_ref()
-                .and_then(|d| d.reasoning_tokens)
-                .or(self.reasoning_tokens)),
-            cached: sat(self
-                .prompt_tokens_details
-                .as_ref()
-                .and_then(|d| d.cached_tokens)
-                .or(self.cached_tokens)),
+            prompt,
+            completion,
+            total,
+            reasoning,
+            cached,
+            implausible,
         }
     }
 }
 
-/// A token count: an integer, an integral non-negative float, or a numeric
-/// string; null or anything else reads as "absent".
-fn lenient_count<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    struct Count;
-    impl<'de> Visitor<'de> for Count {
-        type Value = Option<u64>;
+/// A token count: an integer, an integral float, or a numeric string. A number
+/// that is not a plausible count is kept as written ([`Count::Implausible`]);
+/// null or anything else reads as absent.
+fn lenient_count<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<Count>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Count>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a token count")
         }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<u64>, E> {
-            Ok(Some(v))
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Count>, E> {
+            Ok(Some(u32::try_from(v).map_or_else(
+                |_| Count::Implausible(v.to_string()),
+                Count::Tokens,
+            )))
         }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<u64>, E> {
-            Ok(u64::try_from(v).ok())
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Count>, E> {
+            Ok(Some(u32::try_from(v).map_or_else(
+                |_| Count::Implausible(v.to_string()),
+                Count::Tokens,
+            )))
         }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<u64>, E> {
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<Count>, E> {
+            let whole = v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX);
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Ok((v.is_finite() && v >= 0.0 && v.fract() == 0.0).then_some(v as u64))
+            Ok(Some(if whole {
+                Count::Tokens(v as u32)
+            } else {
+                Count::Implausible(format!("{v}"))
+            }))
         }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<u64>, E> {
-            Ok(v.trim().parse().ok())
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Count>, E> {
+            let v = v.trim();
+            Ok(if let Ok(n) = v.parse::<u64>() {
+                Some(
+                    u32::try_from(n)
+                        .map_or_else(|_| Count::Implausible(v.to_owned()), Count::Tokens),
+                )
+            } else if v.parse::<f64>().is_ok() {
+                let shown: String = v.chars().take(40).collect();
+                Some(Count::Implausible(shown))
+            } else {
+                None
+            })
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Option<u64>, E> {
+        fn visit_unit<E: de::Error>(self) -> Result<Option<Count>, E> {
             Ok(None)
         }
-        fn visit_none<E: de::Error>(self) -> Result<Option<u64>, E> {
+        fn visit_none<E: de::Error>(self) -> Result<Option<Count>, E> {
             Ok(None)
         }
-        fn visit_some<D2: de::Deserializer<'de>>(self, d: D2) -> Result<Option<u64>, D2::Error> {
-            d.deserialize_any(Count)
+        fn visit_some<D2: de::Deserializer<'de>>(self, d: D2) -> Result<Option<Count>, D2::Error> {
+            d.deserialize_any(V)
         }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<u64>, E> {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<Count>, E> {
             Ok(None)
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<u64>, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Count>, A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             Ok(None)
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<u64>, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Count>, A::Error> {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             Ok(None)
         }
     }
-    d.deserialize_any(Count)
+    d.deserialize_any(V)
 }
 
 #[cfg(test)]
@@ -698,6 +796,56 @@ mod tests {
 
     fn parse(data: &str, acc: &mut TextAcc) -> ChunkInfo {
         parse_chunk(data, acc).expect("valid chunk")
+    }
+
+    #[test]
+    fn llama_cpp_timings_are_read_from_the_last_chunk() {
+        let mut acc = TextAcc::new(false, false);
+        // The last event of a llama-server stream with include_usage.
+        let info = parse(
+            r#"{"choices":[],"created":1757141666,"id":"chatcmpl-x","model":"m","object":"chat.completion.chunk","usage":{"completion_tokens":35,"prompt_tokens":237,"total_tokens":272,"prompt_tokens_details":{"cached_tokens":236}},"timings":{"cache_n":236,"prompt_n":1,"prompt_ms":30.958,"prompt_per_token_ms":30.958,"prompt_per_second":32.3,"predicted_n":35,"predicted_ms":661.064,"predicted_per_token_ms":18.9,"predicted_per_second":52.9}}"#,
+            &mut acc,
+        );
+        assert_eq!(
+            info.timings,
+            Some(ServerTimings {
+                prefill_ms: Some(30.958),
+                decode_ms: Some(661.064),
+                cached_tokens: Some(236),
+            })
+        );
+        assert_eq!(info.usage.and_then(|u| u.cached), Some(236));
+        // A chunk without timings has none.
+        let info = parse(
+            r#"{"choices":[{"delta":{"content":"a"},"index":0}]}"#,
+            &mut acc,
+        );
+        assert_eq!(info.timings, None);
+    }
+
+    #[test]
+    fn odd_timings_never_fail_the_chunk() {
+        let mut acc = TextAcc::new(false, false);
+        for (timings, want) in [
+            ("null", None),
+            ("\"fast\"", None),
+            ("[1,2]", None),
+            ("{}", None),
+            (r#"{"prompt_ms":-1,"predicted_ms":"2","cache_n":1.5}"#, None),
+            (
+                r#"{"prompt_ms":12,"cache_n":-3}"#,
+                Some(ServerTimings {
+                    prefill_ms: Some(12.0),
+                    ..ServerTimings::default()
+                }),
+            ),
+        ] {
+            let info = parse(
+                &format!(r#"{{"choices":[],"timings":{timings}}}"#),
+                &mut acc,
+            );
+            assert_eq!(info.timings, want, "timings = {timings}");
+        }
     }
 
     #[test]
@@ -779,6 +927,7 @@ mod tests {
                 total: Some(49),
                 reasoning: Some(3),
                 cached: Some(5),
+                implausible: None,
             })
         );
     }
@@ -797,10 +946,27 @@ mod tests {
         );
         assert_eq!(parse(r#"{"usage":null}"#, &mut acc).usage, None);
         assert_eq!(parse(r#"{"usage":{}}"#, &mut acc).usage, None);
+        // Implausible counts read as absent, and are kept as written.
+        let u = parse(r#"{"usage":{"prompt_tokens":-1}}"#, &mut acc)
+            .usage
+            .expect("usage");
+        assert_eq!(u.prompt, None);
+        assert_eq!(u.implausible.as_deref(), Some("prompt_tokens = -1"));
+        let u = parse(
+            r#"{"usage":{"completion_tokens":1e30,"prompt_tokens":5}}"#,
+            &mut acc,
+        )
+        .usage
+        .expect("usage");
+        assert_eq!((u.prompt, u.completion), (Some(5), None));
         assert_eq!(
-            parse(r#"{"usage":{"prompt_tokens":-1}}"#, &mut acc).usage,
-            None
+            u.implausible.as_deref(),
+            Some("completion_tokens = 1000000000000000000000000000000")
         );
+        let u = parse(r#"{"usage":{"completion_tokens":"2.5"}}"#, &mut acc)
+            .usage
+            .expect("usage");
+        assert_eq!(u.implausible.as_deref(), Some("completion_tokens = 2.5"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::{api_key, excerpt, HttpClient};
+use super::{api_key, HttpClient};
 use crate::plan::EndpointSpec;
 
 /// Longest wait for a preflight answer.
@@ -121,8 +121,8 @@ pub async fn preflight_get(
     let limit = PREFLIGHT_TIMEOUT.min(client.endpoint.timeouts.total);
     let max = client.endpoint.max_event_bytes;
     let mut rb = client.inner.get(url.clone());
-    if let Some(auth) = client.auth_for(&url) {
-        rb = rb.header(reqwest::header::AUTHORIZATION, auth.clone());
+    for (name, value) in client.secret_headers_for(&url) {
+        rb = rb.header(name.clone(), value.clone());
     }
     let fetch = async {
         let resp = rb.send().await.map_err(|e| FetchError::Failed {
@@ -166,7 +166,7 @@ fn require_2xx(
         Ok(resp)
     } else {
         Err(FetchError::Status {
-            excerpt: client.scrub(excerpt(&resp.body)),
+            excerpt: client.secrets.excerpt(&resp.body),
             url: resp.url,
             status: resp.status,
         })
@@ -196,7 +196,7 @@ fn parse_models(client: &HttpClient, resp: &PreflightResponse) -> Result<Value, 
     serde_json::from_slice(&resp.body).map_err(|e| FetchError::NotJson {
         url: resp.url.clone(),
         reason: e.to_string(),
-        excerpt: client.scrub(excerpt(&resp.body)),
+        excerpt: client.secrets.excerpt(&resp.body),
     })
 }
 

@@ -55,6 +55,12 @@
 //! `usage.prompt_tokens` (else `total_tokens`), else `built_input_tokens`
 //! (else the target), source `target`; they have no output tokens. A request
 //! that received nothing has no counts (source `none`).
+//!
+//! # Server timings
+//! The last `timings` object the server sent (llama.cpp puts one on the last
+//! event of a stream and in a whole body) fills `server_prefill_ms`
+//! (`prompt_ms`), `server_decode_ms` (`predicted_ms`) and
+//! `server_cached_tokens` (`cache_n`); servers that send none leave them null.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -63,14 +69,14 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::{FutureExt, Stream, StreamExt};
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use tokio::time::{Instant, Sleep};
 
-use super::openai::{parse_body, parse_chunk, ChunkInfo, TextAcc, UsageCounts};
+use super::openai::{parse_body, parse_chunk, ChunkInfo, ServerTimings, TextAcc, UsageCounts};
 use super::pooling::{self, PoolingOutcome};
 use super::sse::{SseError, TimedEvent, TimedEventStream};
-use super::transport::{ConnUse, Outgoing, SendError};
-use super::{excerpt, HttpClient, RequestContext, Response};
+use super::transport::{chain_of, join_chain, ConnUse, Outgoing, SendError};
+use super::{HttpClient, RequestContext, Response};
 use crate::clock::now_ns;
 use crate::dataset::PreparedRequest;
 use crate::record::{Outcome, RequestRecord, TimeoutKind, TokenSource};
@@ -147,12 +153,30 @@ struct Exchange {
     output_chars: u32,
     finished_choices: u32,
     usage: Option<UsageCounts>,
+    /// The last `timings` the server sent (llama.cpp).
+    timings: Option<ServerTimings>,
     acc: TextAcc,
     http_status: Option<u16>,
     received: Received,
     pooling: Option<PoolingOutcome>,
     /// Which connection the request went on (filled as the transport goes).
     conn: ConnUse,
+    /// Scrubbed from every excerpt before it is cut (see [`super::Secrets`]).
+    secrets: super::Secrets,
+    /// Most content events the request may receive ([`max_content_events`]).
+    max_events: u32,
+}
+
+/// Content events beyond which a stream is longer than its request allows:
+/// `max_tokens × n × 1.1 + 16` (a server may split a token across events, or
+/// send a few more than asked), with `max_tokens` = the scenario limit when the
+/// body sets none. A longer stream ends as `invalid_response`, so a server that
+/// ignores `max_tokens` cannot grow a record without bound.
+#[must_use]
+pub fn max_content_events(max_tokens: Option<u32>, n: u32) -> u32 {
+    let asked =
+        u64::from(max_tokens.unwrap_or(crate::vocab::workload::MAX_TOKENS)) * u64::from(n.max(1));
+    u32::try_from(asked + asked / 10 + 16).unwrap_or(u32::MAX)
 }
 
 /// What to do after an event.
@@ -172,6 +196,12 @@ impl Exchange {
         let data = ev.event.data.as_bytes();
         let trimmed = data.trim_ascii();
         if trimmed == b"[DONE]" {
+            if self.events == 0 {
+                return Err(Failure::new(
+                    Outcome::InvalidResponse,
+                    "the stream ended with [DONE] before any chunk".to_string(),
+                ));
+            }
             return Ok(Flow::Done(ev.at_ns));
         }
         let at = self.rel(ev.at_ns);
@@ -182,7 +212,10 @@ impl Exchange {
         if ev.event.event == "error" {
             return Err(Failure::new(
                 Outcome::InvalidResponse,
-                format!("the server sent an SSE `error` event: {}", excerpt(data)),
+                format!(
+                    "the server sent an SSE `error` event: {}",
+                    self.secrets.excerpt(data)
+                ),
             ));
         }
         if trimmed.is_empty() {
@@ -197,7 +230,7 @@ impl Exchange {
                         format!(
                             "the stream ended inside an event after {} events ({e}): {}",
                             self.events - 1,
-                            excerpt(data)
+                            self.secrets.excerpt(data)
                         ),
                     ));
                 }
@@ -208,7 +241,7 @@ impl Exchange {
                         format!(
                             "event {} is not a valid JSON chunk ({e}): {}",
                             self.events,
-                            excerpt(data)
+                            self.secrets.excerpt(data)
                         ),
                     ));
                 }
@@ -223,11 +256,20 @@ impl Exchange {
                 Outcome::InvalidResponse,
                 format!(
                     "the stream carried an error object: {}",
-                    excerpt(err.as_bytes())
+                    self.secrets.excerpt(err.as_bytes())
                 ),
             ));
         }
         if info.has_text {
+            if self.content_events >= self.max_events {
+                return Err(Failure::new(
+                    Outcome::InvalidResponse,
+                    format!(
+                        "the stream sent more than {} content events, more than its request allows (max_tokens × n × 1.1 + 16); the server may ignore max_tokens",
+                        self.max_events
+                    ),
+                ));
+            }
             self.content_events += 1;
             if self.first_token.is_none() {
                 self.first_token = Some(at);
@@ -241,7 +283,10 @@ impl Exchange {
         }
         self.finished_choices += info.finished;
         if info.usage.is_some() {
-            self.usage = info.usage;
+            self.usage.clone_from(&info.usage);
+        }
+        if info.timings.is_some() {
+            self.timings = info.timings;
         }
         Ok(Flow::Continue)
     }
@@ -286,11 +331,14 @@ pub(super) async fn send(
         output_chars: 0,
         finished_choices: 0,
         usage: None,
+        timings: None,
         acc: TextAcc::new(want_text, false),
         http_status: None,
         received: Received::Nothing,
         pooling: None,
         conn: ConnUse::default(),
+        secrets: client.secrets.clone(),
+        max_events: max_content_events(req.max_tokens, n),
     };
 
     // The request's start, and the origin of the total timeout: both taken at
@@ -360,8 +408,8 @@ async fn exchange(
     }
     // The path is appended to the base URL, so the request stays on the
     // endpoint's origin and may carry the key.
-    if let Some(auth) = &client.auth {
-        headers.insert(AUTHORIZATION, auth.header.clone());
+    for (name, value) in client.secrets.headers.iter() {
+        headers.insert(name.clone(), value.clone());
     }
     let out = Outgoing {
         method: http::Method::POST,
@@ -397,7 +445,7 @@ async fn exchange(
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let mut body = IdleGuard::new(body_stream(resp), idle);
         let prefix = read_prefix(&mut body, ERROR_BODY_BYTES).await;
-        let cause = format!("HTTP {status}: {}", excerpt(&prefix));
+        let cause = format!("HTTP {status}: {}", client.secrets.excerpt(&prefix));
         return Err(if status.as_u16() == 429 {
             Failure {
                 retry_after_s,
@@ -440,7 +488,7 @@ async fn exchange(
                     Outcome::InvalidResponse,
                     format!(
                         "the response body is not a valid completion ({e}): {}",
-                        excerpt(&bytes)
+                        client.secrets.excerpt(&bytes)
                     ),
                 )
             })?;
@@ -449,20 +497,24 @@ async fn exchange(
                     Outcome::InvalidResponse,
                     format!(
                         "the server answered with an error object: {}",
-                        excerpt(err.as_bytes())
+                        client.secrets.excerpt(err.as_bytes())
                     ),
                 ));
             }
             if !info.has_choices {
                 return Err(Failure::new(
                     Outcome::InvalidResponse,
-                    format!("the response has no `choices`: {}", excerpt(&bytes)),
+                    format!(
+                        "the response has no `choices`: {}",
+                        client.secrets.excerpt(&bytes)
+                    ),
                 ));
             }
             st.received = Received::Body;
             st.output_chars = info.chars;
             st.finished_choices = info.finished;
             st.usage = info.usage;
+            st.timings = info.timings;
             Ok(())
         }
         ApiKind::Embeddings | ApiKind::Rerank | ApiKind::Score => {
@@ -476,7 +528,7 @@ async fn exchange(
             st.end = Some(st.rel(now_ns()));
             st.received = Received::Pooling;
             let problem = out.problem.clone();
-            st.usage = out.usage;
+            st.usage = out.usage.clone();
             st.pooling = Some(out);
             match problem {
                 Some(p) => Err(Failure::new(Outcome::InvalidResponse, p)),
@@ -677,7 +729,37 @@ fn finish(
     };
 
     let target_input = req.target_input_tokens.or(req.built_input_tokens);
-    let usage = st.usage.unwrap_or_default();
+    let mut usage = st.usage.unwrap_or_default();
+    // Usage that cannot be right is kept as the server wrote it (the note and
+    // the raw server counts), but never feeds the headline counts, which fall
+    // back to what the client counted.
+    let limit = max_content_events(req.max_tokens, n);
+    let mut usage_note = usage.implausible.clone();
+    if usage.completion.is_some_and(|c| c > limit) {
+        usage_note.get_or_insert_with(|| {
+            format!(
+                "completion_tokens = {}, more than max_tokens × n allows",
+                usage.completion.unwrap_or_default()
+            )
+        });
+    }
+    if usage
+        .prompt
+        .is_some_and(|p| u64::from(p) > 4 * u64::from(crate::vocab::workload::MAX_TOKENS))
+    {
+        usage_note
+            .get_or_insert_with(|| format!("prompt_tokens = {}", usage.prompt.unwrap_or_default()));
+    }
+    let server_counts = (usage.prompt, usage.completion);
+    if let Some(note) = &usage_note {
+        tracing::warn!(
+            "request {}: implausible usage ({note}); using the client's counts",
+            ctx.request_id
+        );
+        usage.prompt = None;
+        usage.completion = None;
+        usage.total = None;
+    }
     let (input_tokens, input_token_source) = match (st.received, usage.prompt) {
         (Received::Nothing, _) => (0, TokenSource::None),
         (_, Some(p)) => (p, TokenSource::Usage),
@@ -744,8 +826,9 @@ fn finish(
         built_input_tokens: req.built_input_tokens,
         target_output_tokens: req.target_output_tokens,
         max_tokens: req.max_tokens,
-        server_input_tokens: usage.prompt,
-        server_output_tokens: usage.completion,
+        server_input_tokens: server_counts.0,
+        server_output_tokens: server_counts.1,
+        usage_note,
         client_output_tokens: (st.received == Received::Stream).then_some(st.content_events),
         input_tokens,
         output_tokens,
@@ -753,6 +836,9 @@ fn finish(
         output_token_source,
         reasoning_tokens: usage.reasoning,
         cached_tokens: usage.cached,
+        server_prefill_ms: st.timings.and_then(|t| t.prefill_ms),
+        server_decode_ms: st.timings.and_then(|t| t.decode_ms),
+        server_cached_tokens: st.timings.and_then(|t| t.cached_tokens),
         finish_reason: st.acc.finish_reason.map(|f| client.scrub(f)),
         n,
         output_chars: st.output_chars,
@@ -855,23 +941,6 @@ pub(super) fn error_chain(e: &reqwest::Error) -> String {
         top.truncate(i);
     }
     join_chain(top, std::error::Error::source(e))
-}
-
-/// An error and its sources joined with `: ` (repeated messages once).
-pub(super) fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
-    join_chain(e.to_string(), e.source())
-}
-
-fn join_chain(top: String, mut source: Option<&(dyn std::error::Error + 'static)>) -> String {
-    let mut parts: Vec<String> = vec![top];
-    while let Some(err) = source {
-        let msg = err.to_string();
-        if !parts.iter().any(|p| p.contains(&msg)) {
-            parts.push(msg);
-        }
-        source = err.source();
-    }
-    parts.join(": ")
 }
 
 /// Reading a body failed.
@@ -1016,11 +1085,14 @@ mod tests {
             output_chars: 0,
             finished_choices: 0,
             usage: None,
+            timings: None,
             acc: TextAcc::default(),
             http_status: None,
             received: Received::Stream,
             pooling: None,
             conn: ConnUse::default(),
+            secrets: super::super::Secrets::default(),
+            max_events: u32::MAX,
         }
     }
 
@@ -1116,8 +1188,28 @@ mod tests {
         for d in [u1, u2, none] {
             assert!(st.on_event(&ev(d, 1100), p).is_ok());
         }
-        assert_eq!(st.usage.and_then(|u| u.completion), Some(9));
+        assert_eq!(st.usage.as_ref().and_then(|u| u.completion), Some(9));
         assert!(st.stream_complete(4));
+    }
+
+    #[test]
+    fn the_last_timings_are_kept() {
+        let mut st = exchange_for_test();
+        let p = MalformedPolicy::Skip;
+        let early = r#"{"choices":[{"delta":{"content":"a"}}],"timings":{"prompt_ms":1.5,"predicted_ms":0}}"#;
+        let last = r#"{"choices":[],"timings":{"prompt_ms":2.5,"predicted_ms":40.25,"cache_n":3}}"#;
+        let none = r#"{"choices":[],"timings":null}"#;
+        for d in [early, last, none] {
+            assert!(st.on_event(&ev(d, 1100), p).is_ok());
+        }
+        assert_eq!(
+            st.timings,
+            Some(ServerTimings {
+                prefill_ms: Some(2.5),
+                decode_ms: Some(40.25),
+                cached_tokens: Some(3),
+            })
+        );
     }
 
     mod stream_props {

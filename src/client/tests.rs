@@ -1551,3 +1551,162 @@ async fn a_preconnected_burst_opens_no_connection_during_the_run() {
     }
     assert_eq!(sim.connections_accepted() - before, N as u64);
 }
+
+/// A secret echoed by the server is scrubbed before the error text is cut to its
+/// excerpt: wherever the cut falls, not even part of the key is kept. The same
+/// holds for headers sent from `headers_env`, which go out on every request.
+#[tokio::test]
+async fn secrets_straddling_the_excerpt_cut_never_leak_in_part() {
+    let key = format!("K{:016x}{:016x}", now_ns(), u64::from(std::process::id()));
+    let header_secret = format!("H{:016x}", now_ns() ^ 0x5a5a);
+    std::env::set_var("TOKENOMICS_TEST_STRADDLE_KEY", &key);
+    std::env::set_var("TOKENOMICS_TEST_STRADDLE_HEADER", &header_secret);
+    // Answers 500 with `pad` characters, then the request's headers echoed back.
+    let server = serve(|seen: Arc<Seen>| async move {
+        let pad: usize = seen.path.trim_start_matches("/v1/pad").parse().unwrap_or(0);
+        let echo: String = seen
+            .headers
+            .iter()
+            .filter(|(k, _)| *k == "authorization" || *k == "x-api-key")
+            .map(|(_, v)| v.to_str().unwrap_or("?").to_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        json_response(500, &format!("{}{echo}", "x".repeat(pad)))
+    })
+    .await;
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.api_key_env = Some("TOKENOMICS_TEST_STRADDLE_KEY".into());
+    ep.headers_env = [(
+        "X-Api-Key".to_string(),
+        "TOKENOMICS_TEST_STRADDLE_HEADER".to_string(),
+    )]
+    .into_iter()
+    .collect();
+    let client = client_for(&ep, &server);
+    let cut = crate::client::ERROR_EXCERPT_CHARS;
+    // "HTTP 500 Internal Server Error: " precedes the body; a pad of cut − 20 …
+    // cut puts the "Bearer <key>" across the excerpt's end.
+    for pad in (cut - 60)..=cut {
+        let mut req = chat_request();
+        req.path = format!("/pad{pad}");
+        let r = client.send(&req, &context(), false).await.record;
+        assert_eq!(r.outcome, Outcome::HttpError);
+        let text = format!("{} {:?}", r.error.clone().unwrap_or_default(), r);
+        for secret in [&key, &header_secret] {
+            for w in secret.as_bytes().windows(8) {
+                let piece = std::str::from_utf8(w).unwrap();
+                assert!(
+                    !text.contains(piece),
+                    "pad {pad}: `{piece}` of a secret in {text}"
+                );
+            }
+        }
+    }
+    // The headers did go out.
+    let mut req = chat_request();
+    req.path = "/pad0".into();
+    let r = client.send(&req, &context(), false).await.record;
+    let e = r.error.unwrap_or_default();
+    assert!(
+        e.contains("Bearer <redacted>") && e.contains("<redacted>"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unset_headers_env_variable_is_named_and_its_value_never_shown() {
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.headers_env = [(
+        "X-Api-Key".to_string(),
+        "TOKENOMICS_TEST_SURELY_UNSET_HEADER".to_string(),
+    )]
+    .into_iter()
+    .collect();
+    let err = HttpClient::new(&ep, "http://127.0.0.1:1/v1", 1).expect_err("unset");
+    let text = err.to_string();
+    assert!(
+        text.contains("TOKENOMICS_TEST_SURELY_UNSET_HEADER") && text.contains("X-Api-Key"),
+        "{text}"
+    );
+}
+
+/// A server that ignores `max_tokens` cannot grow a record without bound: past
+/// `max_tokens × n × 1.1 + 16` content events the request ends as
+/// `invalid_response`, having kept only that many chunk times.
+#[tokio::test]
+async fn a_stream_longer_than_its_request_allows_is_cut_off() {
+    let server = serve(|_| async {
+        let mut body = String::new();
+        for _ in 0..5000 {
+            body.push_str(&format!("data: {}\n\n", content("t")));
+        }
+        body.push_str("data: [DONE]\n\n");
+        sse_response(Body::from(body))
+    })
+    .await;
+    let client = client_for(&endpoint(ApiKind::Chat), &server);
+    // max_tokens = 8, n = 1: at most 8 + 0 + 16 = 24 events.
+    assert_eq!(crate::client::request::max_content_events(Some(8), 1), 24);
+    let r = client.send(&chat_request(), &context(), false).await.record;
+    assert_eq!(r.outcome, Outcome::InvalidResponse, "{:?}", r.error);
+    assert!(r.error.as_deref().is_some_and(|e| e.contains("max_tokens")));
+    assert_eq!(r.chunk_ns.len(), 24);
+    // Without max_tokens the scenario limit (2^21 tokens) applies: 2 × 2^21 × 1.1 + 16.
+    assert_eq!(
+        crate::client::request::max_content_events(None, 2),
+        4_613_750
+    );
+}
+
+/// `[DONE]` before any chunk is not a successful generation.
+#[tokio::test]
+async fn done_before_any_chunk_is_an_invalid_response() {
+    let server = serve(|_| async { sse_response(Body::from("data: [DONE]\n\n")) }).await;
+    let client = client_for(&endpoint(ApiKind::Chat), &server);
+    let r = client.send(&chat_request(), &context(), false).await.record;
+    assert_eq!(r.outcome, Outcome::InvalidResponse);
+    assert_eq!(r.output_tokens, 0);
+}
+
+/// Usage that cannot be right is kept as written but never feeds the headline
+/// counts: the client's own count is used instead.
+#[tokio::test]
+async fn implausible_usage_is_noted_and_not_used() {
+    for (usage, note) in [
+        (
+            r#"{"completion_tokens":1e30,"prompt_tokens":37}"#,
+            "completion_tokens = 1000000000000000000000000000000",
+        ),
+        (
+            r#"{"completion_tokens":-2,"prompt_tokens":37}"#,
+            "completion_tokens = -2",
+        ),
+        (
+            r#"{"completion_tokens":4000000,"prompt_tokens":37}"#,
+            "completion_tokens = 4000000, more than max_tokens × n allows",
+        ),
+    ] {
+        let usage = usage.to_owned();
+        let server = serve(move |_| {
+            let usage = usage.clone();
+            async move {
+                sse_response(Body::from(format!(
+                    "data: {}\n\ndata: {}\n\ndata: {FINISH}\n\ndata: {{\"choices\":[],\"usage\":{usage}}}\n\ndata: [DONE]\n\n",
+                    content("a"),
+                    content("b")
+                )))
+            }
+        })
+        .await;
+        let client = client_for(&endpoint(ApiKind::Chat), &server);
+        let r = client.send(&chat_request(), &context(), false).await.record;
+        assert_eq!(r.outcome, Outcome::Ok);
+        assert_eq!(r.usage_note.as_deref(), Some(note));
+        assert_eq!(
+            (r.output_tokens, r.output_token_source),
+            (2, TokenSource::ChunkCount),
+            "{note}"
+        );
+        assert_ne!(r.input_token_source, TokenSource::Usage, "{note}");
+    }
+}

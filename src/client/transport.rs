@@ -421,7 +421,7 @@ impl Transport {
                 Err(e) => {
                     out.failed += 1;
                     if out.error.is_none() {
-                        out.error = Some(super::request::chain_of(&e));
+                        out.error = Some(chain_of(&e));
                     }
                 }
             }
@@ -939,6 +939,26 @@ impl AsyncWrite for Counted {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
+}
+
+/// An error and its sources joined with `: ` (repeated messages once).
+pub(super) fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
+    join_chain(e.to_string(), e.source())
+}
+
+pub(super) fn join_chain(
+    top: String,
+    mut source: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
+    let mut parts: Vec<String> = vec![top];
+    while let Some(err) = source {
+        let msg = err.to_string();
+        if !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        source = err.source();
+    }
+    parts.join(": ")
 }
 
 #[cfg(test)]

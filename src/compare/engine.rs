@@ -25,7 +25,8 @@
 //! measured requests, last attempts), resampled at two levels — runs, then
 //! requests within each drawn run — so that a run on a busier machine widens
 //! the interval instead of passing for a difference (at least two runs a side). The original's files and references hold
-//! neither, so their rows have no interval; pooled ITL gaps have none either.
+//! neither, so their rows have no interval. Pooled ITL resamples runs, then
+//! the gaps of each drawn run.
 //! With only a few runs a per-run interval is narrow and understates the
 //! uncertainty.
 //! Per-run metrics (throughputs, wall time, failure rate) are shown by their
@@ -35,7 +36,10 @@
 //! least [`MIN_EFFECT_PCT`] of the baseline and its interval excludes zero —
 //! or, without an interval, when the change is at least [`NO_INTERVAL_FLOOR_PCT`]
 //! (run-to-run noise on one machine is a few percent). Otherwise it reads
-//! `within noise` (or `equal` when the values are identical).
+//! `within noise` (or `equal` when the values are identical). A percentile
+//! computed from per-request values gets no verdict (`within noise`) when a
+//! side has fewer than [`MIN_TAIL_VALUES`] values beyond it: a p99 of 300 ITL
+//! gaps is three gaps, whatever its interval says.
 //!
 //! **Rules.** `--fail-if-regression metric[.stat]:percent` flags a row when the
 //! metric got worse (latencies and times up, throughputs down, token counts
@@ -404,6 +408,29 @@ fn ci_says_worse(direction: Direction, ci: (f64, f64)) -> bool {
     }
 }
 
+/// Values a side needs beyond a percentile before the percentile gets a
+/// verdict: a tail of fewer is a handful of outliers, and its bootstrap
+/// interval is too narrow (a p99 of 300 ITL gaps rests on 3 of them).
+pub const MIN_TAIL_VALUES: f64 = 10.0;
+
+/// True when `stat` is a percentile and a side's per-request values put fewer
+/// than [`MIN_TAIL_VALUES`] beyond it (`n × (1 − q/100)`).
+fn tail_too_thin(stat: StatKind, a: &[Vec<f64>], b: &[Vec<f64>]) -> bool {
+    let q = match stat {
+        StatKind::Mean => return false,
+        StatKind::P50 => 50.0,
+        StatKind::P90 => 90.0,
+        StatKind::P95 => 95.0,
+        StatKind::P99 => 99.0,
+    };
+    [a, b].iter().any(|side| {
+        let n = side.iter().map(Vec::len).sum::<usize>();
+        #[allow(clippy::cast_precision_loss)]
+        let tail = n as f64 * (1.0 - q / 100.0);
+        n > 0 && tail < MIN_TAIL_VALUES
+    })
+}
+
 fn verdict(
     direction: Direction,
     delta: f64,
@@ -551,7 +578,11 @@ pub fn compare(sources: &[SourceView], rules: &[RegressionRule]) -> CompareRepor
                             }
                         }
                         let v = if flagged_by.is_empty() {
-                            verdict(info.direction, delta, delta_pct, ci)
+                            if tail_too_thin(stat, &va.per_request, &vb.per_request) {
+                                Verdict::WithinNoise
+                            } else {
+                                verdict(info.direction, delta, delta_pct, ci)
+                            }
                         } else {
                             Verdict::Regression
                         };
@@ -616,8 +647,8 @@ pub fn method_notes() -> Vec<String> {
     vec![
         "The first input is the baseline; Δ = candidate − baseline, Δ % = Δ / |baseline| × 100.".into(),
         "Points pair only with points of the same kind of work (generation, embeddings, rerank/score), load mode and load value, and also the same endpoint/scenario label when both inputs label every point and share a label; several points at one key pair up in file order; points without a partner are listed.".into(),
-        format!("A row reads worse or better only when the change is at least {MIN_EFFECT_PCT} % of the baseline and its interval excludes zero, or, without an interval, at least {NO_INTERVAL_FLOOR_PCT} %; otherwise within noise."),
-        format!("95 % confidence intervals of Δ come from a seeded percentile bootstrap with {RESAMPLES} resamples: of the per-run values of each side for per-run metrics (at least 2 runs per side), and, for per-request latencies and throughputs (mean and percentiles), of the per-request values in each side's requests.parquet resampled at two levels — runs first, then requests within each drawn run — so run-to-run variation counts (at least 2 runs per side); the original's files and references hold neither and get no interval."),
+        format!("A row reads worse or better only when the change is at least {MIN_EFFECT_PCT} % of the baseline and its interval excludes zero, or, without an interval, at least {NO_INTERVAL_FLOOR_PCT} %; otherwise within noise. A percentile read from requests.parquet gets no verdict when a side has fewer than {MIN_TAIL_VALUES} values beyond it (n × (1 − q/100); a p99 needs 1,000 values): such a tail is a handful of outliers."),
+        format!("95 % confidence intervals of Δ come from a seeded percentile bootstrap with {RESAMPLES} resamples: of the per-run values of each side for per-run metrics (at least 2 runs per side), and, for per-request latencies and throughputs (mean and percentiles), of the per-request values in each side's requests.parquet resampled at two levels — runs first, then requests within each drawn run (for ITL, the gaps of each drawn run) — so run-to-run variation counts (at least 2 runs per side); the original's files and references hold neither and get no interval."),
         "With few runs the bootstrap interval is narrow and understates the uncertainty; use at least 5 runs per point when gating on it.".into(),
         "A rule METRIC[.STAT]:PERCENT flags a regression when the statistic got worse (latencies, times and failure rates up; throughputs down; token counts either way) by more than PERCENT and the interval excludes zero on the worse side; without an interval the threshold alone decides.".into(),
         "Units: latencies in ms (the original's seconds are converted), wall times in s, throughputs in tokens or items per second.".into(),

@@ -404,6 +404,15 @@ fn attach_per_request(
                     .collect();
             }
         }
+        // ITL is pooled over every gap of every request, so its values per run
+        // are the run's gaps: a stall in one run widens the interval instead
+        // of passing for a change.
+        if let Some(v) = point.metrics.get_mut("itl_ms") {
+            v.per_request = ms
+                .values()
+                .map(|run| run.iter().flat_map(|m| m.itl_ms.iter().copied()).collect())
+                .collect();
+        }
     }
 }
 

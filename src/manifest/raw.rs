@@ -27,7 +27,7 @@ pub mod defaults {
     pub const RUNS: u32 = 3;
     /// `experiment.warmup`.
     pub const WARMUP: u32 = 3;
-    /// `experiment.output_dir` (relative to the manifest's directory).
+    /// `experiment.output_dir` when unset: relative to the directory tokenomics runs in.
     pub const OUTPUT_DIR: &str = "results";
     /// `experiment.max_points`.
     pub const MAX_POINTS: u64 = 500;
@@ -141,8 +141,9 @@ pub struct RawExperiment {
     /// What warmup requests look like: `point` (default: the point's own lengths, images,
     /// API and LoRA adapters; one turn, no shared prefix) or `short` (`D(32,16)`, base model).
     pub warmup_shape: Option<WarmupShape>,
-    /// Results root, relative to the manifest's directory (default `results`); results go to
-    /// `<output_dir>/<name>/<run-id>/`.
+    /// Results root; results go to `<output_dir>/<name>/<run-id>/`. A relative path is
+    /// relative to the manifest's directory; unset, the root is `results/` in the directory
+    /// tokenomics runs in.
     pub output_dir: Option<PathBuf>,
     /// When more than this fraction (0 to 1) of measured requests fail, `run` exits with code 5
     /// (default: no limit).

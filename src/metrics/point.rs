@@ -35,6 +35,12 @@
 //! input tokens of all successful requests (0 when Σ input is 0), finish
 //! reasons counted.
 //!
+//! **Server timings** (successful requests that carried them; None when none
+//! did): stats of `server_prefill_ms`, `server_decode_ms` and
+//! `server_cached_tokens`, and per request `ttft_minus_prefill_ms` = TTFT −
+//! server prefill and `decode_minus_server_ms` = decode − server decode (signed;
+//! only requests with both values).
+//!
 //! **SLOs**: `slo_attainment` = requests meeting every per-request SLO / all
 //! measured requests (failed ones count in the denominator only), None without
 //! per-request SLOs or without measured requests. Each percentile SLO gives a
@@ -48,7 +54,8 @@ use super::run::final_attempts;
 use super::slo::{has_per_request, request_is_good, slo_label};
 use super::stats::{mean, percentile, population_std};
 use super::summary::{
-    PointSummary, Reliability, RunSummary, SloResult, Stat, TokenAccounting, UsageExtras,
+    PointSummary, Reliability, RunSummary, ServerTimingStats, SloResult, Stat, TokenAccounting,
+    UsageExtras,
 };
 use crate::plan::{ExperimentSpec, PointSpec, Slo};
 use crate::record::{Outcome, RequestRecord};
@@ -169,7 +176,56 @@ pub fn summarize_point(
         slo_results: percentile_slos(&experiment.slos, &metrics),
         usage: usage_extras(&ok),
         client_warnings: warnings,
+        server_timings: server_timings(&ok, &metrics, pcts),
     }
+}
+
+/// Server-reported timings beside the client's (module docs); `ok` and
+/// `metrics` are parallel.
+fn server_timings(
+    ok: &[&RequestRecord],
+    metrics: &[RequestMetrics],
+    pcts: &[f64],
+) -> Option<ServerTimingStats> {
+    let reported: Vec<(&RequestRecord, &RequestMetrics)> = ok
+        .iter()
+        .copied()
+        .zip(metrics)
+        .filter(|(r, _)| {
+            r.server_prefill_ms.is_some()
+                || r.server_decode_ms.is_some()
+                || r.server_cached_tokens.is_some()
+        })
+        .collect();
+    if reported.is_empty() {
+        return None;
+    }
+    let lat = |v: Vec<f64>| Stat::with_percentiles(&v, pcts);
+    Some(ServerTimingStats {
+        requests: reported.len() as u64,
+        prefill_ms: lat(reported
+            .iter()
+            .filter_map(|(r, _)| r.server_prefill_ms)
+            .collect()),
+        decode_ms: lat(reported
+            .iter()
+            .filter_map(|(r, _)| r.server_decode_ms)
+            .collect()),
+        ttft_minus_prefill_ms: lat(reported
+            .iter()
+            .filter_map(|(r, m)| Some(m.ttft_ms? - r.server_prefill_ms?))
+            .collect()),
+        decode_minus_server_ms: lat(reported
+            .iter()
+            .filter_map(|(r, m)| Some(m.ttft_ms.map(|_| m.decode_ms)? - r.server_decode_ms?))
+            .collect()),
+        cached_tokens: Stat::from_values(
+            &reported
+                .iter()
+                .filter_map(|(r, _)| r.server_cached_tokens.map(f64::from))
+                .collect::<Vec<_>>(),
+        ),
+    })
 }
 
 /// Outcome counts of the measured (final-attempt) requests; `retries` from all records.
@@ -552,6 +608,46 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert!(!r[0].met);
         assert_eq!((r[0].value, r[0].samples), (0.0, 0));
+    }
+
+    #[test]
+    fn server_timings_sit_beside_the_client_view() {
+        // TTFT 30 ms, 4 events 10 ms apart: client decode = 30 ms.
+        let base = ok_req(0, 0, 0, 30, 4, 100);
+        let a = RequestRecord {
+            server_prefill_ms: Some(25.0),
+            server_decode_ms: Some(29.5),
+            server_cached_tokens: Some(64),
+            ..base.clone()
+        };
+        // Only a prefill time: no decode difference for this request.
+        let b = RequestRecord {
+            request_index: 1,
+            server_prefill_ms: Some(32.0),
+            ..base.clone()
+        };
+        // No timings: left out of every server figure.
+        let c = RequestRecord {
+            request_index: 2,
+            ..base
+        };
+        let recs = [&a, &b, &c];
+        let ms: Vec<RequestMetrics> = recs.iter().map(|r| request_metrics(r)).collect();
+        let t = server_timings(&recs, &ms, &[]).expect("two requests reported");
+        assert_eq!(t.requests, 2);
+        assert_eq!(
+            (t.prefill_ms.n, t.decode_ms.n, t.cached_tokens.n),
+            (2, 1, 1)
+        );
+        assert!(close(t.prefill_ms.mean, 28.5));
+        // 30 − 25 and 30 − 32: signed, a server may count what the client does not.
+        assert_eq!(t.ttft_minus_prefill_ms.n, 2);
+        assert!(close(t.ttft_minus_prefill_ms.min, -2.0));
+        assert!(close(t.ttft_minus_prefill_ms.max, 5.0));
+        assert_eq!(t.decode_minus_server_ms.n, 1);
+        assert!(close(t.decode_minus_server_ms.mean, 0.5));
+        assert!(close(t.cached_tokens.mean, 64.0));
+        assert_eq!(server_timings(&[&c], &ms[2..], &[]), None);
     }
 
     #[test]

@@ -220,6 +220,30 @@ pub struct PointSummary {
     pub slo_results: Vec<SloResult>,
     pub usage: UsageExtras,
     pub client_warnings: Vec<String>,
+    /// What the server reported about its own handling, beside the client's
+    /// view; None when no successful request carried server timings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_timings: Option<ServerTimingStats>,
+}
+
+/// Server-reported timings (llama.cpp `timings`) over the successful requests
+/// that carried them, and the client-minus-server differences per request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerTimingStats {
+    /// Successful requests with server timings.
+    pub requests: u64,
+    /// The server's prompt processing (`server_prefill_ms`).
+    pub prefill_ms: Stat,
+    /// The server's generation after the first token (`server_decode_ms`).
+    pub decode_ms: Stat,
+    /// Client TTFT − server prefill, per request: connection, HTTP, network and
+    /// the wait before the server started the prompt (its queue).
+    pub ttft_minus_prefill_ms: Stat,
+    /// Client decode − server decode, per request: what delivery added to the
+    /// generation (network, HTTP, SSE framing); near 0 on a local server.
+    pub decode_minus_server_ms: Stat,
+    /// Prompt tokens reused from the server's cache (`server_cached_tokens`).
+    pub cached_tokens: Stat,
 }
 
 /// Server-reported extras, summed over successful requests.

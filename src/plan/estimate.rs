@@ -19,7 +19,12 @@
 //! token covers synthetic text (about 5–6 bytes a token) with its JSON escaping;
 //! 4 bytes a pixel is base64 of raw RGB noise (which PNG cannot compress).
 
-use super::{LoadSpec, PointSpec, ScenarioSpec};
+use std::collections::BTreeMap;
+
+use super::ManifestError;
+use super::{EndpointSpec, LoadSpec, PointSpec, ScenarioSpec};
+use crate::manifest::raw::defaults;
+use crate::manifest::Manifest;
 use crate::vocab::workload::{Workload, MAX_TOKENS};
 use crate::vocab::StageKind;
 
@@ -115,4 +120,51 @@ pub fn records_bytes(point: &PointSpec, scenario: &ScenarioSpec, n: u32) -> u64 
         .saturating_mul(8)
         .saturating_add(BYTES_PER_RECORD);
     super::matrix::total_requests(point).saturating_mul(per_record)
+}
+
+/// Rejects plans whose estimated peak memory is above `experiment.max_memory_mb`
+/// (see the module docs): the largest run plus every record of the experiment.
+pub(crate) fn memory_guard(
+    m: &Manifest,
+    points: &[PointSpec],
+    endpoints: &BTreeMap<String, EndpointSpec>,
+    scenarios: &BTreeMap<String, ScenarioSpec>,
+) -> Result<(), ManifestError> {
+    let max_mb = m
+        .raw
+        .experiment
+        .max_memory_mb
+        .unwrap_or(defaults::MAX_MEMORY_MB);
+    let mut records = 0u64;
+    let mut largest: Option<(u64, &PointSpec)> = None;
+    for p in points {
+        let (Some(sc), Some(ep)) = (scenarios.get(&p.scenario), endpoints.get(&p.endpoint)) else {
+            continue;
+        };
+        records = records.saturating_add(records_bytes(p, sc, ep.n));
+        let run = run_bytes(p, sc);
+        if largest.is_none_or(|(b, _)| run > b) {
+            largest = Some((run, p));
+        }
+    }
+    let Some((run, point)) = largest else {
+        return Ok(());
+    };
+    let peak_mb = run.saturating_add(records).div_ceil(1 << 20);
+    if peak_mb > max_mb {
+        return Err(ManifestError {
+            file: m.path.clone(),
+            key: Some("experiment.max_memory_mb".into()),
+            message: format!(
+                "the plan would hold about {peak_mb} MiB ({} MiB for one run of `{}`, {} MiB of records), above the limit of {max_mb} MiB",
+                run.div_ceil(1 << 20),
+                point.id,
+                records.div_ceil(1 << 20)
+            ),
+            hint: Some(
+                "lower the batch, concurrency, requests or token lengths, raise experiment.max_memory_mb, or pass --allow-large".into(),
+            ),
+        });
+    }
+    Ok(())
 }

@@ -53,7 +53,7 @@ pub fn build(manifest: &Manifest, opts: &PlanOptions) -> Result<Plan, ManifestEr
     }
     if !opts.allow_large {
         matrix::size_guard(manifest, &points)?;
-        matrix::memory_guard(manifest, &points, &endpoints, &scenarios)?;
+        estimate::memory_guard(manifest, &points, &endpoints, &scenarios)?;
     }
     endpoints.retain(|name, _| {
         points.iter().any(|p| &p.endpoint == name) || searches.iter().any(|s| &s.endpoint == name)

@@ -4,6 +4,7 @@
 //! validation guarantees; they still become [`ManifestError`]s rather than panics.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::manifest::raw::{defaults, Compat, RawEndpoint, RawScenario, RawSimulator};
@@ -35,10 +36,12 @@ pub(crate) fn secs(v: f64) -> Duration {
 /// `[experiment]` with defaults.
 pub(crate) fn experiment(m: &Manifest) -> ExperimentSpec {
     let e = &m.raw.experiment;
-    let output_dir = e
-        .output_dir
-        .clone()
-        .unwrap_or_else(|| defaults::OUTPUT_DIR.into());
+    // A root written in the manifest is relative to the manifest, like every
+    // path in it; the default is relative to where tokenomics runs.
+    let output_root = e.output_dir.as_ref().map_or_else(
+        || PathBuf::from(defaults::OUTPUT_DIR),
+        |d| resolve_path(&m.dir, d),
+    );
     // Ordered by metric name, then percentile (ascending), then the every-request bound.
     let mut slos: Vec<Slo> = e
         .slo
@@ -63,7 +66,7 @@ pub(crate) fn experiment(m: &Manifest) -> ExperimentSpec {
         name: e.name.clone(),
         description: e.description.clone().unwrap_or_default(),
         seed: e.seed.unwrap_or(defaults::SEED),
-        output_root: resolve_path(&m.dir, &output_dir),
+        output_root,
         max_failure_rate: e.max_failure_rate,
         steady_state_threshold: e
             .steady_state_threshold

@@ -45,6 +45,11 @@ pub fn definitions() -> Vec<Definition> {
             text: "E2E − TTFT; the whole E2E latency when there is no TTFT (non-streaming).",
         },
         Definition {
+            term: "Server prefill, server decode",
+            unit: "ms, per request",
+            text: "The server's own times, when its responses carry `timings` (llama.cpp does): prompt processing up to the first token, and generation after it. TTFT − server prefill is what the connection, HTTP, the network and the server's queue added before the first token; decode − server decode is what delivery added to the generation. Shown only when the server reported them.",
+        },
+        Definition {
             term: "Input throughput per request",
             unit: "tokens/s",
             text: "Input tokens / TTFT of each request: how fast its prompt was taken in, queueing included.",

@@ -157,6 +157,29 @@ fn stat_rows(s: &PointSummary) -> Vec<(&'static str, &'static str, &'static str,
     if let Some(g) = &s.goodput_tps {
         rows.push(("Goodput", "tok/s", "per run", g));
     }
+    // What the server said it spent (its `timings`), beside the client's view.
+    if let Some(t) = &s.server_timings {
+        rows.push(("Server prefill", "ms", "per request", &t.prefill_ms));
+        rows.push(("Server decode", "ms", "per request", &t.decode_ms));
+        rows.push((
+            "TTFT − server prefill",
+            "ms",
+            "per request",
+            &t.ttft_minus_prefill_ms,
+        ));
+        rows.push((
+            "Decode − server decode",
+            "ms",
+            "per request",
+            &t.decode_minus_server_ms,
+        ));
+        rows.push((
+            "Server cached tokens",
+            "tokens",
+            "per request",
+            &t.cached_tokens,
+        ));
+    }
     rows.retain(|r| r.3.n > 0);
     rows
 }
@@ -339,5 +362,39 @@ pub fn token_row(p: &PointResult) -> TokenRow {
             "0".into()
         },
         finish_reasons: counts_text(&u.finish_reasons),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::ServerTimingStats;
+
+    #[test]
+    fn server_timings_get_rows_only_when_reported() {
+        let mut s = PointSummary {
+            ttft_ms: Stat::from_values(&[40.0, 42.0]),
+            ..PointSummary::default()
+        };
+        let names = |s: &PointSummary| stat_rows(s).iter().map(|r| r.0).collect::<Vec<_>>();
+        assert!(!names(&s).iter().any(|n| n.starts_with("Server")));
+        s.server_timings = Some(ServerTimingStats {
+            requests: 2,
+            prefill_ms: Stat::from_values(&[30.0, 31.0]),
+            decode_ms: Stat::from_values(&[190.0, 195.0]),
+            ttft_minus_prefill_ms: Stat::from_values(&[10.0, 11.0]),
+            decode_minus_server_ms: Stat::from_values(&[0.5, 0.7]),
+            cached_tokens: Stat::from_values(&[0.0, 0.0]),
+        });
+        let with = names(&s);
+        for n in [
+            "Server prefill",
+            "Server decode",
+            "TTFT − server prefill",
+            "Decode − server decode",
+            "Server cached tokens",
+        ] {
+            assert!(with.contains(&n), "{n} missing from {with:?}");
+        }
     }
 }

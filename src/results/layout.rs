@@ -24,6 +24,11 @@ pub const ENVIRONMENT_FILE: &str = "environment.json";
 pub const REPORT_FILE: &str = "report.html";
 /// The directory of the original tool's per-point files.
 pub const ORIGINAL_DIR: &str = "original";
+/// Keeps a run directory out of git (`*`: everything in it, itself included).
+pub const GITIGNORE_FILE: &str = ".gitignore";
+/// What [`GITIGNORE_FILE`] holds.
+const GITIGNORE_TEXT: &str =
+    "# Written by tokenomics: a run's outputs stay out of git (`git add -f` keeps one).\n*\n";
 /// Version of the `summary.json` layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -64,6 +69,21 @@ impl ResultsDir {
             ResultsError::read(&path, e)
                 .with_hint("give the directory of one run, `<results root>/<experiment>/<run-id>`")
         })
+    }
+
+    /// Creates a run's directory like [`Self::create`] and writes its
+    /// `.gitignore`, so that neither `git status` nor a later run's `git_dirty`
+    /// sees the outputs. An existing `.gitignore` is left as it is.
+    ///
+    /// # Errors
+    /// When the directory or the file cannot be written; the error names it.
+    pub fn create_run(path: impl Into<PathBuf>) -> Result<Self, ResultsError> {
+        let dir = Self::create(path)?;
+        let ignore = dir.file(GITIGNORE_FILE);
+        if !ignore.exists() {
+            write_atomic(&ignore, GITIGNORE_TEXT.as_bytes())?;
+        }
+        Ok(dir)
     }
 
     /// True when a run finished here (its `summary.json` exists).

@@ -207,6 +207,14 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), R
         b.string("output_token_source")?,
     );
     let (reasoning, cached) = (u32c("reasoning_tokens")?, u32c("cached_tokens")?);
+    let server_prefill = b.primitive_if_present::<Float64Type>("server_prefill_ms")?;
+    let server_decode = b.primitive_if_present::<Float64Type>("server_decode_ms")?;
+    let server_cached = b.primitive_if_present::<UInt32Type>("server_cached_tokens")?;
+    let usage_note = if b.batch.column_by_name("usage_note").is_some() {
+        Some(b.string("usage_note")?)
+    } else {
+        None
+    };
     let finish = b.string("finish_reason")?;
     let (n, chars, items, items_ret) = (
         u32c("n")?,
@@ -283,12 +291,16 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), R
             server_input_tokens: opt(s_in, i),
             server_output_tokens: opt(s_out, i),
             client_output_tokens: opt(c_out, i),
+            usage_note: usage_note.and_then(|a| opt_str(a, i)),
             input_tokens: input.value(i),
             output_tokens: output.value(i),
             input_token_source: source(in_src)?,
             output_token_source: source(out_src)?,
             reasoning_tokens: opt(reasoning, i),
             cached_tokens: opt(cached, i),
+            server_prefill_ms: server_prefill.and_then(|a| opt(a, i)),
+            server_decode_ms: server_decode.and_then(|a| opt(a, i)),
+            server_cached_tokens: server_cached.and_then(|a| opt(a, i)),
             finish_reason: opt_str(finish, i),
             n: n.value(i),
             output_chars: chars.value(i),

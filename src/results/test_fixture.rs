@@ -302,6 +302,7 @@ fn summarise(
         } else {
             Vec::new()
         },
+        server_timings: None,
     }
 }
 

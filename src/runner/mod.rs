@@ -18,7 +18,7 @@ pub mod pace;
 pub mod scrape;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,7 +77,7 @@ pub struct RunOutcome {
 /// Preflight failures (exit 4), dataset errors (exit 4) and output errors (exit 6).
 /// Request failures are never errors: they are outcomes in the records.
 pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
-    let dir = ResultsDir::create(&opts.dir)?;
+    let dir = ResultsDir::create_run(&opts.dir)?;
     let plan_json = serde_json::to_vec_pretty(&plan).map_err(|source| Error::Encode {
         what: "the plan",
         source,
@@ -86,7 +86,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
     write_atomic(&dir.file(MANIFEST_FILE), plan.resolved_manifest.as_bytes())?;
 
     let mut plan = plan;
-    let mut environment = environment(&plan, &opts.command);
+    let mut environment = environment(&plan, &opts.command, &opts.dir);
 
     // Simulators live as long as this function.
     let mut simulators = Vec::new();
@@ -580,7 +580,35 @@ fn preconnect_count(load: &LoadSpec) -> usize {
 }
 
 /// What `environment.json` records about this machine and run.
-fn environment(plan: &Plan, command: &[String]) -> Environment {
+/// True when `git status --porcelain -z` output `status` (of the checkout at
+/// `top`) lists a change outside the results root `root`.
+fn is_dirty(status: &str, top: &Path, root: &Path) -> bool {
+    // Porcelain paths are relative to the top of the checkout.
+    let root = std::fs::canonicalize(root)
+        .ok()
+        .zip(std::fs::canonicalize(top).ok())
+        .and_then(|(r, t)| r.strip_prefix(&t).ok().map(Path::to_path_buf));
+    let mut fields = status.split('\0').filter(|f| !f.is_empty());
+    while let Some(entry) = fields.next() {
+        let (code, path) = entry.split_at(entry.len().min(3));
+        if code.starts_with('R') || code.starts_with('C') {
+            // A rename or copy is followed by its original path.
+            fields.next();
+        }
+        let inside = root
+            .as_ref()
+            .is_some_and(|r| !r.as_os_str().is_empty() && Path::new(path).starts_with(r));
+        if !inside {
+            return true;
+        }
+    }
+    false
+}
+
+/// `git_dirty` leaves out everything under the results root of `run_dir`
+/// (`<root>/<experiment>/<run-id>`): the tool's own outputs never make a
+/// checkout dirty.
+fn environment(plan: &Plan, command: &[String], run_dir: &Path) -> Environment {
     let manifest_dir = plan
         .manifest_path
         .parent()
@@ -598,13 +626,15 @@ fn environment(plan: &Plan, command: &[String]) -> Environment {
             .ok()?;
         out.status
             .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let commit = git(&["rev-parse", "HEAD"]);
-    let dirty = commit
-        .as_ref()
-        .and_then(|_| git(&["status", "--porcelain"]))
-        .map(|s| !s.is_empty());
+    let commit = git(&["rev-parse", "HEAD"]).map(|s| s.trim().to_string());
+    let dirty = commit.as_ref().and_then(|_| {
+        let top = git(&["rev-parse", "--show-toplevel"])?.trim().to_string();
+        let status = git(&["status", "--porcelain", "-z", "--untracked-files=all"])?;
+        let root = run_dir.parent().and_then(Path::parent)?;
+        Some(is_dirty(&status, Path::new(&top), root))
+    });
     Environment {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: commit,
@@ -634,6 +664,28 @@ mod tests {
             outcome,
             ..RequestRecord::default()
         }
+    }
+
+    #[test]
+    fn changes_under_the_results_root_do_not_make_a_checkout_dirty() {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("results");
+        std::fs::create_dir_all(root.join("demo/r1")).unwrap();
+        let dirty = |status: &str| is_dirty(status, top.path(), &root);
+        assert!(!dirty(""));
+        assert!(!dirty(
+            "?? results/demo/r1/summary.json\0?? results/demo/r1/report.html\0"
+        ));
+        assert!(dirty("?? results/demo/r1/summary.json\0 M src/lib.rs\0"));
+        assert!(dirty("?? notes.txt\0"));
+        // A path that only starts with the root's name is outside it.
+        assert!(dirty("?? results-old/x\0"));
+        // A rename's second field is its old path, not another entry.
+        assert!(!dirty("R  results/demo/b\0results/demo/a\0"));
+        assert!(dirty("R  src/b.rs\0results/demo/a\0"));
+        // A root outside the checkout leaves every change counting.
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert!(is_dirty("?? results/x\0", top.path(), elsewhere.path()));
     }
 
     #[test]

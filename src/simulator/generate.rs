@@ -7,6 +7,8 @@
 //! (`model`, `temperature`, `ignore_eos`, …) is accepted and ignored; the
 //! simulator always generates exactly `max_tokens` tokens per choice and ends
 //! with `finish_reason: "length"`. `usage.completion_tokens = n × max_tokens`.
+//! Streams and whole bodies carry the simulator's own `timings` in
+//! llama-server's shape (see [`super::sse::Timings`]).
 
 use std::sync::Arc;
 
@@ -22,7 +24,7 @@ use super::content::{message_pieces, pieces_tokens, text_inputs, token_text, Tex
 use super::engine::EngineJob;
 use super::http::{bad_request, error_response, json_body, Arrival, Begun, Shared, MAX_MODEL_LEN};
 use super::log::Recorder;
-use super::sse::{GenKind, SseFormat};
+use super::sse::{GenKind, SseFormat, Timings};
 use super::stream::{GenPlan, GenStream, TokenSource};
 use super::timing::{fixed_token_offset, nanos};
 use crate::clock::now_ns;
@@ -211,6 +213,7 @@ async fn generate(
         max_tokens: req.max_tokens,
         n: req.n,
         prompt_tokens: req.prompt_tokens,
+        arrival_ns: arrival.ns,
         include_usage: req.include_usage,
         fault,
         stall_for: shared.config.faults.stall_for,
@@ -256,6 +259,9 @@ async fn respond_whole(
     recorder: &mut Recorder,
 ) -> Response {
     let max = plan.max_tokens;
+    // First and last token times, for the `timings` object.
+    let mut first = None;
+    let mut last = arrival.ns;
     match source {
         TokenSource::Fixed {
             arrival: start,
@@ -263,11 +269,12 @@ async fn respond_whole(
             itl,
         } => {
             for k in 0..max {
-                recorder.token(
-                    arrival
-                        .ns
-                        .saturating_add(nanos(fixed_token_offset(ttft, itl, k))),
-                );
+                let at = arrival
+                    .ns
+                    .saturating_add(nanos(fixed_token_offset(ttft, itl, k)));
+                recorder.token(at);
+                first.get_or_insert(at);
+                last = at;
             }
             tokio::time::sleep_until(start + fixed_token_offset(ttft, itl, max - 1)).await;
         }
@@ -281,10 +288,20 @@ async fn respond_whole(
                         "server_error",
                     );
                 }
-                recorder.token(now_ns());
+                let at = now_ns();
+                recorder.token(at);
+                first.get_or_insert(at);
+                last = at;
             }
         }
     }
+    let timings = Timings::from_instants(
+        u64::from(plan.prompt_tokens),
+        u64::from(max),
+        arrival.ns,
+        first.unwrap_or(last),
+        last,
+    );
     if plan.fault == Some(FaultKind::Stall) {
         tokio::time::sleep(plan.stall_for).await;
     }
@@ -321,6 +338,7 @@ async fn respond_whole(
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         },
+        "timings": serde_json::from_str::<Value>(&timings.to_json()).unwrap_or(Value::Null),
     });
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     json_body(bytes, plan.fault, recorder)

@@ -11,6 +11,10 @@
 //!    `usage{prompt_tokens, completion_tokens, total_tokens}`;
 //! 5. `data: [DONE]`.
 //!
+//! The last event before `[DONE]` (the usage chunk, else the last final chunk)
+//! also carries the simulator's own [`Timings`] in llama.cpp's `timings` shape,
+//! as llama-server sends them.
+//!
 //! Each request pre-serialises the part of a chunk that never changes (id,
 //! object, created, model), so a token event costs one small buffer write.
 
@@ -62,14 +66,83 @@ impl GenKind {
     }
 }
 
+/// The simulator's own account of one request, written as llama.cpp's
+/// `timings` object: `prompt_ms` from the request's arrival to its first token,
+/// `predicted_ms` from the first token to the last, no prompt cache
+/// (`cache_n` = 0). Per-token figures are derived as llama-server derives
+/// them (generation steps after the first token), 0 when undefined.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timings {
+    pub prompt_n: u64,
+    pub prompt_ms: f64,
+    pub predicted_n: u64,
+    pub predicted_ms: f64,
+}
+
+impl Timings {
+    /// Timings from nanosecond instants: arrival, first token, last token.
+    #[must_use]
+    pub fn from_instants(
+        prompt_n: u64,
+        predicted_n: u64,
+        arrival_ns: u64,
+        first_ns: u64,
+        last_ns: u64,
+    ) -> Timings {
+        #[allow(clippy::cast_precision_loss)]
+        let ms = |ns: u64| ns as f64 / 1e6;
+        Timings {
+            prompt_n,
+            prompt_ms: ms(first_ns.saturating_sub(arrival_ns)),
+            predicted_n,
+            predicted_ms: ms(last_ns.saturating_sub(first_ns)),
+        }
+    }
+
+    /// The JSON object.
+    #[must_use]
+    pub fn to_json(self) -> String {
+        #[allow(clippy::cast_precision_loss)]
+        let per = |ms: f64, n: u64| if n > 0 { ms / n as f64 } else { 0.0 };
+        #[allow(clippy::cast_precision_loss)]
+        let rate = |ms: f64, n: u64| if ms > 0.0 { 1e3 / ms * n as f64 } else { 0.0 };
+        let steps = self.predicted_n.saturating_sub(1);
+        format!(
+            "{{\"cache_n\":0,\"prompt_n\":{},\"prompt_ms\":{},\"prompt_per_token_ms\":{},\"prompt_per_second\":{},\"predicted_n\":{},\"predicted_ms\":{},\"predicted_per_token_ms\":{},\"predicted_per_second\":{}}}",
+            self.prompt_n,
+            self.prompt_ms,
+            per(self.prompt_ms, self.prompt_n),
+            rate(self.prompt_ms, self.prompt_n),
+            self.predicted_n,
+            self.predicted_ms,
+            per(self.predicted_ms, steps),
+            rate(self.predicted_ms, steps),
+        )
+    }
+}
+
 /// What follows the token events of a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Tail {
     /// More steps follow.
     More,
     /// The last step: final chunks, the usage chunk when `usage` is
-    /// `Some((prompt_tokens, completion_tokens))`, then `[DONE]`.
-    Last { usage: Option<(u64, u64)> },
+    /// `Some((prompt_tokens, completion_tokens))`, then `[DONE]`; the last
+    /// event before `[DONE]` carries `timings`.
+    Last {
+        usage: Option<(u64, u64)>,
+        timings: Timings,
+    },
+}
+
+/// Ends a chunk's top-level object: `,"timings":{…}` when given, then `}` and
+/// the event's blank line.
+fn end_chunk(buf: &mut BytesMut, timings: Option<&Timings>) {
+    if let Some(t) = timings {
+        buf.put_slice(b",\"timings\":");
+        buf.put_slice(t.to_json().as_bytes());
+    }
+    buf.put_slice(b"}\n\n");
 }
 
 /// The chunk writer of one streamed request.
@@ -136,31 +209,42 @@ impl SseFormat {
         }
     }
 
-    /// Appends the final chunks (one per choice, `finish_reason: "length"`).
-    pub fn put_finish(&self, buf: &mut BytesMut) {
+    /// Appends the final chunks (one per choice, `finish_reason: "length"`);
+    /// the last one carries `timings` when given.
+    pub fn put_finish(&self, buf: &mut BytesMut, timings: Option<&Timings>) {
         for i in 0..self.n {
             buf.put_slice(&self.head);
             let _ = match self.kind {
                 GenKind::Chat => write!(
                     buf,
-                    "{{\"index\":{i},\"delta\":{{}},\"logprobs\":null,\"finish_reason\":\"length\"}}]}}\n\n"
+                    "{{\"index\":{i},\"delta\":{{}},\"logprobs\":null,\"finish_reason\":\"length\"}}"
                 ),
                 GenKind::Completion => write!(
                     buf,
-                    "{{\"index\":{i},\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"length\"}}]}}\n\n"
+                    "{{\"index\":{i},\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"length\"}}"
                 ),
             };
+            buf.put_slice(b"]");
+            end_chunk(buf, timings.filter(|_| i + 1 == self.n));
         }
     }
 
-    /// Appends the usage-only chunk (`"choices":[]`).
-    pub fn put_usage(&self, buf: &mut BytesMut, prompt_tokens: u64, completion_tokens: u64) {
+    /// Appends the usage-only chunk (`"choices":[]`), with `timings` when given.
+    pub fn put_usage(
+        &self,
+        buf: &mut BytesMut,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        timings: Option<&Timings>,
+    ) {
         buf.put_slice(&self.head);
+        buf.put_slice(b"]");
         let total = prompt_tokens + completion_tokens;
         let _ = write!(
             buf,
-            "],\"usage\":{{\"prompt_tokens\":{prompt_tokens},\"completion_tokens\":{completion_tokens},\"total_tokens\":{total}}}}}\n\n"
+            ",\"usage\":{{\"prompt_tokens\":{prompt_tokens},\"completion_tokens\":{completion_tokens},\"total_tokens\":{total}}}"
         );
+        end_chunk(buf, timings);
     }
 
     /// The bytes of step `k`, then what `tail` asks for. `malformed` puts the
@@ -176,10 +260,10 @@ impl SseFormat {
             buf.put_slice(MALFORMED);
         }
         self.put_tokens(&mut buf, k);
-        if let Tail::Last { usage } = tail {
-            self.put_finish(&mut buf);
+        if let Tail::Last { usage, timings } = tail {
+            self.put_finish(&mut buf, usage.is_none().then_some(&timings));
             if let Some((prompt, completion)) = usage {
-                self.put_usage(&mut buf, prompt, completion);
+                self.put_usage(&mut buf, prompt, completion, Some(&timings));
             }
             buf.put_slice(DONE);
         }
@@ -228,6 +312,7 @@ mod tests {
             true,
             Tail::Last {
                 usage: Some((7, 12)),
+                timings: TIMINGS,
             },
         ));
         assert_eq!(last[0], "{not json");
@@ -239,14 +324,56 @@ mod tests {
         assert_eq!(usage["usage"]["completion_tokens"], 12);
         assert_eq!(usage["usage"]["total_tokens"], 19);
         assert_eq!(last[6], "[DONE]");
+        // Only the usage chunk, the last event, carries the timings.
+        assert_eq!(usage["timings"]["prompt_ms"], 25.5);
+        assert_eq!(usage["timings"]["predicted_n"], 6);
+        assert_eq!(usage["timings"]["predicted_ms"], 50.0);
+        assert_eq!(usage["timings"]["predicted_per_token_ms"], 10.0);
+        assert_eq!(usage["timings"]["predicted_per_second"], 100.0);
+        assert_eq!(usage["timings"]["prompt_per_token_ms"], 25.5 / 7.0);
+        assert_eq!(usage["timings"]["cache_n"], 0);
+        for e in &last[1..5] {
+            assert!(json(e).get("timings").is_none(), "{e}");
+        }
+    }
+
+    const TIMINGS: Timings = Timings {
+        prompt_n: 7,
+        prompt_ms: 25.5,
+        predicted_n: 6,
+        predicted_ms: 50.0,
+    };
+
+    #[test]
+    fn timings_come_from_instants_and_stay_finite() {
+        let t = Timings::from_instants(7, 6, 1_000_000, 26_500_000, 76_500_000);
+        assert_eq!(t, TIMINGS);
+        // A one-token answer has no generation steps: per-token figures are 0.
+        let one = Timings::from_instants(3, 1, 5, 5, 5);
+        let v: Value = serde_json::from_str(&one.to_json()).expect("valid json");
+        assert_eq!(v["predicted_per_token_ms"], 0.0);
+        assert_eq!(v["predicted_per_second"], 0.0);
+        assert_eq!(v["prompt_per_second"], 0.0);
     }
 
     #[test]
     fn completion_chunks_use_text_and_no_role() {
         let f = SseFormat::new(GenKind::Completion, "cmpl-sim-0", 1, "\"m\"", 1);
         assert!(f.role().is_empty());
-        let last = events(&f.step(0, false, Tail::Last { usage: None }));
+        let last = events(&f.step(
+            0,
+            false,
+            Tail::Last {
+                usage: None,
+                timings: TIMINGS,
+            },
+        ));
         assert_eq!(last.len(), 3, "token, finish, [DONE] without usage");
+        assert_eq!(
+            json(&last[1])["timings"]["prompt_n"],
+            7,
+            "on the last chunk"
+        );
         let token = json(&last[0]);
         assert_eq!(token["choices"][0]["text"], " tok0");
         assert_eq!(token["object"], "text_completion");

@@ -29,7 +29,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::log::Recorder;
 use super::metrics::{RunningGuard, SimMetrics};
-use super::sse::{SseFormat, Tail};
+use super::sse::{SseFormat, Tail, Timings};
 use super::timing::fixed_token_offset;
 use crate::clock::now_ns;
 use crate::vocab::FaultKind;
@@ -57,6 +57,9 @@ pub struct GenPlan {
     pub max_tokens: u32,
     pub n: u32,
     pub prompt_tokens: u32,
+    /// When the request arrived ([`crate::clock::now_ns`]); the start of the
+    /// simulator's own `timings`.
+    pub arrival_ns: u64,
     /// Send the usage-only chunk.
     pub include_usage: bool,
     pub fault: Option<FaultKind>,
@@ -146,6 +149,8 @@ pub struct GenStream {
     /// The step the sleep is set for (Fixed), or the stall sleep (Engine).
     sleep: Option<(u32, Pin<Box<Sleep>>)>,
     stalled: bool,
+    /// When the first token was sent (for the `timings`).
+    first_token_ns: Option<u64>,
     recorder: Recorder,
     metrics: Arc<SimMetrics>,
     _running: Option<RunningGuard>,
@@ -168,6 +173,7 @@ impl GenStream {
             k: 0,
             sleep: None,
             stalled: false,
+            first_token_ns: None,
             recorder,
             metrics,
             _running: running,
@@ -238,20 +244,27 @@ impl Stream for GenStream {
                         return flush_point(cx).map(|()| None);
                     }
                     let last = k + 1 >= this.plan.max_tokens;
+                    let t = now_ns();
+                    let first = *this.first_token_ns.get_or_insert(t);
                     let tail = if last {
-                        let completion = u64::from(this.plan.max_tokens) * u64::from(this.plan.n);
+                        let plan = &this.plan;
+                        let completion = u64::from(plan.max_tokens) * u64::from(plan.n);
+                        let prompt = u64::from(plan.prompt_tokens);
                         Tail::Last {
-                            usage: this
-                                .plan
-                                .include_usage
-                                .then_some((u64::from(this.plan.prompt_tokens), completion)),
+                            usage: plan.include_usage.then_some((prompt, completion)),
+                            timings: Timings::from_instants(
+                                prompt,
+                                u64::from(plan.max_tokens),
+                                plan.arrival_ns,
+                                first,
+                                t,
+                            ),
                         }
                     } else {
                         Tail::More
                     };
                     let malformed = this.plan.fault_at(FaultKind::MalformedEvent, k);
                     let bytes = this.plan.format.step(k, malformed, tail);
-                    let t = now_ns();
                     this.recorder.first_byte(t);
                     this.recorder.token(t);
                     this.metrics.add_generation_tokens(u64::from(this.plan.n));

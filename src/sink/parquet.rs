@@ -46,6 +46,7 @@
 //! | `max_tokens` | UInt32 | yes | `max_tokens` sent |
 //! | `server_input_tokens` | UInt32 | yes | `usage.prompt_tokens` |
 //! | `server_output_tokens` | UInt32 | yes | `usage.completion_tokens` |
+//! | `usage_note` | Utf8 | yes | the server's usage as written, when it cannot be right (negative, fractional, enormous, or more completion tokens than allowed); the headline counts then come from the client |
 //! | `client_output_tokens` | UInt32 | yes | client tokenizer's count |
 //! | `input_tokens` | UInt32 | no | headline input count |
 //! | `output_tokens` | UInt32 | no | headline output count |
@@ -53,6 +54,9 @@
 //! | `output_token_source` | Utf8 | no | as above |
 //! | `reasoning_tokens` | UInt32 | yes | server-reported reasoning tokens |
 //! | `cached_tokens` | UInt32 | yes | server-reported cached prompt tokens |
+//! | `server_prefill_ms` | Float64 | yes | the server's own prompt-processing time (llama.cpp `timings.prompt_ms`) |
+//! | `server_decode_ms` | Float64 | yes | the server's own generation time after the first token (llama.cpp `timings.predicted_ms`) |
+//! | `server_cached_tokens` | UInt32 | yes | prompt tokens the server reused from its cache (llama.cpp `timings.cache_n`) |
 //! | `finish_reason` | Utf8 | yes | finish reason |
 //! | `n` | UInt32 | no | completions per request |
 //! | `output_chars` | UInt32 | no | characters of generated text |
@@ -71,9 +75,10 @@
 //! | `itl_ms` | `List<Float64>` | no | gaps between consecutive content events |
 //!
 //! `crate::results::parquet::read_records` rebuilds the records from the
-//! record columns (the derived ones are ignored; `connect_ms` and `reconnects`,
-//! added later, read as null and 0 from files that lack them); `chunk_ns` comes
-//! back as `start_ns + round(chunk_ms·10⁶)`, exact for offsets below about 26 days.
+//! record columns (the derived ones are ignored; `connect_ms`, `reconnects`,
+//! `usage_note` and the `server_*` timing columns, added later, read as null,
+//! 0, null and null from files that lack them); `chunk_ns` comes back as
+//! `start_ns + round(chunk_ms·10⁶)`, exact for offsets below about 26 days.
 //!
 //! The file is written to a temporary name in the same directory, synced and
 //! renamed, so the directory never holds a half-written `requests.parquet`.
@@ -272,6 +277,7 @@ fn build_batch(rs: &[RequestRecord]) -> Result<RecordBatch, arrow_schema::ArrowE
     c.opt_u32("max_tokens", rs, |r| r.max_tokens);
     c.opt_u32("server_input_tokens", rs, |r| r.server_input_tokens);
     c.opt_u32("server_output_tokens", rs, |r| r.server_output_tokens);
+    c.opt_string("usage_note", rs, |r| r.usage_note.as_deref());
     c.opt_u32("client_output_tokens", rs, |r| r.client_output_tokens);
     c.u32("input_tokens", rs, |r| r.input_tokens);
     c.u32("output_tokens", rs, |r| r.output_tokens);
@@ -281,6 +287,9 @@ fn build_batch(rs: &[RequestRecord]) -> Result<RecordBatch, arrow_schema::ArrowE
     });
     c.opt_u32("reasoning_tokens", rs, |r| r.reasoning_tokens);
     c.opt_u32("cached_tokens", rs, |r| r.cached_tokens);
+    c.opt_f64("server_prefill_ms", rs.iter().map(|r| r.server_prefill_ms));
+    c.opt_f64("server_decode_ms", rs.iter().map(|r| r.server_decode_ms));
+    c.opt_u32("server_cached_tokens", rs, |r| r.server_cached_tokens);
     c.opt_string("finish_reason", rs, |r| r.finish_reason.as_deref());
     c.u32("n", rs, |r| r.n);
     c.u32("output_chars", rs, |r| r.output_chars);
@@ -389,6 +398,7 @@ mod tests {
             max_tokens: Some(4),
             server_input_tokens: Some(102),
             server_output_tokens: Some(4),
+            usage_note: Some("completion_tokens = -3".into()),
             client_output_tokens: Some(5),
             input_tokens: 102,
             output_tokens: 4,
@@ -396,6 +406,9 @@ mod tests {
             output_token_source: TokenSource::Tokenizer,
             reasoning_tokens: Some(1),
             cached_tokens: Some(64),
+            server_prefill_ms: Some(12.5),
+            server_decode_ms: Some(40.25),
+            server_cached_tokens: Some(60),
             finish_reason: Some("length".into()),
             n: 1,
             output_chars: 17,
@@ -480,18 +493,27 @@ mod tests {
             .as_string::<i32>()
             .clone();
         assert_eq!(outcome.value(1), "connect_error");
-        assert_eq!(batch.num_columns(), 60);
+        assert_eq!(batch.num_columns(), 64);
     }
 
     #[test]
-    fn files_without_the_connection_columns_still_read() {
-        // requests.parquet written before `connect_ms` and `reconnects` existed.
+    fn files_without_the_later_columns_still_read() {
+        // requests.parquet written before the connection, usage-note and
+        // server-timing columns existed.
         let recs = records();
         let batch = build_batch(&recs).unwrap();
         let keep: Vec<usize> = (0..batch.num_columns())
             .filter(|&i| {
                 let name = batch.schema().field(i).name().clone();
-                name != "connect_ms" && name != "reconnects"
+                ![
+                    "connect_ms",
+                    "reconnects",
+                    "usage_note",
+                    "server_prefill_ms",
+                    "server_decode_ms",
+                    "server_cached_tokens",
+                ]
+                .contains(&name.as_str())
             })
             .collect();
         let old = batch.project(&keep).unwrap();
@@ -504,6 +526,15 @@ mod tests {
         assert_eq!(back.len(), recs.len());
         for (b, r) in back.iter().zip(&recs) {
             assert_eq!((b.connect_ms, b.reconnects), (None, 0));
+            assert_eq!(b.usage_note, None);
+            assert_eq!(
+                (
+                    b.server_prefill_ms,
+                    b.server_decode_ms,
+                    b.server_cached_tokens
+                ),
+                (None, None, None)
+            );
             assert_eq!(b.request_id, r.request_id);
             assert_eq!(b.chunk_ns, r.chunk_ns);
         }

@@ -28,7 +28,10 @@ const RULES: &[(&str, &[&str])] = &[
     ("dataset", &["plan", "vocab"]),
     ("schedule", &["plan", "vocab"]),
     ("record", &["vocab", "clock"]),
-    ("client", &["dataset", "plan", "record", "clock", "vocab", "suggest"]),
+    (
+        "client",
+        &["dataset", "plan", "record", "clock", "vocab", "suggest"],
+    ),
     ("simulator", &["vocab", "clock"]),
     ("metrics", &["record", "plan", "vocab"]),
     ("search", &["metrics", "plan", "vocab"]),
@@ -48,7 +51,9 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     (
         "error",
-        &["manifest", "plan", "dataset", "client", "results", "sink", "cli"],
+        &[
+            "manifest", "plan", "dataset", "client", "results", "sink", "cli",
+        ],
     ),
     (
         "progress",
@@ -57,8 +62,21 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "runner",
         &[
-            "client", "simulator", "dataset", "schedule", "results", "sink", "search", "metrics",
-            "record", "plan", "progress", "error", "suggest", "clock", "vocab",
+            "client",
+            "simulator",
+            "dataset",
+            "schedule",
+            "results",
+            "sink",
+            "search",
+            "metrics",
+            "record",
+            "plan",
+            "progress",
+            "error",
+            "suggest",
+            "clock",
+            "vocab",
         ],
     ),
     (
@@ -70,8 +88,20 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "bench",
         &[
-            "runner", "simulator", "client", "dataset", "results", "sink", "metrics", "record",
-            "plan", "error", "cli", "clock", "vocab",
+            "runner",
+            "simulator",
+            "client",
+            "dataset",
+            "schedule",
+            "results",
+            "sink",
+            "metrics",
+            "record",
+            "plan",
+            "error",
+            "cli",
+            "clock",
+            "vocab",
         ],
     ),
     ("schema", &["manifest", "cli", "error"]),
@@ -85,8 +115,21 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "cli", "error", "manifest", "plan", "dataset", "runner", "results", "sink",
-            "compare", "simulator", "progress", "bench", "init", "schema", "completions",
+            "cli",
+            "error",
+            "manifest",
+            "plan",
+            "dataset",
+            "runner",
+            "results",
+            "sink",
+            "compare",
+            "simulator",
+            "progress",
+            "bench",
+            "init",
+            "schema",
+            "completions",
             "vocab",
         ],
     ),
@@ -199,7 +242,8 @@ fn test_modules(files: &[File]) -> Vec<Module> {
             if line.trim() == "#[cfg(test)]" {
                 if let Some(next) = lines.peek() {
                     let decl = next.trim().trim_start_matches("pub ");
-                    if let Some(name) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
+                    if let Some(name) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(';'))
+                    {
                         let mut m = f.module.clone();
                         m.push(name.trim().to_owned());
                         out.push(m);
@@ -209,13 +253,17 @@ fn test_modules(files: &[File]) -> Vec<Module> {
         }
     }
     // Children of non-mod.rs files (`foo.rs` + `foo/tests.rs`) are declared in `foo.rs`.
-    for f in files.iter().filter(|f| !f.is_mod_rs && !f.module.is_empty()) {
+    for f in files
+        .iter()
+        .filter(|f| !f.is_mod_rs && !f.module.is_empty())
+    {
         let mut lines = f.code.lines().peekable();
         while let Some(line) = lines.next() {
             if line.trim() == "#[cfg(test)]" {
                 if let Some(next) = lines.peek() {
                     let decl = next.trim().trim_start_matches("pub ");
-                    if let Some(name) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
+                    if let Some(name) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(';'))
+                    {
                         let mut m = f.module.clone();
                         m.push(name.trim().to_owned());
                         out.push(m);
@@ -243,7 +291,9 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
             for root in ["crate", "super", "self"] {
                 let n = root.len();
                 let word: String = chars[i..chars.len().min(i + n)].iter().collect();
-                let after = chars.get(i + n..i + n + 2).map(|s| s.iter().collect::<String>());
+                let after = chars
+                    .get(i + n..i + n + 2)
+                    .map(|s| s.iter().collect::<String>());
                 if word == root && after.as_deref() == Some("::") {
                     let mut prefix = vec![root.to_owned()];
                     let mut j = i + n + 2;
@@ -331,8 +381,11 @@ fn parse_tree(chars: &[char], j: &mut usize, prefix: &mut Vec<String>, out: &mut
 
 /// The file-level import graph: file index → file indices it uses.
 fn graph(files: &[File]) -> BTreeMap<usize, BTreeSet<usize>> {
-    let by_module: BTreeMap<&Module, usize> =
-        files.iter().enumerate().map(|(i, f)| (&f.module, i)).collect();
+    let by_module: BTreeMap<&Module, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (&f.module, i))
+        .collect();
     // `pub use child::Name;` in a mod.rs: Name lives in child.
     let mut reexports: BTreeMap<(Module, String), Module> = BTreeMap::new();
     for f in files.iter().filter(|f| f.is_mod_rs) {
@@ -432,7 +485,11 @@ fn violations(files: &[File], edges: &BTreeMap<usize, BTreeSet<usize>>) -> Vec<S
             let Some(tb) = files[*b].module.first() else {
                 continue;
             };
-            if ta != tb && rules.get(ta.as_str()).is_some_and(|ok| !ok.contains(&tb.as_str())) {
+            if ta != tb
+                && rules
+                    .get(ta.as_str())
+                    .is_some_and(|ok| !ok.contains(&tb.as_str()))
+            {
                 out.push(format!(
                     "{} imports {} ({ta} may import: {})",
                     name(&files[*a]),
@@ -564,19 +621,37 @@ fn the_checker_finds_upward_imports_cycles_and_unplaced_modules() {
     let edges = graph(&files);
     let broken = violations(&files, &edges);
     assert!(
-        broken.iter().any(|v| v.starts_with("manifest::b imports plan ")),
+        broken
+            .iter()
+            .any(|v| v.starts_with("manifest::b imports plan ")),
         "{broken:?}"
     );
     assert!(
-        broken.iter().any(|v| v.starts_with("manifest::b imports plan::matrix ")),
+        broken
+            .iter()
+            .any(|v| v.starts_with("manifest::b imports plan::matrix ")),
         "{broken:?}"
     );
-    assert!(broken.iter().any(|v| v.starts_with("src/extra: not in RULES")), "{broken:?}");
+    assert!(
+        broken
+            .iter()
+            .any(|v| v.starts_with("src/extra: not in RULES")),
+        "{broken:?}"
+    );
     // Neither the comment nor the test block counts.
-    assert!(!broken.iter().any(|v| v.contains("manifest imports")), "{broken:?}");
-    assert!(!broken.iter().any(|v| v.contains("imports extra")), "{broken:?}");
+    assert!(
+        !broken.iter().any(|v| v.contains("manifest imports")),
+        "{broken:?}"
+    );
+    assert!(
+        !broken.iter().any(|v| v.contains("imports extra")),
+        "{broken:?}"
+    );
     let circles = cycles(&files, &edges);
-    assert_eq!(circles, vec![vec!["manifest::a".to_owned(), "manifest::b".to_owned()]]);
+    assert_eq!(
+        circles,
+        vec![vec!["manifest::a".to_owned(), "manifest::b".to_owned()]]
+    );
 }
 
 #[test]

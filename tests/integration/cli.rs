@@ -193,7 +193,7 @@ batch_sizes = [1]
 "#
         ),
     );
-    bin()
+    let assert = bin()
         .arg("run")
         .arg(&m)
         .arg("--output")
@@ -202,6 +202,10 @@ batch_sizes = [1]
         .code(4)
         .stderr(contains("dead"))
         .stderr(contains("--no-preflight"));
+    // The message is said once, not repeated as its own cause.
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("error: preflight failed: "), "{stderr}");
+    assert!(!stderr.contains("caused by"), "{stderr}");
     assert!(
         !tmp.path().join("out/dead").exists()
             || std::fs::read_dir(tmp.path().join("out/dead"))

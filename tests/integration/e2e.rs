@@ -171,7 +171,39 @@ requests = 12
         assert_eq!(r.output_tokens, 40);
         assert!(r.first_chunk_ns.unwrap() <= r.first_token_ns.unwrap());
         assert!(r.first_token_ns.unwrap() < r.last_token_ns.unwrap());
+        // The simulator reports its own timings as llama-server does: the
+        // server's prefill (arrival → first token) lies inside the client's
+        // TTFT, and its decode (first → last token) is 39 steps of 5 ms on
+        // an absolute schedule (a late first token shortens it a little).
+        let ttft = (r.first_token_ns.unwrap() - r.start_ns) as f64 / 1e6;
+        let decode = (r.last_token_ns.unwrap() - r.first_token_ns.unwrap()) as f64 / 1e6;
+        let prefill = r.server_prefill_ms.expect("the simulator sends timings");
+        let server_decode = r.server_decode_ms.expect("the simulator sends timings");
+        assert!(
+            (30.0..=ttft).contains(&prefill),
+            "server prefill {prefill} ms vs 30 ms and client TTFT {ttft} ms"
+        );
+        assert!(
+            (39.0 * 5.0 - 5.0..=39.0 * 5.0 + 15.0).contains(&server_decode),
+            "server decode {server_decode} ms vs 195 ms"
+        );
+        assert!(
+            (decode - server_decode).abs() <= 15.0,
+            "client decode {decode} ms vs server decode {server_decode} ms"
+        );
+        assert_eq!(r.server_cached_tokens, Some(0));
     }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let timings = &summary["points"][0]["summary"]["server_timings"];
+    assert_eq!(timings["requests"], 24, "{timings}");
+    let gap = timings["ttft_minus_prefill_ms"]["mean"]
+        .as_f64()
+        .expect("mean");
+    assert!(
+        (0.0..=15.0).contains(&gap),
+        "TTFT − server prefill {gap} ms"
+    );
 }
 
 /// `preconnect` (default true) opens a burst's connections before its clock: no
@@ -620,4 +652,100 @@ fn compare_flags_the_slower_run_and_not_a_run_against_itself() {
         "{text}"
     );
     assert!(!text.contains("REGRESSION"), "{text}");
+}
+
+/// The default results root is `results/` in the directory tokenomics runs in
+/// (not beside the manifest), each run directory keeps itself out of git, and
+/// a second run in a clean checkout is not marked dirty by the first one's
+/// outputs.
+#[test]
+fn outputs_go_to_results_in_the_working_directory_and_never_dirty_the_checkout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| -> String {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    std::fs::create_dir(tmp.path().join("exp")).unwrap();
+    write(
+        &tmp.path().join("exp"),
+        "tiny.toml",
+        r#"
+schema = 1
+[experiment]
+name = "tiny"
+runs = 1
+warmup = 0
+
+[endpoints.sim]
+simulator = { ttft_ms = 1, itl_ms = 1 }
+
+[scenarios.s]
+spec = "D(8,4)"
+
+[[grid]]
+endpoints = ["sim"]
+scenarios = ["s"]
+mode = "burst"
+batch_sizes = [2]
+"#,
+    );
+    git(&["init", "-q"]);
+    git(&["add", "exp/tiny.toml"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@localhost",
+        "commit",
+        "-qm",
+        "manifest",
+    ]);
+    let run = |id: &str| {
+        bin()
+            .args(["run", "exp/tiny.toml", "--quiet", "--run-id", id])
+            .current_dir(tmp.path())
+            .assert()
+            .success();
+    };
+    run("first");
+    let first = tmp.path().join("results/tiny/first");
+    assert!(
+        first.join("summary.json").is_file(),
+        "results/ in the working directory"
+    );
+    assert!(
+        !tmp.path().join("exp/results").exists(),
+        "nothing beside the manifest"
+    );
+    assert_eq!(
+        git(&["status", "--porcelain"]),
+        "",
+        "run directories are ignored"
+    );
+    run("second");
+    let env = |id: &str| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(
+                tmp.path()
+                    .join(format!("results/tiny/{id}/environment.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(env("first")["git_dirty"], false);
+    assert_eq!(
+        env("second")["git_dirty"],
+        false,
+        "the first run's outputs are not a change"
+    );
+    // A change of the user's own is still one.
+    std::fs::write(tmp.path().join("notes.txt"), "x").unwrap();
+    run("third");
+    assert_eq!(env("third")["git_dirty"], true);
 }

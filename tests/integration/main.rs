@@ -2,6 +2,7 @@
 //! 127.0.0.1 that it starts itself (the embedded simulator), with bounded
 //! request counts and time.
 
+mod architecture;
 mod bench;
 mod cli;
 mod common;

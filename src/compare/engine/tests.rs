@@ -287,3 +287,16 @@ fn better_is_never_a_regression_and_unused_rules_warn() {
         .iter()
         .any(|w| w.contains("itl_ms.p99:1") && w.contains("matched nothing")));
 }
+
+#[test]
+fn percentiles_of_thin_tails_get_no_verdict() {
+    let side = |n: usize| vec![vec![5.0; n / 2], vec![5.0; n - n / 2]];
+    // 300 values: 3 beyond p99, 30 beyond p90, 150 beyond p50.
+    assert!(tail_too_thin(StatKind::P99, &side(300), &side(2000)));
+    assert!(!tail_too_thin(StatKind::P90, &side(300), &side(300)));
+    assert!(!tail_too_thin(StatKind::P50, &side(300), &side(300)));
+    assert!(!tail_too_thin(StatKind::P99, &side(1000), &side(1000)));
+    // The mean, and rows without per-request values, are not concerned.
+    assert!(!tail_too_thin(StatKind::Mean, &side(4), &side(4)));
+    assert!(!tail_too_thin(StatKind::P99, &[], &[]));
+}
