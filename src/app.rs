@@ -81,6 +81,13 @@ pub async fn run_command(command: Command) -> Result<i32, Error> {
                 .clone()
                 .unwrap_or_else(|| plan.experiment.output_root.clone());
             let dir = crate::results::run_dir(&root, &plan.experiment.name, args.run_id.clone())?;
+            // The default id is the second the run started: claim a directory of
+            // its own, so runs started together never share one.
+            let dir = if args.run_id.is_none() {
+                crate::results::layout::claim_run_dir(&dir)?
+            } else {
+                dir
+            };
             let request = crate::runner::command::RunRequest {
                 dir,
                 preflight: !args.no_preflight,

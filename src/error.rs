@@ -10,7 +10,9 @@
 //! | 5 | run finished but the failure rate exceeded `max_failure_rate` |
 //! | 6 | writing or reading results failed |
 //! | 7 | `compare --fail-if-regression` found a regression |
-//! | 130 | interrupted (Ctrl-C); partial results were written |
+//! | 130 | interrupted by Ctrl-C (SIGINT); partial results were written |
+//! | 143 | stopped by SIGTERM, handled like a first Ctrl-C; partial results were written |
+//! | 129 | stopped by SIGHUP, handled like a first Ctrl-C; partial results were written |
 
 /// Exit codes (see the module docs and the README).
 pub mod exit {
@@ -23,6 +25,10 @@ pub mod exit {
     pub const OUTPUT: i32 = 6;
     pub const REGRESSION: i32 = 7;
     pub const INTERRUPTED: i32 = 130;
+    /// Stopped by SIGTERM (128 + 15), like a first Ctrl-C otherwise.
+    pub const TERMINATED: i32 = 143;
+    /// Stopped by SIGHUP (128 + 1), like a first Ctrl-C otherwise.
+    pub const HANGUP: i32 = 129;
 }
 
 /// Any error that ends a command.

@@ -195,9 +195,16 @@ pub fn print_recovered(recovered: &Recovered) {
             recovered.skipped_lines
         );
     }
+    if recovered.duplicates > 0 {
+        eprintln!(
+            "resume: {} spool line(s) repeated a record already read; each request counts once",
+            recovered.duplicates
+        );
+    }
     eprintln!(
-        "resume: recovered {} record(s), {} complete run(s)",
+        "resume: recovered {} record(s) over {} generation(s), {} complete run(s)",
         recovered.records_read,
+        recovered.generations,
         recovered.done.len()
     );
 }

@@ -91,6 +91,14 @@ impl ResultsDir {
     pub fn holds_finished_run(&self) -> bool {
         self.file(SUMMARY_FILE).exists()
     }
+
+    /// True when a run started here and did not finish: its spool holds
+    /// something and there is no `summary.json`.
+    #[must_use]
+    pub fn holds_unfinished_run(&self) -> bool {
+        !self.holds_finished_run()
+            && std::fs::metadata(self.file(SPOOL_FILE)).is_ok_and(|m| m.len() > 0)
+    }
 }
 
 /// A run directory name that is not one plain path component.
@@ -124,6 +132,39 @@ pub fn run_dir(
         check_name(kind, name).map_err(|error| RunDirError { key, error })?;
     }
     Ok(root.join(experiment).join(id))
+}
+
+/// Claims a fresh directory for a run with the default (timestamp) id: `dir`
+/// itself when nobody has it, else `dir-2`, `dir-3`, … — created atomically,
+/// so two runs started in the same second never share a directory.
+///
+/// # Errors
+/// When no directory can be created; the error names it.
+pub fn claim_run_dir(dir: &Path) -> Result<PathBuf, ResultsError> {
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| ResultsError::write(parent, e))?;
+    }
+    let name = dir
+        .file_name()
+        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+    let mut last_error = None;
+    for n in 1..=1000u32 {
+        let candidate = if n == 1 {
+            dir.to_path_buf()
+        } else {
+            dir.with_file_name(format!("{name}-{n}"))
+        };
+        match std::fs::create_dir(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                last_error = Some(ResultsError::write(&candidate, e));
+                break;
+            }
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| ResultsError::write(dir, "1,000 runs already use this second's id")))
 }
 
 /// The temporary name `path` is written under before its rename: a hidden
@@ -191,6 +232,19 @@ mod tests {
         // The default id is a timestamp, one component under the experiment.
         let dir = run_dir(Path::new("out"), "demo", None).expect("valid");
         assert_eq!(dir.parent(), Some(Path::new("out/demo")));
+    }
+
+    #[test]
+    fn runs_started_in_the_same_second_get_their_own_directories() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("demo/20261204T101500Z");
+        let first = claim_run_dir(&dir).unwrap();
+        let second = claim_run_dir(&dir).unwrap();
+        let third = claim_run_dir(&dir).unwrap();
+        assert_eq!(first, dir);
+        assert_eq!(second, root.path().join("demo/20261204T101500Z-2"));
+        assert_eq!(third, root.path().join("demo/20261204T101500Z-3"));
+        assert!(first.is_dir() && second.is_dir() && third.is_dir());
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn read_results(dir: &Path) -> Result<ExperimentResults, ResultsError> {
     let parquet_path = dir.join(REQUESTS_FILE);
     let spool_path = dir.join(SPOOL_FILE);
     let records = if !parquet_path.exists() && spool_path.exists() {
-        spool::read_spool(&spool_path)?.records
+        spool::read_spool(&spool_path)?.current_records()
     } else {
         parquet::read_records(&parquet_path)?
     };

@@ -1,12 +1,20 @@
 //! Resume reconstruction: from a results directory's `plan.json` and spool,
-//! the runs `tokenomics resume` need not measure again.
+//! what `tokenomics resume` need not measure again, and what
+//! `resume --finalize-only` writes.
 //!
-//! A run counts as done when the spool holds its start and finish markers and
-//! the finish marker says it was not interrupted; its measured records (warmups
-//! left out) and the context to summarise them ([`SpoolRun::run_context`]) are
-//! kept, with the server-metric samples scraped during it. Every other run is
-//! measured again. With `--finalize-only` the plan shrinks to the runs that are
-//! done, so the results are written without sending a request.
+//! The spool is append-only (see [`super::spool`]): every process appends a
+//! generation, and a run measured again appends a new attempt. A run counts as
+//! **done** when one of its attempts has its start and finish markers and the
+//! finish marker says it was not interrupted; the last such attempt's records
+//! (one per request identity) and context ([`SpoolRun::run_context`]) are
+//! kept, with the server-metric samples scraped during it, and the warmup
+//! records of its point's latest warmup. Every other run is measured again,
+//! and its earlier partial attempts stay in the spool but never count.
+//!
+//! `--finalize-only` sends nothing: it writes the done runs, and the latest
+//! attempt of every run that is not done (records up to the crash, summarised
+//! over the time they cover), and marks the results `interrupted` when any
+//! planned run is not done, so a later `resume` still completes them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -19,8 +27,8 @@ use crate::metrics::RunContext;
 use crate::plan::Plan;
 use crate::record::RequestRecord;
 
-/// Completed runs by `(point index, run index)`: their measured records and
-/// the context to summarise them with.
+/// Runs by `(point index, run index)`: their measured records and the
+/// context to summarise them with.
 pub type DoneRuns = BTreeMap<(u32, u32), (Vec<RequestRecord>, RunContext)>;
 
 /// What a results directory holds for `tokenomics resume`.
@@ -30,27 +38,47 @@ pub struct Recovered {
     pub plan: Plan,
     /// The runs not to measure again.
     pub done: DoneRuns,
+    /// The latest attempt of each run that is not done (`--finalize-only`).
+    pub partial: DoneRuns,
     /// Samples scraped during the runs in `done` (the others are run again).
     pub done_server_metrics: Vec<ServerMetricSample>,
-    /// Records read from the spool, warmups and unfinished runs included.
+    /// Samples of the attempts in `partial`.
+    pub partial_server_metrics: Vec<ServerMetricSample>,
+    /// The latest warmup records of every point.
+    pub warmups: BTreeMap<u32, Vec<RequestRecord>>,
+    /// Generations the spool holds; the resume appends the next one.
+    pub generations: u32,
+    /// Records read from the spool, every attempt and copy included.
     pub records_read: usize,
+    /// Record lines that repeated one already read (counted once).
+    pub duplicates: u64,
     /// Spool lines that did not parse (a write cut by a crash).
     pub skipped_lines: u64,
 }
 
 impl Recovered {
-    /// Shrinks the plan to the runs that are done (`--finalize-only`): points
-    /// without one are dropped, the others keep as many runs as are done.
-    pub fn keep_only_done(&mut self) {
+    /// `--finalize-only`: the partial attempts join the done runs, and points
+    /// without any recorded run are dropped. Returns true when every planned
+    /// run was done (nothing is missing).
+    pub fn finalize(&mut self) -> bool {
+        let planned: BTreeSet<(u32, u32)> = self
+            .plan
+            .points
+            .iter()
+            .flat_map(|p| {
+                let idx = u32::try_from(p.index).unwrap_or(u32::MAX);
+                (0..p.runs).map(move |r| (idx, r))
+            })
+            .collect();
+        let complete = planned.iter().all(|k| self.done.contains_key(k));
+        self.done.append(&mut self.partial);
+        self.done_server_metrics
+            .append(&mut self.partial_server_metrics);
         let keep: BTreeSet<u32> = self.done.keys().map(|(p, _)| *p).collect();
         self.plan
             .points
             .retain(|p| keep.contains(&u32::try_from(p.index).unwrap_or(u32::MAX)));
-        for p in &mut self.plan.points {
-            let idx = u32::try_from(p.index).unwrap_or(u32::MAX);
-            let runs = self.done.keys().filter(|(pi, _)| *pi == idx).count();
-            p.runs = u32::try_from(runs).unwrap_or(u32::MAX);
-        }
+        complete
     }
 }
 
@@ -63,48 +91,72 @@ pub fn recover(dir: &Path) -> Result<Recovered, ResultsError> {
     let plan_bytes = ResultsDir::new(dir).read(PLAN_FILE)?;
     let plan: Plan = serde_json::from_slice(&plan_bytes)
         .map_err(|e| ResultsError::read(&plan_path, format!("not a valid plan: {e}")))?;
-    let spool = read_spool(&dir.join(SPOOL_FILE))?;
-    let done = completed_runs(&plan, &spool);
-    let done_server_metrics = spool
-        .server_metrics
-        .iter()
-        .filter(|m| done.contains_key(&(m.point_index, m.run_index)))
-        .cloned()
+    // A run killed between writing its plan and its first spool line has no
+    // spool: nothing was measured, everything is run.
+    let spool_path = dir.join(SPOOL_FILE);
+    let spool = if spool_path.exists() {
+        read_spool(&spool_path)?
+    } else {
+        SpoolContents {
+            generations: 1,
+            ..SpoolContents::default()
+        }
+    };
+    let (done, done_server_metrics) = runs_where(&plan, &spool, true);
+    let (partial, partial_server_metrics) = runs_where(&plan, &spool, false);
+    let partial = partial
+        .into_iter()
+        .filter(|(k, _)| !done.contains_key(k))
+        .collect::<DoneRuns>();
+    let partial_server_metrics = partial_server_metrics
+        .into_iter()
+        .filter(|m| partial.contains_key(&(m.point_index, m.run_index)))
         .collect();
     Ok(Recovered {
         plan,
         done,
+        partial,
         done_server_metrics,
+        partial_server_metrics,
+        warmups: spool.warmups.clone(),
+        generations: spool.generations,
         records_read: spool.records.len(),
+        duplicates: spool.duplicates,
         skipped_lines: spool.skipped_lines,
     })
 }
 
-/// Runs of the spool that finished without interruption, with their measured
-/// records and the context to summarise them.
+/// Runs of the spool that finished without interruption (the last such
+/// attempt of each), with their measured records and the context to
+/// summarise them.
 #[must_use]
 pub fn completed_runs(plan: &Plan, spool: &SpoolContents) -> DoneRuns {
-    let mut done = BTreeMap::new();
-    for run in &spool.runs {
-        if !finished_whole(run) {
-            continue;
-        }
-        let key = (run.started.point_index, run.started.run_index);
-        let records: Vec<_> = spool
-            .records
-            .iter()
-            .filter(|r| !r.warmup && (r.point_index, r.run_index) == key)
-            .cloned()
-            .collect();
-        let ctx = run.run_context(&plan.experiment, &records);
-        done.insert(key, (records, ctx));
-    }
-    done
+    runs_where(plan, spool, true).0
 }
 
-/// True when the run's finish marker is there and says it was not interrupted.
-fn finished_whole(run: &SpoolRun) -> bool {
-    run.finished.as_ref().is_some_and(|f| !f.interrupted)
+/// With `whole`, the last attempt of each run that finished whole; without,
+/// the latest attempt of each run whatever its state.
+fn runs_where(
+    plan: &Plan,
+    spool: &SpoolContents,
+    whole: bool,
+) -> (DoneRuns, Vec<ServerMetricSample>) {
+    let mut picked: BTreeMap<(u32, u32), &SpoolRun> = BTreeMap::new();
+    for run in &spool.runs {
+        if !whole || run.finished_whole() {
+            picked.insert(run.key(), run);
+        }
+    }
+    let mut samples = Vec::new();
+    let runs = picked
+        .into_iter()
+        .map(|(key, run)| {
+            samples.extend(run.server_metrics.iter().cloned());
+            let ctx = run.run_context(&plan.experiment, &run.records);
+            (key, (run.records.clone(), ctx))
+        })
+        .collect();
+    (runs, samples)
 }
 
 #[cfg(test)]
@@ -176,7 +228,7 @@ mod tests {
             serde_json::to_vec(&plan).unwrap(),
         )
         .unwrap();
-        let mut w = SpoolWriter::create(&dir.path().join(SPOOL_FILE)).unwrap();
+        let mut w = SpoolWriter::append(&dir.path().join(SPOOL_FILE)).unwrap();
         w.record(&rec(0, 0, 0, true)).unwrap();
         w.run_started(&started(0, 0)).unwrap();
         w.record(&rec(0, 0, 0, false)).unwrap();
@@ -209,12 +261,63 @@ mod tests {
     }
 
     #[test]
-    fn finalize_only_keeps_the_runs_that_are_done() {
+    fn finalize_only_keeps_the_done_runs_and_the_latest_partial_attempts() {
         let dir = crashed_dir();
         let mut r = recover(dir.path()).unwrap();
-        r.keep_only_done();
-        let kept: Vec<(usize, u32)> = r.plan.points.iter().map(|p| (p.index, p.runs)).collect();
-        assert_eq!(kept, [(0, 1)]);
+        assert_eq!(
+            r.partial.keys().copied().collect::<Vec<_>>(),
+            [(0, 1), (1, 0)]
+        );
+        assert!(!r.finalize(), "runs 0/1 and 1/0 are not done");
+        assert_eq!(
+            r.done.keys().copied().collect::<Vec<_>>(),
+            [(0, 0), (0, 1), (1, 0)]
+        );
+        let kept: Vec<usize> = r.plan.points.iter().map(|p| p.index).collect();
+        assert_eq!(kept, [0, 1]);
+        assert_eq!(r.done_server_metrics, vec![sample(0, 0), sample(0, 1)]);
+        // The warmup of point 0 is kept.
+        assert_eq!(r.warmups[&0].len(), 1);
+    }
+
+    /// A crash during run 0/0, then a resume (generation 2) that warms the
+    /// point again and measures the run whole: only the second attempt and
+    /// the second warmup count, and a record written twice counts once.
+    #[test]
+    fn a_run_measured_again_replaces_its_partial_attempt() {
+        let dir = crashed_dir();
+        let path = dir.path().join(SPOOL_FILE);
+        // The first process died in the middle of a line.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"kind\":\"rec"))
+            .unwrap();
+        let mut w = SpoolWriter::append(&path).unwrap();
+        w.generation(&super::super::spool::Generation {
+            generation: 2,
+            t_wall_ns: 5,
+        })
+        .unwrap();
+        w.warmup_started(1).unwrap();
+        w.record(&rec(1, 0, 0, true)).unwrap();
+        w.record(&rec(1, 0, 1, true)).unwrap();
+        w.run_started(&started(1, 0)).unwrap();
+        for i in 0..3 {
+            w.record(&rec(1, 0, i, false)).unwrap();
+        }
+        w.record(&rec(1, 0, 2, false)).unwrap();
+        w.run_finished(&finished(1, 0, false)).unwrap();
+        drop(w);
+        let r = recover(dir.path()).unwrap();
+        assert_eq!(r.generations, 2);
+        assert_eq!(r.skipped_lines, 1, "the torn line only");
+        assert_eq!(r.duplicates, 1);
+        let (records, _) = &r.done[&(1, 0)];
+        let ids: Vec<u32> = records.iter().map(|x| x.request_index).collect();
+        assert_eq!(ids, [0, 1, 2], "the earlier partial attempt does not count");
+        assert_eq!(r.warmups[&1].len(), 2);
+        assert!(!r.partial.contains_key(&(1, 0)));
     }
 
     #[test]

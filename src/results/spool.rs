@@ -9,7 +9,20 @@
 //! {"kind":"server_metrics","point_index":0,"run_index":0,"samples":[ServerMetricSample, …]}
 //! {"kind":"run_finished","point_index":0,"run_index":0,"wall_time_s":1.25,
 //!  "cpu_utilisation":0.31,"interrupted":false}
+//! {"kind":"generation","generation":2,"t_wall_ns":1767323099000000000}
+//! {"kind":"warmup_started","point_index":1}
 //! ```
+//!
+//! **Append-only, in generations.** The spool is never truncated: `run`
+//! starts it (generation 1) and every `resume` appends a `generation` line and
+//! then its own lines, so nothing measured by an earlier process is ever
+//! overwritten. A request is identified by (point, run, request, turn,
+//! attempt) and warmup or not. Reading groups the records of a measured run
+//! under the latest `run_started` of that (point, run) — the *attempt* of the
+//! run — and a point's warmups under its latest `warmup_started`, so a run
+//! measured again by a resume replaces its earlier partial attempt instead of
+//! adding to it, and a record written twice counts once (the last copy). See
+//! [`SpoolContents::current_records`] and `super::resume`.
 //!
 //! The markers carry what [`summarize_run`](crate::metrics::summarize_run)
 //! needs besides the records, so a killed experiment can be finalised from the
@@ -29,6 +42,7 @@
 //! any line that is not a complete, valid spool line is skipped and counted,
 //! and `truncated_tail` says whether the last line was cut short.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -83,6 +97,22 @@ pub struct RunServerMetrics {
     pub samples: Vec<ServerMetricSample>,
 }
 
+/// A process began appending to the spool (`run` is generation 1, each
+/// `resume` the next).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    pub generation: u32,
+    /// Wall clock when it began (ns since the Unix epoch).
+    pub t_wall_ns: u64,
+}
+
+/// A point's warmup began: the warmup records that follow replace any earlier
+/// ones of the point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WarmupStarted {
+    pub point_index: u32,
+}
+
 /// One line of the spool.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -91,6 +121,8 @@ pub enum SpoolLine {
     Record(Box<RequestRecord>),
     ServerMetrics(RunServerMetrics),
     RunFinished(RunFinished),
+    Generation(Generation),
+    WarmupStarted(WarmupStarted),
 }
 
 /// The borrowed form of [`RunServerMetrics`].
@@ -109,6 +141,8 @@ enum SpoolLineRef<'a> {
     Record(&'a RequestRecord),
     ServerMetrics(RunServerMetricsRef<'a>),
     RunFinished(&'a RunFinished),
+    Generation(&'a Generation),
+    WarmupStarted(&'a WarmupStarted),
 }
 
 /// Appends spool lines to a file (module docs for the flush policy).
@@ -121,20 +155,9 @@ pub struct SpoolWriter {
 }
 
 impl SpoolWriter {
-    /// Creates (or truncates) the spool at `path`.
-    ///
-    /// # Errors
-    /// When the file cannot be created; the error names `path`.
-    pub fn create(path: &Path) -> Result<SpoolWriter, ResultsError> {
-        Self::open_with(
-            path,
-            OpenOptions::new().write(true).create(true).truncate(true),
-        )
-    }
-
-    /// Opens the spool at `path` for appending (created when missing), e.g. to
-    /// resume. When the file ends in a torn line (no final newline), a newline
-    /// is written first so the next line starts clean.
+    /// Opens the spool at `path` for appending (created when missing); it is
+    /// never truncated. When the file ends in a torn line (no final newline),
+    /// a newline is written first so the next line starts clean.
     ///
     /// # Errors
     /// When the file cannot be opened; the error names `path`.
@@ -212,6 +235,23 @@ impl SpoolWriter {
         }))
     }
 
+    /// Writes a generation marker, flushed and synced.
+    ///
+    /// # Errors
+    /// When writing fails; the error names the spool's path.
+    pub fn generation(&mut self, marker: &Generation) -> Result<(), ResultsError> {
+        self.write_line(&SpoolLineRef::Generation(marker))?;
+        self.sync()
+    }
+
+    /// Writes a warmup-started marker (flushed with the records that follow).
+    ///
+    /// # Errors
+    /// When writing fails; the error names the spool's path.
+    pub fn warmup_started(&mut self, point_index: u32) -> Result<(), ResultsError> {
+        self.write_line(&SpoolLineRef::WarmupStarted(&WarmupStarted { point_index }))
+    }
+
     /// Writes a run-finished marker, flushed and synced.
     ///
     /// # Errors
@@ -263,12 +303,50 @@ impl Drop for SpoolWriter {
     }
 }
 
-/// One run as seen in the spool.
+/// One attempt of a run as seen in the spool: from its `run_started` line to
+/// its `run_finished` line (or the end of the spool).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpoolRun {
     pub started: RunStarted,
     /// None when the process died before the run finished.
     pub finished: Option<RunFinished>,
+    /// The generation that measured it.
+    pub generation: u32,
+    /// Its measured records, one per identity (the last copy kept), in order.
+    pub records: Vec<RequestRecord>,
+    /// Its scraped server-metric samples.
+    pub server_metrics: Vec<ServerMetricSample>,
+}
+
+impl SpoolRun {
+    /// `(point index, run index)`.
+    #[must_use]
+    pub fn key(&self) -> (u32, u32) {
+        (self.started.point_index, self.started.run_index)
+    }
+
+    /// True when its finish marker is there and says it was not interrupted.
+    #[must_use]
+    pub fn finished_whole(&self) -> bool {
+        self.finished.as_ref().is_some_and(|f| !f.interrupted)
+    }
+}
+
+/// What identifies one record within its point: (run, request, turn, attempt, warmup).
+fn identity(r: &RequestRecord) -> (u32, u32, u32, u32, bool) {
+    (r.run_index, r.request_index, r.turn, r.attempt, r.warmup)
+}
+
+/// Appends `r` to `records`, replacing an earlier copy of the same request.
+fn put_once(records: &mut Vec<RequestRecord>, r: RequestRecord) -> bool {
+    let id = identity(&r);
+    if let Some(old) = records.iter_mut().rev().find(|x| identity(x) == id) {
+        *old = r;
+        false
+    } else {
+        records.push(r);
+        true
+    }
 }
 
 impl SpoolRun {
@@ -311,18 +389,56 @@ impl SpoolRun {
 /// Everything recovered from a spool.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpoolContents {
-    /// Records in the order written.
+    /// Every record line read, in the order written (earlier attempts and
+    /// copies included): what the spool holds, not what counts.
     pub records: Vec<RequestRecord>,
-    /// Runs in the order started (a finish marker without a start is ignored).
+    /// Run attempts in the order started (a finish marker without a start is
+    /// ignored).
     pub runs: Vec<SpoolRun>,
+    /// The warmup records of each point's latest warmup.
+    pub warmups: BTreeMap<u32, Vec<RequestRecord>>,
     /// Server-metric samples of every run that wrote them, in spool order.
     pub server_metrics: Vec<ServerMetricSample>,
+    /// Generations seen (1 when no marker: a spool of a single `run`).
+    pub generations: u32,
+    /// Record lines that repeated one already read for the same attempt.
+    pub duplicates: u64,
+    /// Measured records with no run started for them (one per identity): they
+    /// count in [`Self::current_records`], but belong to no run.
+    pub orphans: Vec<RequestRecord>,
     /// Lines that were not valid spool lines (a torn tail included).
     pub skipped_lines: u64,
     /// True when the last line had no newline and did not parse (a crash mid-write).
     pub truncated_tail: bool,
     /// The first skipped line's number (1-based) and parse error, for diagnostics.
     pub first_error: Option<(u64, String)>,
+}
+
+impl SpoolContents {
+    /// The latest attempt of every (point, run), in the order first started.
+    #[must_use]
+    pub fn latest_attempts(&self) -> Vec<&SpoolRun> {
+        let mut latest: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+        for (i, run) in self.runs.iter().enumerate() {
+            latest.insert(run.key(), i);
+        }
+        let mut picked: Vec<usize> = latest.into_values().collect();
+        picked.sort_unstable();
+        picked.into_iter().map(|i| &self.runs[i]).collect()
+    }
+
+    /// The records that count: each point's latest warmups, the records of
+    /// the latest attempt of every run, and records outside any run, one per
+    /// request identity.
+    #[must_use]
+    pub fn current_records(&self) -> Vec<RequestRecord> {
+        let mut out: Vec<RequestRecord> = self.warmups.values().flatten().cloned().collect();
+        for run in self.latest_attempts() {
+            out.extend(run.records.iter().cloned());
+        }
+        out.extend(self.orphans.iter().cloned());
+        out
+    }
 }
 
 /// Reads a spool, skipping lines that do not parse (module docs).
@@ -332,7 +448,11 @@ pub struct SpoolContents {
 pub fn read_spool(path: &Path) -> Result<SpoolContents, ResultsError> {
     let io = |e| ResultsError::read(path, e);
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
-    let mut out = SpoolContents::default();
+    let mut out = SpoolContents {
+        generations: 1,
+        ..SpoolContents::default()
+    };
+    let mut generation = 1u32;
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {
@@ -348,18 +468,59 @@ pub fn read_spool(path: &Path) -> Result<SpoolContents, ResultsError> {
             continue;
         }
         match serde_json::from_slice::<SpoolLine>(text) {
-            Ok(SpoolLine::Record(r)) => out.records.push(*r),
+            Ok(SpoolLine::Record(r)) => {
+                let r = *r;
+                out.records.push(r.clone());
+                let fresh = if r.warmup {
+                    put_once(out.warmups.entry(r.point_index).or_default(), r)
+                } else if let Some(run) = out
+                    .runs
+                    .iter_mut()
+                    .rev()
+                    .find(|x| x.key() == (r.point_index, r.run_index))
+                {
+                    put_once(&mut run.records, r)
+                } else {
+                    put_once(&mut out.orphans, r)
+                };
+                if !fresh {
+                    out.duplicates += 1;
+                }
+            }
             Ok(SpoolLine::RunStarted(s)) => out.runs.push(SpoolRun {
                 started: s,
                 finished: None,
+                generation,
+                records: Vec::new(),
+                server_metrics: Vec::new(),
             }),
-            Ok(SpoolLine::ServerMetrics(m)) => out.server_metrics.extend(m.samples),
+            Ok(SpoolLine::ServerMetrics(m)) => {
+                out.server_metrics.extend(m.samples.iter().cloned());
+                if let Some(run) = out
+                    .runs
+                    .iter_mut()
+                    .rev()
+                    .find(|x| x.key() == (m.point_index, m.run_index))
+                {
+                    run.server_metrics = m.samples;
+                }
+            }
             Ok(SpoolLine::RunFinished(f)) => {
-                if let Some(run) = out.runs.iter_mut().rev().find(|r| {
-                    r.started.point_index == f.point_index && r.started.run_index == f.run_index
-                }) {
+                if let Some(run) = out
+                    .runs
+                    .iter_mut()
+                    .rev()
+                    .find(|x| x.key() == (f.point_index, f.run_index))
+                {
                     run.finished = Some(f);
                 }
+            }
+            Ok(SpoolLine::Generation(g)) => {
+                generation = g.generation.max(generation);
+                out.generations = generation;
+            }
+            Ok(SpoolLine::WarmupStarted(w)) => {
+                out.warmups.insert(w.point_index, Vec::new());
             }
             Err(e) => {
                 out.skipped_lines += 1;
@@ -413,7 +574,7 @@ mod tests {
     fn write_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(SPOOL_FILE);
-        let mut w = SpoolWriter::create(&path).unwrap();
+        let mut w = SpoolWriter::append(&path).unwrap();
         w.run_started(&started()).unwrap();
         for i in 0..100 {
             w.record(&rec(i)).unwrap();
@@ -458,7 +619,7 @@ mod tests {
         // After FLUSH_EVERY_RECORDS records the buffer must have been handed to the OS.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(SPOOL_FILE);
-        let mut w = SpoolWriter::create(&path).unwrap();
+        let mut w = SpoolWriter::append(&path).unwrap();
         for i in 0..FLUSH_EVERY_RECORDS as u32 {
             w.record(&rec(i)).unwrap();
         }
@@ -472,7 +633,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(SPOOL_FILE);
         {
-            let mut w = SpoolWriter::create(&path).unwrap();
+            let mut w = SpoolWriter::append(&path).unwrap();
             w.run_started(&started()).unwrap();
             for i in 0..5 {
                 w.record(&rec(i)).unwrap();
@@ -518,7 +679,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_path() {
-        let err = SpoolWriter::create(Path::new("/nonexistent-dir-xyz/s.jsonl")).unwrap_err();
+        let err = SpoolWriter::append(Path::new("/nonexistent-dir-xyz/s.jsonl")).unwrap_err();
         assert!(
             err.to_string().contains("/nonexistent-dir-xyz/s.jsonl"),
             "{err}"

@@ -33,7 +33,7 @@ use crate::plan::{EndpointTarget, LoadSpec, Plan, PointSpec};
 use crate::record::RequestRecord;
 use crate::results::layout::{MANIFEST_FILE, PLAN_FILE, SPOOL_FILE};
 use crate::results::resume::DoneRuns;
-use crate::results::spool::{RunFinished, RunStarted, SpoolWriter};
+use crate::results::spool::{Generation, RunFinished, RunStarted, SpoolWriter};
 use crate::results::{
     write_atomic, Environment, ExperimentResults, PointResult, ResultsDir, ServerMetricSample,
 };
@@ -60,6 +60,14 @@ pub struct RunOptions {
     pub done: DoneRuns,
     /// Server-metric samples of the runs in `done` (resume): kept in the results.
     pub done_server_metrics: Vec<ServerMetricSample>,
+    /// The spooled warmup records of each point (resume): kept for the points
+    /// with a run in `done`, whose warmup is not sent again.
+    pub warmups: BTreeMap<u32, Vec<RequestRecord>>,
+    /// Send nothing: write the runs in `done` (`resume --finalize-only`); any
+    /// planned run missing from it marks the results interrupted.
+    pub finalize_only: bool,
+    /// The spool generation this process appends (1 for `run`).
+    pub generation: u32,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -69,6 +77,9 @@ pub struct RunOutcome {
     pub results: ExperimentResults,
     /// Measured failure rate when it exceeded `max_failure_rate`.
     pub failure_rate_exceeded: Option<f64>,
+    /// False when a resume was stopped before measuring anything and wrote
+    /// nothing (the directory is as it was).
+    pub written: bool,
 }
 
 /// Runs every point of `plan` and writes the results directory.
@@ -82,8 +93,12 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         what: "the plan",
         source,
     })?;
-    write_atomic(&dir.file(PLAN_FILE), &plan_json)?;
-    write_atomic(&dir.file(MANIFEST_FILE), plan.resolved_manifest.as_bytes())?;
+    // `--finalize-only` runs a plan cut to what was measured: `plan.json`
+    // keeps the whole plan, so a later `resume` still knows every point.
+    if !opts.finalize_only {
+        write_atomic(&dir.file(PLAN_FILE), &plan_json)?;
+        write_atomic(&dir.file(MANIFEST_FILE), plan.resolved_manifest.as_bytes())?;
+    }
 
     let mut plan = plan;
     let mut environment = environment(&plan, &opts.command, &opts.dir);
@@ -111,9 +126,18 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         base_urls.insert(name.clone(), url);
     }
 
+    // A stop signal during preflight or dataset loading ends the run there:
+    // nothing was measured, and the (empty) results are written as interrupted.
+    let mut stopped_early = false;
     if opts.preflight {
         for (name, ep) in &plan.endpoints {
-            let models = crate::client::check_endpoint(ep, &base_urls[name]).await?;
+            let models = tokio::select! {
+                r = crate::client::check_endpoint(ep, &base_urls[name]) => r?,
+                () = opts.cancel.cancelled() => {
+                    stopped_early = true;
+                    break;
+                }
+            };
             environment.server_models.insert(name.clone(), models);
         }
     } else {
@@ -124,13 +148,56 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         }
     }
 
-    let preparer = Preparer::new(&plan)?;
-    let spool_path = dir.file(SPOOL_FILE);
-    let spool = Some(if opts.done.is_empty() {
-        SpoolWriter::create(&spool_path)?
+    // Datasets and tokenizers load on a blocking thread, so a stop is heard.
+    let preparer = if stopped_early {
+        None
     } else {
-        SpoolWriter::append(&spool_path)?
-    });
+        let for_loading = plan.clone();
+        let loading = tokio::task::spawn_blocking(move || Preparer::new(&for_loading));
+        tokio::select! {
+            r = loading => Some(r.map_err(|source| Error::Task { task: "dataset loading", source })??),
+            () = opts.cancel.cancelled() => None,
+        }
+    };
+    let Some(preparer) = preparer else {
+        for sim in simulators {
+            sim.shutdown();
+        }
+        environment.finished_at = Some(chrono::Utc::now().to_rfc3339());
+        let results = ExperimentResults {
+            plan,
+            environment,
+            points: Vec::new(),
+            records: Vec::new(),
+            interrupted: true,
+            server_metrics: opts.done_server_metrics.clone(),
+            searches: Vec::new(),
+        };
+        // A resume stopped here leaves the directory as it was (its spool
+        // holds everything); a fresh run writes its empty, interrupted results.
+        let written = opts.generation <= 1;
+        if written {
+            crate::sink::write_all(&dir, &results)?;
+        }
+        return Ok(RunOutcome {
+            dir,
+            results,
+            failure_rate_exceeded: None,
+            written,
+        });
+    };
+    // The spool is only ever appended to (see `crate::results::spool`);
+    // finalizing sends nothing, so it writes nothing there.
+    let spool = if opts.finalize_only {
+        None
+    } else {
+        let mut sp = SpoolWriter::append(&dir.file(SPOOL_FILE))?;
+        sp.generation(&Generation {
+            generation: opts.generation,
+            t_wall_ns: crate::clock::wall_ns(),
+        })?;
+        Some(sp)
+    };
 
     let mut runner = PointRunner {
         experiment: plan.experiment.clone(),
@@ -142,6 +209,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         progress: crate::progress::Progress::new(opts.progress),
         records: Vec::new(),
         server_metrics: opts.done_server_metrics.clone(),
+        incomplete: false,
     };
     let mut points: Vec<PointResult> = Vec::new();
     let mut interrupted = false;
@@ -181,6 +249,11 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
             let summary = if let Some(done) = points.iter().find(|p| p.spec.id == id) {
                 done.summary.clone()
             } else {
+                if opts.finalize_only {
+                    // The search needs a probe nobody measured.
+                    runner.incomplete = true;
+                    break None;
+                }
                 if opts.cancel.is_cancelled() {
                     interrupted = true;
                     break None;
@@ -217,8 +290,10 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         mut spool,
         records: all_records,
         server_metrics,
+        incomplete,
         ..
     } = runner;
+    interrupted |= incomplete;
     if let Some(sp) = spool.as_mut() {
         sp.sync()?;
     }
@@ -255,6 +330,7 @@ pub async fn run(plan: Plan, opts: RunOptions) -> Result<RunOutcome, Error> {
         dir,
         results,
         failure_rate_exceeded,
+        written: true,
     })
 }
 
@@ -268,6 +344,8 @@ struct PointRunner<'a> {
     preparer: Preparer,
     opts: &'a RunOptions,
     spool: Option<SpoolWriter>,
+    /// `--finalize-only` skipped a planned run that was never measured.
+    incomplete: bool,
     progress: crate::progress::Progress,
     records: Vec<RequestRecord>,
     server_metrics: Vec<ServerMetricSample>,
@@ -295,9 +373,17 @@ impl PointRunner<'_> {
             .progress
             .point(point, point.requests_per_run() * u64::from(point.runs));
 
-        // Warmup: sequential, unmeasured, once before the point's first run.
+        // Warmup: sequential, unmeasured, once before the point's first run. A
+        // point with a run already done (resume) keeps its spooled warmups.
         let already_started = opts.done.keys().any(|(p, _)| *p == point_index);
-        if point.warmup > 0 && !already_started {
+        if already_started || opts.finalize_only {
+            if let Some(warm) = opts.warmups.get(&point_index) {
+                self.records.extend(warm.iter().cloned());
+            }
+        } else if point.warmup > 0 {
+            if let Some(sp) = self.spool.as_mut() {
+                sp.warmup_started(point_index)?;
+            }
             let warm = self.preparer.prepare_warmup(point, point.warmup)?;
             let input = RunInput {
                 client: client.clone(),
@@ -325,6 +411,11 @@ impl PointRunner<'_> {
             if let Some((records, ctx)) = opts.done.get(&(point_index, run_index)) {
                 runs.push(metrics::summarize_run(records, ctx));
                 self.records.extend(records.iter().cloned());
+                continue;
+            }
+            if opts.finalize_only {
+                // Never measured: the results are incomplete, nothing is sent.
+                self.incomplete = true;
                 continue;
             }
             if opts.cancel.is_cancelled() {

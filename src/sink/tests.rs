@@ -83,7 +83,7 @@ fn falls_back_to_the_spool_without_parquet() {
     let rd = ResultsDir::new(dir.path());
     let results = with_records();
     JsonSink.write(&rd, &results).unwrap();
-    let mut w = SpoolWriter::create(&rd.file(SPOOL_FILE)).unwrap();
+    let mut w = SpoolWriter::append(&rd.file(SPOOL_FILE)).unwrap();
     for r in &results.records {
         w.record(r).unwrap();
     }

@@ -256,6 +256,18 @@ fn spawn_run(manifest: &Path, out: &Path) -> std::process::Child {
 /// Ctrl-C stops sending, keeps what was measured, marks the results interrupted, exits 130.
 #[test]
 fn ctrl_c_writes_partial_results_and_exits_130() {
+    stop_writes_partial_results(libc::SIGINT, 130);
+}
+
+/// SIGTERM (Kubernetes, systemd, `timeout`) and SIGHUP stop a run exactly like
+/// a first Ctrl-C, with the conventional codes 143 and 129.
+#[test]
+fn sigterm_and_sighup_stop_like_ctrl_c() {
+    stop_writes_partial_results(libc::SIGTERM, 143);
+    stop_writes_partial_results(libc::SIGHUP, 129);
+}
+
+fn stop_writes_partial_results(signal: i32, code: i32) {
     let tmp = tempfile::tempdir().unwrap();
     let manifest = write(tmp.path(), "long.toml", LONG_MANIFEST);
     let out = tmp.path().join("out");
@@ -268,12 +280,12 @@ fn ctrl_c_writes_partial_results_and_exits_130() {
         ) >= 5),
         "the run never produced records"
     );
-    // SAFETY: sending SIGINT to our own child process.
+    // SAFETY: signalling our own child process.
     unsafe {
-        libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT);
+        libc::kill(i32::try_from(child.id()).unwrap(), signal);
     }
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code), "signal {signal}");
     let s = summary(&dir);
     assert_eq!(s["interrupted"], true);
     let recs = records(&dir);
@@ -310,6 +322,24 @@ fn resume_recovers_a_killed_run() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(!dir.join("summary.json").exists());
+    // The same --run-id again is refused, pointing to `resume`; the spool stays.
+    let spool_len = std::fs::metadata(dir.join("records.spool.jsonl"))
+        .unwrap()
+        .len();
+    bin()
+        .arg("run")
+        .arg(&manifest)
+        .args(["--quiet", "--run-id", "r", "--output"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("tokenomics resume"));
+    assert_eq!(
+        std::fs::metadata(dir.join("records.spool.jsonl"))
+            .unwrap()
+            .len(),
+        spool_len
+    );
     let spooled = tokenomics::results::spool::read_spool(&dir.join("records.spool.jsonl")).unwrap();
     let before: Vec<String> = spooled
         .records
@@ -344,4 +374,46 @@ fn resume_recovers_a_killed_run() {
     let s = summary(&dir);
     assert_eq!(s["interrupted"], false);
     assert_eq!(s["points"][0]["runs"].as_array().unwrap().len(), 3);
+}
+
+/// A stop during preflight is heard at once: an endpoint that accepts the
+/// connection and never answers holds the preflight, and Ctrl-C ends the run
+/// with 130 (not the preflight's failure, 4, after its timeout).
+#[test]
+fn ctrl_c_during_preflight_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let manifest = write(
+        tmp.path(),
+        "silent.toml",
+        &format!(
+            r#"
+schema = 1
+[experiment]
+name = "silent"
+[endpoints.e]
+base_url = "http://127.0.0.1:{port}/v1"
+model = "m"
+[scenarios.s]
+spec = "D(8,8)"
+[[grid]]
+endpoints = ["e"]
+scenarios = ["s"]
+mode = "burst"
+batch_sizes = [1]
+"#
+        ),
+    );
+    let out = tmp.path().join("out");
+    let mut child = spawn_run(&manifest, &out);
+    // The preflight's connection arrives: the run is waiting on it.
+    let (_conn, _) = silent.accept().unwrap();
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(summary(&out.join("silent/r"))["interrupted"], true);
 }

@@ -333,3 +333,50 @@ fn no_gauge_samples_no_server_section() {
         assert!(!html.contains(SERVER_CHART_PREFIX));
     }
 }
+
+/// The overview fits a 1,280-px window: the layout's 220-px contents column and
+/// padding leave about 960 px, so the table keeps to nine columns (endpoint,
+/// scenario and load go under the point's id), its long ids wrap, and no
+/// style fixes a width wider than the window.
+#[test]
+fn the_overview_fits_a_1280_px_window() {
+    let results = sample_results();
+    let html = render_report(&results).unwrap();
+    let doc = Html::parse_document(&html);
+    let columns = doc.select(&sel("#table-overview thead th")).count();
+    assert!(columns <= 9, "{columns} overview columns");
+    for row in doc.select(&sel("#table-overview tbody tr")) {
+        assert_eq!(row.select(&sel("td")).count(), columns);
+    }
+    // Every number-with-px in the stylesheet that sets a width stays below 1,280.
+    let css: String = doc.select(&sel("style")).flat_map(|s| s.text()).collect();
+    assert!(
+        css.contains("#table-overview td.point"),
+        "the report's own stylesheet"
+    );
+    for decl in css.split(';') {
+        let decl = decl.trim();
+        let Some((prop, value)) = decl.rsplit_once(':') else {
+            continue;
+        };
+        if !prop.trim_end().ends_with("width") || prop.contains("max-width") {
+            continue;
+        }
+        for px in value
+            .split_whitespace()
+            .filter_map(|v| v.strip_suffix("px"))
+        {
+            let n: f64 = px
+                .trim_start_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .unwrap_or(0.0);
+            assert!(n < 1280.0, "fixed width {decl}");
+        }
+    }
+    // Column headers explain themselves on hover.
+    assert!(
+        doc.select(&sel("#table-overview thead th span[title]"))
+            .count()
+            >= 7
+    );
+}

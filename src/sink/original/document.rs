@@ -195,7 +195,10 @@ pub(super) fn metadata(results: &ExperimentResults, spec: &PointSpec, series: &[
     put("temperature", json!(temperature));
     put("num_completions", json!(endpoint.map_or(1, |e| e.n)));
     put("stream", json!(endpoint.is_some_and(|e| e.stream)));
-    put("description", json!(exp.description));
+    put(
+        "description",
+        json!(legend_description(&exp.description, spec, mode)),
+    );
     put("seed", json!(exp.seed));
     put("lora_config", lora);
     put("steady_state_threshold", json!(exp.steady_state_threshold));
@@ -301,4 +304,17 @@ pub(super) fn point_document(
     });
     round_floats(&mut doc);
     doc
+}
+
+/// `metadata.description` of a point: the original's plot scripts label each
+/// curve with it, so it names the experiment's description *and* the point's
+/// endpoint, scenario and mode — two endpoints of one experiment get two
+/// legend labels, one per (endpoint, scenario, mode).
+pub(super) fn legend_description(description: &str, spec: &PointSpec, mode: &str) -> String {
+    let what = format!("{}/{}, {mode}", spec.endpoint, spec.scenario);
+    if description.is_empty() {
+        what
+    } else {
+        format!("{description} ({what})")
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::document::local_timestamp;
+use super::document::{legend_description, local_timestamp};
 use super::layout::{config_key, sequence_length, sweep_value, Layout};
 use super::number::round_floats;
 use crate::plan::EndpointTarget;
@@ -143,7 +143,7 @@ pub(super) fn embedding_document(
             "warmup_runs": spec.warmup,
             "concurrent_requests": endpoint.is_none_or(|e| !e.embed_batch_in_one_request),
             "seed": plan.experiment.seed,
-            "description": plan.experiment.description,
+            "description": legend_description(&plan.experiment.description, spec, spec.load.mode_name()),
         },
         "config_key": config_key(plan, spec),
         "result": embedding_result(results, point),

@@ -285,7 +285,9 @@ fn embeddings_points_get_the_original_embedding_layout() {
     assert_eq!(meta["concurrent_requests"], true);
     assert_eq!(
         (&meta["seed"], &meta["description"]),
-        (&json!(42), &json!("a test"))
+        // The experiment's description, and which curve this is: the original's
+        // plots label each file's curve with it.
+        (&json!(42), &json!("a test (embed/embed-200, burst)"))
     );
 
     let r = &v["result"];
@@ -501,4 +503,29 @@ fn metadata_copies_original_configs_and_names_builtins_by_type() {
     assert_eq!(written_metadata(&results)["temperature"], Value::Null);
     assert_eq!(written_metadata(&results)["num_images"], 0);
     assert_eq!(written_metadata(&results)["image_size"], Value::Null);
+}
+
+/// Two endpoints (or scenarios, or modes) of one experiment get two legend
+/// labels in the original's plots: `metadata.description` names the curve.
+#[test]
+fn every_curve_gets_its_own_legend_label() {
+    let results = crate::results::test_fixture::sample_results();
+    let mut labels = std::collections::BTreeMap::new();
+    for p in &results.points {
+        let label = super::document::legend_description(
+            &results.plan.experiment.description,
+            &p.spec,
+            p.spec.load.mode_name(),
+        );
+        let curve = (
+            p.spec.endpoint.clone(),
+            p.spec.scenario.clone(),
+            p.spec.load.mode_name(),
+        );
+        if let Some(other) = labels.insert(label.clone(), curve.clone()) {
+            assert_eq!(other, curve, "{label} labels two curves");
+        }
+        assert!(label.contains(&p.spec.endpoint) && label.contains(&p.spec.scenario));
+    }
+    assert!(labels.len() >= 2, "{labels:?}");
 }
