@@ -52,6 +52,19 @@ requests = {requests}
     path
 }
 
+/// Loads and plans a manifest (the size guards lifted, as `--allow-large`).
+fn plan_of(path: &std::path::Path) -> tokenomics::plan::Plan {
+    let m = load(path, &LoadOptions::default()).expect("manifest");
+    build(
+        &m,
+        &PlanOptions {
+            allow_large: true,
+            shard: None,
+        },
+    )
+    .expect("plan")
+}
+
 fn record(point: u32, run: u32, i: u32) -> RequestRecord {
     let start = u64::from(i) * 2_000_000;
     let first = start + 20_000_000 + u64::from(i % 7) * 100_000;
@@ -93,19 +106,12 @@ fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
 
     let levels: Vec<u32> = (1..=POINTS).collect();
-    let m = load(
-        &manifest(tmp.path(), "big.toml", &levels, u64::from(per_run)),
-        &LoadOptions::default(),
-    )
-    .expect("manifest");
-    let plan = build(
-        &m,
-        &PlanOptions {
-            allow_large: true,
-            shard: None,
-        },
-    )
-    .expect("plan");
+    let plan = plan_of(&manifest(
+        tmp.path(),
+        "big.toml",
+        &levels,
+        u64::from(per_run),
+    ));
 
     let t = Instant::now();
     let mut records = Vec::with_capacity(rows as usize);
@@ -185,15 +191,7 @@ fn main() {
     let levels: Vec<u32> = (1..=10_000).collect();
     let path = manifest(tmp.path(), "wide.toml", &levels, 8);
     let t = Instant::now();
-    let m = load(&path, &LoadOptions::default()).expect("manifest");
-    let plan = build(
-        &m,
-        &PlanOptions {
-            allow_large: true,
-            shard: None,
-        },
-    )
-    .expect("plan");
+    let plan = plan_of(&path);
     println!(
         "plan of {} points (load + build): {:.2} s",
         plan.points.len(),
