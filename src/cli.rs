@@ -351,6 +351,20 @@ pub struct BenchClientArgs {
     /// Also write the figures as JSON here.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Long responses: streams of `--long-tokens` events on a `--long-prompt-tokens`
+    /// prompt against streams of 100 events on a short prompt; compares the
+    /// client's CPU time per event (no slowdown per event is the target).
+    #[arg(long)]
+    pub long: bool,
+    /// Long level: token events per long response.
+    #[arg(long, default_value_t = 100_000)]
+    pub long_tokens: u32,
+    /// Long level: prompt length of the long requests, in words (about tokens).
+    #[arg(long, default_value_t = 50_000)]
+    pub long_prompt_tokens: u32,
+    /// Long level: concurrent streams.
+    #[arg(long, default_value_t = 8)]
+    pub long_streams: u32,
     /// Short windows (1 s capacity, 2 s fidelity, 1 s soak lines) for a quick look.
     #[arg(long)]
     pub quick: bool,

@@ -61,6 +61,8 @@ pub struct CapacityOptions {
     pub window: Duration,
     /// Token events per request (`max_tokens`).
     pub events_per_request: u32,
+    /// Words of the prompt (0: a one-line prompt).
+    pub prompt_words: u32,
     /// The simulator's inter-token latency in ms (0 = as fast as it can).
     pub itl_ms: f64,
     /// Longest warmup per level.
@@ -241,7 +243,10 @@ async fn level(
     baseline: Option<u64>,
 ) -> Result<CapacityLevel, Error> {
     let client = load::client(sim.base_url(), streams)?;
-    let request = Arc::new(load::chat_request(opts.events_per_request.max(1)));
+    let request = Arc::new(load::chat_request_with_prompt(
+        opts.events_per_request.max(1),
+        opts.prompt_words,
+    ));
     let window = Arc::new(Window {
         start: AtomicU64::new(u64::MAX),
         end: AtomicU64::new(u64::MAX),

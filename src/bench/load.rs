@@ -67,9 +67,20 @@ pub fn endpoint(base_url: &str) -> EndpointSpec {
 /// bodies the dataset stage builds (`stream_options.include_usage`, `ignore_eos`).
 #[must_use]
 pub fn chat_request(tokens: u32) -> PreparedRequest {
+    chat_request_with_prompt(tokens, 0)
+}
+
+/// [`chat_request`] with a prompt of `words` words (0: the one-line prompt).
+#[must_use]
+pub fn chat_request_with_prompt(tokens: u32, words: u32) -> PreparedRequest {
+    let content = if words == 0 {
+        "Benchmark the client: stream tokens as they come.".to_string()
+    } else {
+        "word ".repeat(words as usize)
+    };
     let body = serde_json::json!({
         "model": MODEL,
-        "messages": [{"role": "user", "content": "Benchmark the client: stream tokens as they come."}],
+        "messages": [{"role": "user", "content": content}],
         "max_tokens": tokens,
         "ignore_eos": true,
         "stream": true,
@@ -81,8 +92,8 @@ pub fn chat_request(tokens: u32) -> PreparedRequest {
         body: Bytes::from(body.to_string()),
         model: MODEL.into(),
         lora: None,
-        target_input_tokens: Some(9),
-        built_input_tokens: Some(9),
+        target_input_tokens: Some(words.max(9)),
+        built_input_tokens: Some(words.max(9)),
         target_output_tokens: Some(tokens),
         max_tokens: Some(tokens),
         items: 1,

@@ -9,6 +9,8 @@
 //!   closed-loop streams and for bursts (preconnected and cold);
 //! * **soak** ([`soak`], `--soak SECONDS`): thousands of streams for a long
 //!   time, with a verdict on whether memory stayed flat;
+//! * **long** ([`long`], `--long`): the client's CPU time per event on
+//!   100,000-event responses to 50,000-word prompts against 100-event ones;
 //! * **arrival** ([`arrival`], `--arrival`): the open loop's send precision at
 //!   1,000–10,000 requests/s, and how closely the server-side inter-arrival gaps
 //!   follow the declared Poisson or gamma process.
@@ -32,6 +34,7 @@ pub mod arrival;
 pub mod capacity;
 pub mod fidelity;
 pub mod load;
+pub mod long;
 pub mod simproc;
 pub mod soak;
 pub mod system;
@@ -139,6 +142,8 @@ pub struct BenchReport {
     pub soak: Option<soak::SoakReport>,
     /// Arrival-precision figures, when run.
     pub arrival: Option<arrival::ArrivalReport>,
+    /// Long-response figures, when run.
+    pub long: Option<long::LongReport>,
 }
 
 /// What one invocation runs, resolved from the command line.
@@ -152,6 +157,8 @@ pub struct BenchPlan {
     pub soak: Option<soak::SoakOptions>,
     /// Arrival options, when it runs.
     pub arrival: Option<arrival::ArrivalOptions>,
+    /// Long-response options, when it runs.
+    pub long: Option<long::LongOptions>,
     /// How to start the simulator.
     pub sim: SimSetup,
     /// CPUs the client is pinned to (empty: not pinned).
@@ -332,20 +339,41 @@ impl BenchPlan {
         } else {
             None
         };
-        let capacity =
-            if args.capacity || (fidelity.is_none() && soak.is_none() && arrival.is_none()) {
-                Some(capacity::CapacityOptions {
-                    streams: stream_counts("streams", &args.streams)?,
-                    window,
-                    events_per_request: args.events_per_stream,
-                    itl_ms,
-                    max_warmup,
-                    client_cpus: client_budget,
-                    sim_cpus: sim_budget,
-                })
-            } else {
-                None
-            };
+        let long = if args.long {
+            if args.long_tokens == 0 || args.long_streams == 0 {
+                return Err(usage(
+                    "--long-tokens and --long-streams must be at least 1".to_owned(),
+                    None,
+                ));
+            }
+            Some(long::LongOptions {
+                streams: args.long_streams,
+                tokens: args.long_tokens,
+                prompt_words: args.long_prompt_tokens,
+                window,
+                max_warmup,
+                client_cpus: client_budget,
+                sim_cpus: sim_budget,
+            })
+        } else {
+            None
+        };
+        let capacity = if args.capacity
+            || (fidelity.is_none() && soak.is_none() && arrival.is_none() && long.is_none())
+        {
+            Some(capacity::CapacityOptions {
+                streams: stream_counts("streams", &args.streams)?,
+                window,
+                events_per_request: args.events_per_stream,
+                prompt_words: 0,
+                itl_ms,
+                max_warmup,
+                client_cpus: client_budget,
+                sim_cpus: sim_budget,
+            })
+        } else {
+            None
+        };
 
         let exe = match &args.sim_exe {
             Some(p) => p.clone(),
@@ -361,6 +389,7 @@ impl BenchPlan {
             fidelity,
             soak,
             arrival,
+            long,
             sim: SimSetup {
                 exe,
                 cpus: sim_cpus,
@@ -454,6 +483,7 @@ pub async fn execute(plan: &BenchPlan, print: &mut dyn FnMut(&str)) -> Result<Be
         fidelity: None,
         soak: None,
         arrival: None,
+        long: None,
     };
     if let Some(opts) = &plan.capacity {
         let timing = SimTimingArgs {
@@ -510,6 +540,12 @@ pub async fn execute(plan: &BenchPlan, print: &mut dyn FnMut(&str)) -> Result<Be
         .await?;
         report.arrival = Some(r);
     }
+    if let Some(opts) = &plan.long {
+        print(&format!("\n{}", long::header(opts)));
+        let r = long::run(&plan.sim, opts, &mut |l| print(&format!("{l}\n"))).await?;
+        print(&long::verdict(&r));
+        report.long = Some(r);
+    }
     Ok(report)
 }
 
@@ -555,6 +591,22 @@ mod tests {
             BenchPlan::from_args(&args(&["--soak", "30", "--capacity"]), &[0, 1]).expect("plan");
         assert!(p.capacity.is_some() && p.soak.is_some());
         assert_eq!(p.soak.as_ref().expect("soak").streams, 2048);
+    }
+
+    #[test]
+    fn the_long_level_runs_alone_with_its_sizes() {
+        let p = BenchPlan::from_args(&args(&["--long"]), &[0, 1]).expect("plan");
+        assert!(p.capacity.is_none() && p.fidelity.is_none());
+        let l = p.long.expect("long");
+        assert_eq!((l.streams, l.tokens, l.prompt_words), (8, 100_000, 50_000));
+        let p = BenchPlan::from_args(
+            &args(&["--long", "--long-tokens", "5000", "--long-streams", "2"]),
+            &[0, 1],
+        )
+        .expect("plan");
+        let l = p.long.expect("long");
+        assert_eq!((l.streams, l.tokens), (2, 5000));
+        assert!(BenchPlan::from_args(&args(&["--long", "--long-tokens", "0"]), &[0, 1]).is_err());
     }
 
     #[test]

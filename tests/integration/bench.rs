@@ -35,6 +35,7 @@ fn tiny_capacity_counts_events_cpu_and_memory() {
         streams: vec![8],
         window: Duration::from_millis(500),
         events_per_request: 32,
+        prompt_words: 0,
         itl_ms: 1.0,
         max_warmup: Duration::from_secs(20),
         client_cpus: 2,
@@ -224,4 +225,36 @@ fn tiny_arrival_level_counts_lags_gaps_and_pacer_cpu() {
         finite_non_negative(l.pacer_cpu_pct, "pacer CPU");
         assert!(l.expected_near_zero_share > 0.0 && l.expected_near_zero_share < 0.05);
     }
+}
+
+/// The long-response level measures both halves on their own sizes: long
+/// responses to a long prompt, and short ones, each with events counted and no
+/// failure.
+#[test]
+fn tiny_long_level_measures_both_halves() {
+    let opts = tokenomics::bench::long::LongOptions {
+        streams: 2,
+        tokens: 3000,
+        prompt_words: 2000,
+        window: Duration::from_millis(300),
+        max_warmup: Duration::from_secs(20),
+        client_cpus: 2,
+        sim_cpus: 2,
+    };
+    let mut lines = Vec::new();
+    let r = runtime()
+        .block_on(tokenomics::bench::long::run(&setup(), &opts, &mut |l| {
+            lines.push(l.to_owned());
+        }))
+        .expect("long level runs");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[1].contains("3,000") && lines[1].contains("2,000"),
+        "{lines:?}"
+    );
+    for half in [&r.short, &r.long] {
+        assert!(half.events > 0, "{half:?}");
+        assert_eq!(half.failed, 0, "{half:?}");
+    }
+    assert_eq!((r.tokens, r.prompt_words), (3000, 2000));
 }
