@@ -68,11 +68,8 @@
 //! [`PRECONNECT_PARALLEL`] at a time) and counted like any other.
 
 use std::io;
-use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -80,14 +77,15 @@ use futures::StreamExt;
 use http::header::{HeaderMap, HeaderValue, HOST, TRANSFER_ENCODING};
 use http::{Method, Request, Response, Uri};
 use http_body_util::Full;
-use hyper::body::{Body as _, Incoming};
 use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::clock::now_ns;
+
+mod body;
+mod connect;
+pub use body::PooledBody;
+use connect::{connect, tls_connector};
 
 /// Longest idle time of a pooled connection when the server announced none.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(4);
@@ -583,72 +581,6 @@ async fn send_on(
     }
 }
 
-/// A response body that returns its connection to the pool when it ends.
-///
-/// At the body's end the connection goes back at once when hyper already says
-/// it can take another request (so a closed loop's next request finds it),
-/// else a task waits for hyper to say so. A body dropped before its end takes
-/// its connection with it (hyper closes a connection whose response was not
-/// read).
-pub struct PooledBody {
-    inner: Incoming,
-    conn: Option<(Conn, Arc<Shared>)>,
-}
-
-impl PooledBody {
-    fn release(&mut self) {
-        let Some((mut conn, shared)) = self.conn.take() else {
-            return;
-        };
-        if conn.sender.is_ready() {
-            shared.put_back(conn);
-        } else if !conn.sender.is_closed() {
-            tokio::spawn(async move {
-                // An error means the connection closed (e.g. `Connection: close`).
-                if conn.sender.ready().await.is_ok() {
-                    shared.put_back(conn);
-                }
-            });
-        }
-    }
-}
-
-impl hyper::body::Body for PooledBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => this.release(),
-            Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => this.release(),
-            Poll::Ready(Some(Err(_))) => this.conn = None,
-            _ => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for PooledBody {
-    fn drop(&mut self) {
-        if self.inner.is_end_stream() {
-            self.release();
-        }
-    }
-}
-
 /// Reads what the response says about its connection.
 fn note_response(state: &ConnState, headers: &HeaderMap) {
     let chunked = headers.get_all(TRANSFER_ENCODING).iter().any(|v| {
@@ -732,215 +664,6 @@ impl Shared {
     }
 }
 
-/// Opens a connection: DNS, TCP, TLS within the connect timeout, then hyper's handshake.
-async fn connect(shared: Arc<Shared>) -> Result<Conn, SendError> {
-    let target = &shared.target;
-    let started = now_ns();
-    let stream = tokio::time::timeout(shared.connect_timeout, open_stream(target))
-        .await
-        .map_err(|_| SendError::ConnectTimeout(shared.connect_timeout))?
-        .map_err(SendError::Connect)?;
-    let state = Arc::new(ConnState::new(now_ns().saturating_sub(started)));
-    let io = TokioIo::new(Counted {
-        inner: stream,
-        state: Arc::clone(&state),
-    });
-    let (mut sender, connection) = http1::Builder::new()
-        .handshake(io)
-        .await
-        .map_err(SendError::Handshake)?;
-    let watch = Arc::clone(&state);
-    let pool = Arc::downgrade(&shared);
-    tokio::spawn(async move {
-        let _ = connection.await;
-        // Closed while waiting in the pool: by the server.
-        if watch.phase.load(Ordering::Relaxed) == IDLE {
-            if let Some(pool) = pool.upgrade() {
-                watch.note_server_close(now_ns(), &pool);
-            }
-        }
-    });
-    sender.ready().await.map_err(SendError::Handshake)?;
-    shared.opened.fetch_add(1, Ordering::Relaxed);
-    Ok(Conn { sender, state })
-}
-
-/// TCP (each resolved address in turn) and, for https, TLS.
-async fn open_stream(target: &Target) -> io::Result<Stream> {
-    let addrs: Vec<SocketAddr> = match &target.host {
-        url::Host::Ipv4(a) => vec![SocketAddr::from((*a, target.port))],
-        url::Host::Ipv6(a) => vec![SocketAddr::from((*a, target.port))],
-        url::Host::Domain(d) => tokio::net::lookup_host((d.as_str(), target.port))
-            .await?
-            .collect(),
-    };
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host resolved to no address");
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(tcp) => {
-                tcp.set_nodelay(true)?;
-                return match &target.tls {
-                    None => Ok(Stream::Plain(tcp)),
-                    Some((connector, name)) => Ok(Stream::Tls(Box::new(
-                        connector.connect(name.clone(), tcp).await?,
-                    ))),
-                };
-            }
-            Err(e) => last = io::Error::new(e.kind(), format!("{addr}: {e}")),
-        }
-    }
-    Err(last)
-}
-
-/// The TLS connector: rustls with the process's crypto provider, the
-/// platform's certificate verifier and ALPN `http/1.1`.
-fn tls_connector(
-    host: &url::Host<String>,
-) -> Result<
-    (
-        tokio_rustls::TlsConnector,
-        rustls::pki_types::ServerName<'static>,
-    ),
-    String,
-> {
-    let provider = rustls::crypto::CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
-        .map_err(|e| format!("cannot load the platform's TLS roots: {e}"))?;
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot configure TLS: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let name = match host {
-        url::Host::Domain(d) => rustls::pki_types::ServerName::try_from(d.clone())
-            .map_err(|e| format!("`{d}` is not a valid TLS server name: {e}"))?,
-        url::Host::Ipv4(a) => rustls::pki_types::ServerName::IpAddress((*a).into()),
-        url::Host::Ipv6(a) => rustls::pki_types::ServerName::IpAddress((*a).into()),
-    };
-    Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
-}
-
-/// A TCP or TLS stream.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Stream::Plain(s) => s.is_write_vectored(),
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
-/// A stream that counts the bytes read from it.
-struct Counted {
-    inner: Stream,
-    state: Arc<ConnState>,
-}
-
-impl AsyncRead for Counted {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if matches!(r, Poll::Ready(Ok(()))) {
-            let n = (buf.filled().len() - before) as u64;
-            this.state.bytes_read.fetch_add(n, Ordering::Release);
-        }
-        r
-    }
-}
-
-impl AsyncWrite for Counted {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
 /// An error and its sources joined with `: ` (repeated messages once).
 pub(super) fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
     join_chain(e.to_string(), e.source())
@@ -962,56 +685,4 @@ pub(super) fn join_chain(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keep_alive_header_values() {
-        let s = Duration::from_secs;
-        assert_eq!(
-            parse_keep_alive("timeout=5, max=100"),
-            (Some(s(5)), Some(100))
-        );
-        assert_eq!(
-            parse_keep_alive("Max=3,TIMEOUT = \"15\""),
-            (Some(s(15)), Some(3))
-        );
-        assert_eq!(parse_keep_alive("timeout=5"), (Some(s(5)), None));
-        assert_eq!(parse_keep_alive("max=x, timeout=-1, other"), (None, None));
-    }
-
-    #[test]
-    fn idle_limit_stays_below_the_servers_timeout() {
-        let ms = Duration::from_millis;
-        assert_eq!(idle_limit_for(ms(5000)), ms(4000));
-        assert_eq!(idle_limit_for(ms(60_000)), ms(59_000));
-        assert_eq!(idle_limit_for(ms(2000)), ms(1000));
-        assert_eq!(idle_limit_for(ms(1000)), ms(500));
-        let state = ConnState::new(0);
-        assert_eq!(state.idle_limit(), DEFAULT_IDLE);
-        state.server_idle_ms.store(60_000, Ordering::Relaxed);
-        assert_eq!(state.idle_limit(), DEFAULT_IDLE, "never above the default");
-        state.server_idle_ms.store(2_000, Ordering::Relaxed);
-        assert_eq!(state.idle_limit(), ms(1000));
-    }
-
-    #[test]
-    fn chunked_and_keep_alive_responses_are_noted() {
-        let state = ConnState::new(0);
-        state.requests.store(3, Ordering::Relaxed);
-        let mut h = HeaderMap::new();
-        h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
-        h.insert("keep-alive", HeaderValue::from_static("timeout=2, max=10"));
-        note_response(&state, &h);
-        assert!(state.last_chunked.load(Ordering::Relaxed));
-        assert_eq!(state.server_idle_ms.load(Ordering::Relaxed), 2000);
-        assert_eq!(state.request_budget.load(Ordering::Relaxed), 13);
-        // A later, larger `max` never extends the budget.
-        state.requests.store(4, Ordering::Relaxed);
-        h.insert("keep-alive", HeaderValue::from_static("max=100"));
-        h.remove(TRANSFER_ENCODING);
-        note_response(&state, &h);
-        assert!(!state.last_chunked.load(Ordering::Relaxed));
-        assert_eq!(state.request_budget.load(Ordering::Relaxed), 13);
-    }
-}
+mod tests;
