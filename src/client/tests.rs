@@ -1710,3 +1710,29 @@ async fn implausible_usage_is_noted_and_not_used() {
         assert_ne!(r.input_token_source, TokenSource::Usage, "{note}");
     }
 }
+
+/// The read buffer is capped (`transport::connect::READ_BUFFER_MAX`), yet a
+/// response head of several KiB (a proxy's cookies, long ids) still reads, and
+/// so does a body many times the cap.
+#[tokio::test]
+async fn large_heads_and_bodies_read_through_the_capped_buffer() {
+    let server = serve(|_| async {
+        let content = "word ".repeat(20_000);
+        axum::http::Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .header("x-padding", "p".repeat(6 * 1024))
+            .body(Body::from(format!(
+                r#"{{"id":"x","object":"chat.completion","choices":[{{"index":0,"message":{{"role":"assistant","content":"{content}"}},"finish_reason":"length"}}],"usage":{{"prompt_tokens":12,"completion_tokens":20000,"total_tokens":20012}}}}"#
+            )))
+            .expect("response")
+    })
+    .await;
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.stream = false;
+    let client = client_for(&ep, &server);
+    let resp = client.send(&chat_request(), &context(), true).await;
+    let r = &resp.record;
+    assert_eq!(r.outcome, Outcome::Ok, "{:?}", r.error);
+    assert_eq!(resp.text.as_deref().map(str::len), Some(100_000));
+}

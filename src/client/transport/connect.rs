@@ -15,6 +15,14 @@ use tokio::net::TcpStream;
 use super::{Conn, ConnState, SendError, Shared, Target, IDLE};
 use crate::clock::now_ns;
 
+/// The most a connection's read buffer may grow to (hyper's minimum). hyper
+/// starts it at 8 KiB and, left alone, doubles it up to ~400 KiB whenever a
+/// read fills it — which every read does when the client falls behind a fast
+/// stream, so 4,096 saturated streams held ~100 KiB each (30–32 KiB with this
+/// cap, at the same CPU per event). A response head must fit in it: LLM servers
+/// send heads under 1 KiB.
+pub(super) const READ_BUFFER_MAX: usize = 8 * 1024;
+
 /// Opens a connection: DNS, TCP, TLS within the connect timeout, then hyper's handshake.
 pub(super) async fn connect(shared: Arc<Shared>) -> Result<Conn, SendError> {
     let target = &shared.target;
@@ -29,6 +37,7 @@ pub(super) async fn connect(shared: Arc<Shared>) -> Result<Conn, SendError> {
         state: Arc::clone(&state),
     });
     let (mut sender, connection) = http1::Builder::new()
+        .max_buf_size(READ_BUFFER_MAX)
         .handshake(io)
         .await
         .map_err(SendError::Handshake)?;
