@@ -1,5 +1,6 @@
 //! The `run` and `resume` commands around [`run`]: the results
-//! directory check, Ctrl-C, what is printed at the end and the exit code.
+//! directory check, stop signals (Ctrl-C, SIGTERM, SIGHUP), what is printed at
+//! the end and the exit code.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,11 +32,12 @@ pub struct RunRequest {
 }
 
 /// `tokenomics run`: runs `plan` into `request.dir`, prints the outcome and
-/// returns the exit code (0, 5 above `max_failure_rate`, 130 interrupted).
+/// returns the exit code (0, 5 above `max_failure_rate`, 130/143/129 when a
+/// stop signal interrupted it).
 ///
 /// # Errors
-/// [`Error::Usage`] when the directory already holds a finished run; any
-/// error of [`run`].
+/// [`Error::Usage`] when the directory already holds a finished or an
+/// unfinished run; any error of [`run`].
 pub async fn run_plan(plan: Plan, request: RunRequest) -> Result<i32, Error> {
     let existing = ResultsDir::new(&request.dir);
     if existing.holds_finished_run() {
@@ -80,8 +82,9 @@ pub async fn run_plan(plan: Plan, request: RunRequest) -> Result<i32, Error> {
 }
 
 /// `tokenomics resume`: recovers the spooled records of `dir`; with
-/// `finalize_only` writes the results of the complete runs, else runs what
-/// is missing. Returns the exit code as [`run_plan`] does.
+/// `finalize_only` writes what the spool holds (0 even when runs are missing:
+/// the results say `interrupted`), else measures what is missing. Returns the
+/// exit code as [`run_plan`] does.
 ///
 /// # Errors
 /// When `dir` holds no readable plan or spool; any error of [`run`].
