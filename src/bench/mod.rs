@@ -26,7 +26,7 @@
 //! request goes through [`crate::client::HttpClient::send`], the function
 //! `tokenomics run` uses, with a keep-alive pool of one connection per stream.
 //!
-//! Figures are printed as tables, with the targets next to them (a
+//! Figures are printed as tables, with their targets next to them (a
 //! missed target is reported, not an error: the command exits 0 when it ran),
 //! and written as JSON with `--json PATH` ([`BenchReport`]).
 

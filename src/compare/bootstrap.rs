@@ -138,31 +138,13 @@ pub fn diff_ci(
             let i = rng.below(n) as usize;
             scratch.push(v[i]);
         }
-        match stat {
-            Statistic::Mean => {
-                #[allow(clippy::cast_precision_loss)]
-                let len = scratch.len() as f64;
-                scratch.iter().sum::<f64>() / len
-            }
-            Statistic::Percentile(p) => {
-                scratch.sort_by(f64::total_cmp);
-                percentile_sorted(&scratch, p)
-            }
-        }
+        apply(stat, &mut scratch)
     };
-    let mut diffs: Vec<f64> = (0..resamples)
-        .map(|_| {
-            let ma = draw(&a, &mut rng);
-            let mb = draw(&b, &mut rng);
-            mb - ma
-        })
-        .collect();
-    diffs.sort_by(f64::total_cmp);
-    let tail = (1.0 - CONFIDENCE) / 2.0 * 100.0;
-    Some((
-        percentile_sorted(&diffs, tail),
-        percentile_sorted(&diffs, 100.0 - tail),
-    ))
+    Some(interval(resamples, || {
+        let ma = draw(&a, &mut rng);
+        let mb = draw(&b, &mut rng);
+        mb - ma
+    }))
 }
 
 /// The bootstrap interval of `stat(b) − stat(a)` for values grouped by run,
@@ -206,31 +188,40 @@ pub fn diff_ci_by_run(
                 pooled.push(run[rng.below(run.len() as u64) as usize]);
             }
         }
-        match stat {
-            Statistic::Mean => {
-                #[allow(clippy::cast_precision_loss)]
-                let len = pooled.len() as f64;
-                pooled.iter().sum::<f64>() / len
-            }
-            Statistic::Percentile(p) => {
-                pooled.sort_by(f64::total_cmp);
-                percentile_sorted(&pooled, p)
-            }
-        }
+        apply(stat, &mut pooled)
     };
-    let mut diffs: Vec<f64> = (0..resamples)
-        .map(|_| {
-            let ma = draw(&a, &mut rng);
-            let mb = draw(&b, &mut rng);
-            mb - ma
-        })
-        .collect();
+    Some(interval(resamples, || {
+        let ma = draw(&a, &mut rng);
+        let mb = draw(&b, &mut rng);
+        mb - ma
+    }))
+}
+
+/// `stat` of one resample (sorted in place for a percentile).
+fn apply(stat: Statistic, values: &mut [f64]) -> f64 {
+    match stat {
+        Statistic::Mean => {
+            #[allow(clippy::cast_precision_loss)]
+            let len = values.len() as f64;
+            values.iter().sum::<f64>() / len
+        }
+        Statistic::Percentile(p) => {
+            values.sort_by(f64::total_cmp);
+            percentile_sorted(values, p)
+        }
+    }
+}
+
+/// The central [`CONFIDENCE`] interval of `resamples` replicates of the
+/// difference `diff()` (percentile bootstrap).
+fn interval(resamples: usize, mut diff: impl FnMut() -> f64) -> (f64, f64) {
+    let mut diffs: Vec<f64> = (0..resamples).map(|_| diff()).collect();
     diffs.sort_by(f64::total_cmp);
     let tail = (1.0 - CONFIDENCE) / 2.0 * 100.0;
-    Some((
+    (
         percentile_sorted(&diffs, tail),
         percentile_sorted(&diffs, 100.0 - tail),
-    ))
+    )
 }
 
 #[cfg(test)]

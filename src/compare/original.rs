@@ -1,6 +1,6 @@
 //! Reading the original tool's result JSON of every era into the common view.
 //!
-//! Containers (spec §7):
+//! Containers, by the original tool's version:
 //! * one file with `{"metadata", "results": {"<key>": {…}}}`: E1, E2, E3
 //!   (simple and advanced), E4, and the embedding benchmark before v0.5.0;
 //! * one file per point, `{"metadata", "sweep_value", "result"}` (completion,

@@ -102,23 +102,16 @@ pub fn recover(dir: &Path) -> Result<Recovered, ResultsError> {
             ..SpoolContents::default()
         }
     };
-    let (done, done_server_metrics) = runs_where(&plan, &spool, true);
-    let (partial, partial_server_metrics) = runs_where(&plan, &spool, false);
-    let partial = partial
-        .into_iter()
-        .filter(|(k, _)| !done.contains_key(k))
-        .collect::<DoneRuns>();
-    let partial_server_metrics = partial_server_metrics
-        .into_iter()
-        .filter(|m| partial.contains_key(&(m.point_index, m.run_index)))
-        .collect();
+    let (done, done_server_metrics) = runs_where(&plan, &spool, SpoolRun::finished_whole);
+    let (partial, partial_server_metrics) =
+        runs_where(&plan, &spool, |run| !done.contains_key(&run.key()));
     Ok(Recovered {
         plan,
         done,
         partial,
         done_server_metrics,
         partial_server_metrics,
-        warmups: spool.warmups.clone(),
+        warmups: spool.warmups,
         generations: spool.generations,
         records_read: spool.records.len(),
         duplicates: spool.duplicates,
@@ -131,21 +124,19 @@ pub fn recover(dir: &Path) -> Result<Recovered, ResultsError> {
 /// summarise them.
 #[must_use]
 pub fn completed_runs(plan: &Plan, spool: &SpoolContents) -> DoneRuns {
-    runs_where(plan, spool, true).0
+    runs_where(plan, spool, SpoolRun::finished_whole).0
 }
 
-/// With `whole`, the last attempt of each run that finished whole; without,
-/// the latest attempt of each run whatever its state.
+/// The last attempt of each (point, run) among those `keep` accepts, with its
+/// records and context, and the server-metric samples of the attempts kept.
 fn runs_where(
     plan: &Plan,
     spool: &SpoolContents,
-    whole: bool,
+    keep: impl Fn(&SpoolRun) -> bool,
 ) -> (DoneRuns, Vec<ServerMetricSample>) {
     let mut picked: BTreeMap<(u32, u32), &SpoolRun> = BTreeMap::new();
-    for run in &spool.runs {
-        if !whole || run.finished_whole() {
-            picked.insert(run.key(), run);
-        }
+    for run in spool.runs.iter().filter(|run| keep(run)) {
+        picked.insert(run.key(), run);
     }
     let mut samples = Vec::new();
     let runs = picked

@@ -3,7 +3,8 @@
 use super::rngs::smallest_mask;
 use super::*;
 
-// Reference values marked "Appendix A" come from /work/shared/spec/original.md; values marked
+// Reference values marked "Appendix A" are the original tool's published test vectors
+// (its prompt choices and first image pixels for seed 42); values marked
 // "CPython 3.11.7" / "NumPy 2.4.6" were produced by those libraries, not by this module.
 
 const SEED_42_1_0: u64 = 17_732_346_025_747_852_888;
