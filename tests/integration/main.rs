@@ -4,6 +4,7 @@
 
 mod architecture;
 mod bench;
+mod build;
 mod cli;
 mod common;
 mod dataset_configs;
