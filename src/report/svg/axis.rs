@@ -10,6 +10,15 @@ use super::chart::{escape_attr, PlotError, XScale};
 use crate::report::format::format_load;
 
 pub(super) const FONT: &str = "sans-serif";
+/// Tick labels and axis titles, as plotters takes them: its SVG backend writes
+/// `font-size` as this value / 1.24, so 21 becomes 16.9 chart units. The report
+/// draws a chart at most at its natural width (760) and, two to a row, at no
+/// less than about 515 px (the chart grid's 520-px column minimum less the
+/// figure's padding, with a scrollbar), so ticks render at
+/// 16.9 × 515 / 760 ≈ 11.5 px or more at 100 % zoom (checked in a real browser by
+/// `tests/browser.rs`).
+pub(super) const TICK_FONT_PX: u32 = 21;
+pub(super) const AXIS_FONT_PX: u32 = 22;
 pub(super) const AXIS_GREY: RGBColor = RGBColor(90, 90, 90);
 pub(super) const GRID_GREY: RGBColor = RGBColor(228, 228, 228);
 
@@ -264,7 +273,7 @@ pub(super) struct Frame {
 pub(super) const SINGLE: Frame = Frame {
     top: 14,
     bottom: 6,
-    x_labels: 46,
+    x_labels: 62,
 };
 
 /// A plot on `area` in `frame`, with the x axis `x` and the y range `y_lo..y_hi`
@@ -282,7 +291,7 @@ pub(super) fn plot<'a, 'b>(
         .margin_left(8)
         .margin_bottom(frame.bottom)
         .x_label_area_size(frame.x_labels)
-        .y_label_area_size(66)
+        .y_label_area_size(100)
         .build_cartesian_2d(
             KeyedAxis::new(x.lo..x.hi, x.ticks.clone()),
             KeyedAxis::new(y_lo..y_hi, y_ticks),
@@ -348,8 +357,8 @@ pub(super) fn mesh<'a, 'b>(
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
-        .label_style((FONT, 13).into_font().color(&AXIS_GREY))
-        .axis_desc_style((FONT, 14).into_font().color(&AXIS_GREY))
+        .label_style((FONT, TICK_FONT_PX).into_font().color(&AXIS_GREY))
+        .axis_desc_style((FONT, AXIS_FONT_PX).into_font().color(&AXIS_GREY))
         .bold_line_style(GRID_GREY.stroke_width(1))
         .light_line_style(TRANSPARENT)
         .axis_style(AXIS_GREY.stroke_width(1))

@@ -121,7 +121,7 @@ pub fn time_series_chart(
                 Frame {
                     top: 12,
                     bottom: 4,
-                    x_labels: if panel == 0 { 24 } else { 42 },
+                    x_labels: if panel == 0 { 32 } else { 60 },
                 },
                 &x,
                 (y_lo, y_hi, y_ticks),
@@ -309,7 +309,7 @@ pub fn step_panels_chart(
                 Frame {
                     top: 12,
                     bottom: 4,
-                    x_labels: if last { 42 } else { 22 },
+                    x_labels: if last { 60 } else { 32 },
                 },
                 &x,
                 (y_lo, y_hi, y_ticks),
