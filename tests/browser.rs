@@ -152,6 +152,7 @@ fn run(manifest: &Path, out: &Path, run_id: &str) -> PathBuf {
         .arg(manifest)
         .args(["--quiet", "--run-id", run_id, "--output"])
         .arg(out)
+        .stdout(std::process::Stdio::null())
         .status()
         .expect("start tokenomics run");
     assert!(status.success(), "tokenomics run exited {status}");

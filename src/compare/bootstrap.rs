@@ -75,20 +75,10 @@ pub fn seed_for(key: &str) -> u64 {
     h ^ BASE_SEED
 }
 
-/// Linear-interpolation percentile of sorted values, `p` in 0..=100.
-#[must_use]
-pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let rank = p / 100.0 * (sorted.len() - 1) as f64;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let lo = rank.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    #[allow(clippy::cast_precision_loss)]
-    let frac = rank - lo as f64;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+/// Linear-interpolation percentile of sorted values (the metrics' definition);
+/// NaN for no values.
+fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
+    crate::metrics::stats::percentile_sorted(sorted, p).unwrap_or(f64::NAN)
 }
 
 /// The statistic whose difference is bootstrapped.
