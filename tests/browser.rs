@@ -95,8 +95,15 @@ window.addEventListener('load', function () {
             tables: [], texts: [], legends: [], charts: 0 };
   document.querySelectorAll('table').forEach(function (t) {
     var box = t.parentElement;
-    o.tables.push({ id: t.id || (t.closest('[id]') || {}).id || '', width: t.scrollWidth,
-                    room: box.clientWidth });
+    var width = t.scrollWidth;
+    // The narrowest the table can be (its min-content width): the margin a
+    // wider font would eat before the table overflows.
+    var keep = t.style.width;
+    t.style.width = 'min-content';
+    var least = t.scrollWidth;
+    t.style.width = keep;
+    o.tables.push({ id: t.id || (t.closest('[id]') || {}).id || '', width: width,
+                    least: least, room: box.clientWidth });
   });
   document.querySelectorAll('figure.chart').forEach(function (f) {
     o.charts += 1;
@@ -261,6 +268,36 @@ fn problems(name: &str, width: u32, m: &serde_json::Value) -> Vec<String> {
     bad
 }
 
+/// How close the page came to each limit (printed, so a CI log shows the margins).
+fn margins(name: &str, width: u32, m: &serde_json::Value) -> String {
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let tightest = m["tables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                f(&t["room"]) - f(&t["least"]),
+                t["id"].as_str().unwrap_or(""),
+            )
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    let smallest = m["texts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| f(&t["px"]))
+        .fold(f64::INFINITY, f64::min);
+    format!(
+        "{name} @{width}: page {} px; tightest table: {}; smallest chart label {smallest:.1} px",
+        m["page"],
+        tightest.map_or_else(
+            || "none".to_owned(),
+            |(spare, id)| format!("`{id}`, {spare:.0} px to spare at its narrowest")
+        ),
+    )
+}
+
 #[test]
 #[ignore = "needs Chromium: apt-get install chromium, then cargo test --release --test browser -- --ignored"]
 fn report_and_comparison_fit_the_window_and_read_at_100_percent() {
@@ -300,6 +337,7 @@ fn report_and_comparison_fit_the_window_and_read_at_100_percent() {
             if name == "report" {
                 assert!(legends >= 5, "report @{width}: {legends} legends");
             }
+            eprintln!("{}", margins(name, width, &m));
             bad.extend(problems(name, width, &m));
         }
     }
