@@ -172,6 +172,43 @@ struct Exchange {
     max_events: u32,
 }
 
+impl Exchange {
+    /// An exchange before anything was sent or received, its times relative to `t0`.
+    fn new(
+        t0: u64,
+        chunk_ns: Vec<u64>,
+        acc: TextAcc,
+        secrets: super::Secrets,
+        max_events: u32,
+    ) -> Self {
+        Exchange {
+            t0,
+            start: 0,
+            first_byte: None,
+            first_chunk: None,
+            first_token: None,
+            first_output: None,
+            last_token: None,
+            end: None,
+            chunk_ns,
+            events: 0,
+            content_events: 0,
+            malformed: 0,
+            output_chars: 0,
+            finished_choices: 0,
+            usage: None,
+            timings: None,
+            acc,
+            http_status: None,
+            received: Received::Nothing,
+            pooling: None,
+            conn: ConnUse::default(),
+            secrets,
+            max_events,
+        }
+    }
+}
+
 /// Content events beyond which a stream is longer than its request allows:
 /// `max_tokens × n × 1.1 + 16` (a server may split a token across events, or
 /// send a few more than asked), with `max_tokens` = the scenario limit when the
@@ -316,35 +353,17 @@ pub(super) async fn send(
         .max_tokens
         .map_or(256, |m| (m as usize).saturating_mul(n as usize))
         .clamp(16, 1 << 16);
-    let mut st = Exchange {
-        t0: ctx.t0_ns,
-        start: 0,
-        first_byte: None,
-        first_chunk: None,
-        first_token: None,
-        first_output: None,
-        last_token: None,
-        end: None,
-        chunk_ns: if generates {
+    let mut st = Exchange::new(
+        ctx.t0_ns,
+        if generates {
             Vec::with_capacity(capacity)
         } else {
             Vec::new()
         },
-        events: 0,
-        content_events: 0,
-        malformed: 0,
-        output_chars: 0,
-        finished_choices: 0,
-        usage: None,
-        timings: None,
-        acc: TextAcc::new(want_text, false),
-        http_status: None,
-        received: Received::Nothing,
-        pooling: None,
-        conn: ConnUse::default(),
-        secrets: client.secrets.clone(),
-        max_events: max_content_events(req.max_tokens, n),
-    };
+        TextAcc::new(want_text, false),
+        client.secrets.clone(),
+        max_content_events(req.max_tokens, n),
+    );
 
     // The request's start, and the origin of the total timeout: both taken at
     // the same instant, so the timeout never fires before `start + total` even

@@ -633,4 +633,4 @@ impl Utf8Repair {
 }
 
 #[cfg(test)]
-mod tests;
+pub(in crate::client) mod tests;

@@ -51,38 +51,37 @@ where
                 ));
             }
             Some(Err(SseError::Transport(ReadError::Body(e)))) => {
-                st.end = Some(st.rel(now_ns()));
-                if st.stream_complete(n) {
-                    return Ok(());
-                }
-                return Err(Failure::new(
-                    Outcome::StreamCut,
+                return ended(st, n, |events| {
                     format!(
-                        "the connection failed after {} events, before the stream was complete: {}",
-                        st.events,
+                        "the connection failed after {events} events, before the stream was complete: {}",
                         chain_of(&e)
-                    ),
-                ));
+                    )
+                });
             }
             Some(Err(e @ (SseError::Oversize { .. } | SseError::Parse(_)))) => {
                 return Err(Failure::new(Outcome::InvalidResponse, e.to_string()));
             }
             None => {
-                st.end = Some(st.rel(now_ns()));
-                if st.stream_complete(n) {
-                    return Ok(());
-                }
-                return Err(Failure::new(
-                    Outcome::StreamCut,
+                return ended(st, n, |events| {
                     format!(
-                        "the stream ended after {} events without [DONE], a finish_reason for \
-                         every choice, or usage",
-                        st.events
-                    ),
-                ));
+                        "the stream ended after {events} events without [DONE], a finish_reason \
+                         for every choice, or usage"
+                    )
+                });
             }
         }
     }
+}
+
+/// The body ended before `[DONE]` (by its end or a failed read): the stream is
+/// complete if every choice finished or usage arrived, else it was cut
+/// (`why` gets the number of events read).
+fn ended(st: &mut Exchange, n: u32, why: impl FnOnce(u32) -> String) -> Result<(), Failure> {
+    st.end = Some(st.rel(now_ns()));
+    if st.stream_complete(n) {
+        return Ok(());
+    }
+    Err(Failure::new(Outcome::StreamCut, why(st.events)))
 }
 
 /// After `[DONE]`: reads the rest of the body so its connection can be reused.

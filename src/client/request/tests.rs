@@ -48,29 +48,14 @@ fn join_url_puts_one_slash() {
 
 fn exchange_for_test() -> Exchange {
     Exchange {
-        t0: 1000,
-        start: 0,
-        first_byte: None,
-        first_chunk: None,
-        first_token: None,
-        first_output: None,
-        last_token: None,
-        end: None,
-        chunk_ns: Vec::new(),
-        events: 0,
-        content_events: 0,
-        malformed: 0,
-        output_chars: 0,
-        finished_choices: 0,
-        usage: None,
-        timings: None,
-        acc: TextAcc::default(),
-        http_status: None,
         received: Received::Stream,
-        pooling: None,
-        conn: ConnUse::default(),
-        secrets: super::super::Secrets::default(),
-        max_events: u32::MAX,
+        ..Exchange::new(
+            1000,
+            Vec::new(),
+            TextAcc::default(),
+            super::super::Secrets::default(),
+            u32::MAX,
+        )
     }
 }
 
@@ -198,6 +183,7 @@ mod stream_props {
     //! consistent, and they do not depend on where the reads were cut.
 
     use super::*;
+    use crate::client::sse::tests::split;
     use proptest::prelude::*;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
@@ -298,23 +284,6 @@ mod stream_props {
             }
             bytes
         })
-    }
-
-    fn split(bytes: &[u8], cuts: &[usize]) -> Vec<Result<Bytes, String>> {
-        let mut points: Vec<usize> = cuts
-            .iter()
-            .map(|c| if bytes.is_empty() { 0 } else { c % bytes.len() })
-            .collect();
-        points.sort_unstable();
-        points.dedup();
-        let mut out = Vec::new();
-        let mut prev = 0;
-        for p in points {
-            out.push(Ok(Bytes::copy_from_slice(&bytes[prev..p])));
-            prev = p;
-        }
-        out.push(Ok(Bytes::copy_from_slice(&bytes[prev..])));
-        out
     }
 
     /// What the exchange measured, minus the times (they depend on the cuts).

@@ -290,7 +290,7 @@ fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Splits `bytes` at the given cut points (taken modulo the length).
-fn split(bytes: &[u8], cuts: &[usize]) -> Vec<Result<Bytes, String>> {
+pub(in crate::client) fn split(bytes: &[u8], cuts: &[usize]) -> Vec<Result<Bytes, String>> {
     let mut points: Vec<usize> = cuts
         .iter()
         .map(|c| if bytes.is_empty() { 0 } else { c % bytes.len() })
