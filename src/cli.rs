@@ -339,6 +339,10 @@ pub struct BenchClientArgs {
     /// Capacity: the simulator's time between tokens (ms; 0 = as fast as it can).
     #[arg(long, default_value_t = 1.0)]
     pub itl_ms: f64,
+    /// Capacity: skip the floor reader (a bare reader on the same load that
+    /// parses nothing; its CPU per event is printed beside the client's).
+    #[arg(long)]
+    pub no_floor: bool,
     /// CPU the client is pinned to (with at least 2 CPUs).
     #[arg(long, default_value_t = 0)]
     pub client_cpu: usize,

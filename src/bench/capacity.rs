@@ -44,6 +44,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::floor::{self, Floor};
 use super::load::{self, Finished, OnRecord, Streams};
 use super::simproc::{SimProcess, SimSetup, SimTimingArgs};
 use super::system::{vm_rss_bytes, CpuSnapshot};
@@ -71,6 +72,8 @@ pub struct CapacityOptions {
     pub client_cpus: usize,
     /// CPUs the simulator may use (for the saturation flag).
     pub sim_cpus: usize,
+    /// Also measure the floor reader at each level ([`super::floor`]).
+    pub floor: bool,
 }
 
 /// The figures of one stream count.
@@ -116,6 +119,8 @@ pub struct CapacityLevel {
     pub sim_saturated: bool,
     /// Targets that apply to this level.
     pub targets: Vec<TargetCheck>,
+    /// The floor reader on the same load (None unless asked for).
+    pub floor: Option<Floor>,
 }
 
 /// The capacity benchmark's result.
@@ -332,8 +337,15 @@ async fn level(
         client_saturated: runnable(Some(client_cpu), client_cpu_wait, opts.client_cpus),
         sim_saturated: runnable(sim_cpu, sim_cpu_wait, opts.sim_cpus),
         targets: Vec::new(),
+        floor: None,
     };
     level.targets = targets(&level);
+    if opts.floor {
+        // Let the simulator close the cancelled streams first.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        level.floor =
+            Some(floor::measure(sim.base_url(), &request.body, streams, opts.window, opts.max_warmup).await?);
+    }
     Ok(level)
 }
 
@@ -347,7 +359,7 @@ pub fn header(report_timing: SimTimingArgs, opts: &CapacityOptions) -> String {
     };
     format!(
         "capacity: closed loop, simulator Fixed TTFT 0 {pacing}, {} token events per request, {:.1} s window per level\n\
-         {:>7}  {:>10} {:<12}  {:>7} {:<10}  {:>8} {:<10}  {:>6}  {:>6}  {:>6}\n",
+         {:>7}  {:>10} {:<12}  {:>7} {:<10} {:>6}  {:>8} {:<10}  {:>6}  {:>6}  {:>6}\n",
         opts.events_per_request,
         opts.window.as_secs_f64(),
         "streams",
@@ -355,6 +367,7 @@ pub fn header(report_timing: SimTimingArgs, opts: &CapacityOptions) -> String {
         "(target)",
         "µs CPU",
         "/event",
+        "floor",
         "KiB RSS",
         "/stream",
         "client",
@@ -372,7 +385,7 @@ pub fn row(level: &CapacityLevel) -> String {
     let rss_t = find("rss_kib_per_stream").map_or_else(|| "—".to_owned(), |t| t.short());
     let pct = |c: f64| format!("{:.0}%", c * 100.0);
     format!(
-        "{:>7}  {:>10} {:<12}  {:>7} {:<10}  {:>8} {:<10}  {:>6}  {:>6}  {:>6}",
+        "{:>7}  {:>10} {:<12}  {:>7} {:<10} {:>6}  {:>8} {:<10}  {:>6}  {:>6}  {:>6}",
         level.streams,
         group(level.events_per_s.round() as u64),
         rate_t,
@@ -380,6 +393,10 @@ pub fn row(level: &CapacityLevel) -> String {
             .cpu_us_per_event
             .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}")),
         cpu_t,
+        level.floor.as_ref().map_or_else(
+            || "—".to_owned(),
+            |f| f.cpu_us_per_event.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"))
+        ),
         level
             .rss_kib_per_stream
             .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.1}")),

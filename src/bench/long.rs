@@ -69,6 +69,7 @@ fn options(opts: &LongOptions, tokens: u32, prompt_words: u32) -> CapacityOption
         max_warmup: opts.max_warmup,
         client_cpus: opts.client_cpus,
         sim_cpus: opts.sim_cpus,
+        floor: false,
     }
 }
 

@@ -33,6 +33,7 @@
 pub mod arrival;
 pub mod capacity;
 pub mod fidelity;
+pub mod floor;
 pub mod load;
 pub mod long;
 pub mod simproc;
@@ -370,6 +371,7 @@ impl BenchPlan {
                 max_warmup,
                 client_cpus: client_budget,
                 sim_cpus: sim_budget,
+                floor: !args.no_floor,
             })
         } else {
             None

@@ -40,6 +40,7 @@ fn tiny_capacity_counts_events_cpu_and_memory() {
         max_warmup: Duration::from_secs(20),
         client_cpus: 2,
         sim_cpus: 2,
+        floor: true,
     };
     let mut seen = 0;
     let report = runtime()
@@ -61,7 +62,13 @@ fn tiny_capacity_counts_events_cpu_and_memory() {
         vec!["cpu_us_per_event"],
         "8 streams only has the CPU target"
     );
-    assert!(capacity::row(l).contains('8'));
+    let floor = l.floor.as_ref().expect("the floor reader ran");
+    assert!(floor.events > 0, "the floor reader read events");
+    finite_non_negative(floor.cpu_us_per_event, "floor CPU per event");
+    let row = capacity::row(l);
+    assert!(row.contains('8'));
+    let floor_cell = format!("{:.2}", floor.cpu_us_per_event.expect("floor"));
+    assert!(row.contains(&floor_cell), "the row shows the floor: {row}");
 }
 
 #[test]

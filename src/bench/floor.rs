@@ -1,0 +1,210 @@
+//! The floor: what one read per event costs on this machine before any client
+//! work, measured beside each capacity level.
+//!
+//! The same streams, the same request bytes and the same simulator process as
+//! the level, read by the thinnest reader the runtime allows: one task per
+//! stream on the client's runtime, a plain `TcpStream` (`TCP_NODELAY`), the
+//! request written as one buffer, the response read into a fixed 8 KiB buffer
+//! and thrown away. It parses nothing: it counts the SSE events in each read
+//! (occurrences of `data: `) and knows a response has ended when its bytes end
+//! with the chunked terminator `0\r\n\r\n`. What it spends is the runtime's
+//! wake-up and the system calls (`epoll_wait`, `recvfrom` and the ACK each read
+//! sends), the part of the client's CPU per event no parsing can remove.
+//!
+//! ```text
+//! floor µs CPU/event = (cpu(w1) − cpu(w0)) / E_floor × 10⁶
+//!                      E_floor = `data: ` occurrences read in [w0, w1)
+//! ```
+//!
+//! `E_floor` counts every SSE event, the role, finish, usage and `[DONE]`
+//! events too (4 per response, 1.6 % at 256 events per request), where the
+//! client's `E` counts token events only: the floor is, if anything, low.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use super::system::CpuSnapshot;
+use crate::error::Error;
+
+/// What the floor reader measured at one level.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Floor {
+    /// SSE events read in the window (`E_floor`).
+    pub events: u64,
+    /// Events per second in the window.
+    pub events_per_s: f64,
+    /// CPU µs per event (None when no event was read).
+    pub cpu_us_per_event: Option<f64>,
+    /// Client CPU cores busy during the window.
+    pub client_cpu: f64,
+}
+
+/// Where the floor reader connects and what it sends.
+struct Target {
+    addr: String,
+    request: Bytes,
+}
+
+impl Target {
+    /// `POST {path}/chat/completions` to the simulator at `base_url` with `body`,
+    /// with the headers the client sends.
+    fn new(base_url: &str, body: &[u8]) -> Result<Target, Error> {
+        let url = url::Url::parse(base_url).map_err(|e| Error::Bench {
+            message: format!("floor reader: `{base_url}` is not a URL: {e}"),
+            hint: None,
+        })?;
+        let host = url.host_str().unwrap_or("127.0.0.1");
+        let port = url.port_or_known_default().unwrap_or(80);
+        let path = format!("{}/chat/completions", url.path().trim_end_matches('/'));
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\naccept: */*\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        Ok(Target {
+            addr: format!("{host}:{port}"),
+            request: Bytes::from(request),
+        })
+    }
+}
+
+/// Counters shared by the floor's streams.
+#[derive(Default)]
+struct Shared {
+    /// Count events from now on.
+    open: AtomicBool,
+    events: AtomicU64,
+    /// Streams that read one whole response.
+    warmed: AtomicUsize,
+}
+
+/// Runs `streams` floor readers against the simulator at `base_url`, warms up
+/// until each read one whole response (at most `max_warmup`), then measures
+/// over `window`.
+///
+/// # Errors
+/// When the simulator's address cannot be read from `base_url`.
+pub async fn measure(
+    base_url: &str,
+    body: &[u8],
+    streams: u32,
+    window: Duration,
+    max_warmup: Duration,
+) -> Result<Floor, Error> {
+    let target = Arc::new(Target::new(base_url, body)?);
+    let shared = Arc::new(Shared::default());
+    let tasks: Vec<_> = (0..streams)
+        .map(|_| tokio::spawn(read_loop(Arc::clone(&target), Arc::clone(&shared))))
+        .collect();
+    let until = tokio::time::Instant::now() + max_warmup;
+    while shared.warmed.load(Ordering::Acquire) < streams as usize
+        && tokio::time::Instant::now() < until
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    shared.open.store(true, Ordering::Release);
+    let cpu0 = CpuSnapshot::this_process();
+    let e0 = shared.events.load(Ordering::Acquire);
+    let t0 = tokio::time::Instant::now();
+    tokio::time::sleep(window).await;
+    let e1 = shared.events.load(Ordering::Acquire);
+    let cpu1 = CpuSnapshot::this_process();
+    let secs = t0.elapsed().as_secs_f64();
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let events = e1 - e0;
+    let cpu_s = cpu1
+        .cpu_ns
+        .unwrap_or(0)
+        .saturating_sub(cpu0.cpu_ns.unwrap_or(0)) as f64
+        / 1e9;
+    Ok(Floor {
+        events,
+        events_per_s: if secs > 0.0 { events as f64 / secs } else { 0.0 },
+        cpu_us_per_event: (events > 0).then(|| cpu_s * 1e6 / events as f64),
+        client_cpu: if secs > 0.0 { cpu_s / secs } else { 0.0 },
+    })
+}
+
+/// One stream: request, read to the end, again; ends on any error.
+async fn read_loop(target: Arc<Target>, shared: Arc<Shared>) {
+    let Ok(mut tcp) = TcpStream::connect(&target.addr).await else {
+        return;
+    };
+    if tcp.set_nodelay(true).is_err() {
+        return;
+    }
+    let finder = memchr::memmem::Finder::new(b"data: ");
+    let mut buf = vec![0u8; 8 * 1024];
+    let mut first = true;
+    loop {
+        if tcp.write_all(&target.request).await.is_err() {
+            return;
+        }
+        let mut tail = [0u8; 5];
+        loop {
+            let n = match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let read = &buf[..n];
+            if shared.open.load(Ordering::Relaxed) {
+                let events = finder.find_iter(read).count() as u64;
+                shared.events.fetch_add(events, Ordering::Relaxed);
+            }
+            if ends_response(&mut tail, read) {
+                break;
+            }
+        }
+        if first {
+            first = false;
+            shared.warmed.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Keeps the last 5 bytes read in `tail`; true when they are `0\r\n\r\n`.
+fn ends_response(tail: &mut [u8; 5], read: &[u8]) -> bool {
+    if read.len() >= 5 {
+        tail.copy_from_slice(&read[read.len() - 5..]);
+    } else {
+        tail.rotate_left(read.len());
+        tail[5 - read.len()..].copy_from_slice(read);
+    }
+    tail == b"0\r\n\r\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_terminator_is_found_across_reads() {
+        let mut tail = [0u8; 5];
+        assert!(!ends_response(&mut tail, b"data: x\r\n\r\n"));
+        assert!(!ends_response(&mut tail, b"\r\n0\r"));
+        assert!(ends_response(&mut tail, b"\n\r\n"));
+        assert!(!ends_response(&mut tail, b"5\r\nhello\r\n"));
+        assert!(ends_response(&mut tail, b"\r\n0\r\n\r\n"));
+    }
+
+    #[test]
+    fn the_request_is_the_clients_shape() {
+        let t = Target::new("http://127.0.0.1:8123/v1", b"{}").expect("target");
+        assert_eq!(t.addr, "127.0.0.1:8123");
+        let text = std::str::from_utf8(&t.request).expect("utf8");
+        assert!(text.starts_with("POST /v1/chat/completions HTTP/1.1\r\n"));
+        assert!(text.contains("\r\ncontent-length: 2\r\n\r\n{}"));
+    }
+}
