@@ -119,8 +119,10 @@ pub struct CapacityLevel {
     pub sim_saturated: bool,
     /// Targets that apply to this level.
     pub targets: Vec<TargetCheck>,
-    /// The floor reader on the same load (None unless asked for).
+    /// The floor reader on the runtime, same load (None unless asked for).
     pub floor: Option<Floor>,
+    /// The floor reader on its own `epoll` loop, same load (None unless asked for).
+    pub floor_epoll: Option<Floor>,
 }
 
 /// The capacity benchmark's result.
@@ -338,13 +340,17 @@ async fn level(
         sim_saturated: runnable(sim_cpu, sim_cpu_wait, opts.sim_cpus),
         targets: Vec::new(),
         floor: None,
+        floor_epoll: None,
     };
     level.targets = targets(&level);
     if opts.floor {
-        // Let the simulator close the cancelled streams first.
+        let (url, body) = (sim.base_url(), &request.body);
+        // Each time, let the simulator close the previous streams first.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        level.floor =
-            Some(floor::measure(sim.base_url(), &request.body, streams, opts.window, opts.max_warmup).await?);
+        level.floor = Some(floor::measure(url, body, streams, opts.window, opts.max_warmup).await?);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        level.floor_epoll =
+            Some(floor::measure_epoll(url, body, streams, opts.window, opts.max_warmup).await?);
     }
     Ok(level)
 }
@@ -359,7 +365,7 @@ pub fn header(report_timing: SimTimingArgs, opts: &CapacityOptions) -> String {
     };
     format!(
         "capacity: closed loop, simulator Fixed TTFT 0 {pacing}, {} token events per request, {:.1} s window per level\n\
-         {:>7}  {:>10} {:<12}  {:>7} {:<10} {:>6}  {:>8} {:<10}  {:>6}  {:>6}  {:>6}\n",
+         {:>7}  {:>10} {:<12}  {:>7} {:<10} {:>6} {:>6}  {:>8} {:<10}  {:>6}  {:>6}  {:>6}\n",
         opts.events_per_request,
         opts.window.as_secs_f64(),
         "streams",
@@ -368,6 +374,7 @@ pub fn header(report_timing: SimTimingArgs, opts: &CapacityOptions) -> String {
         "µs CPU",
         "/event",
         "floor",
+        "epoll",
         "KiB RSS",
         "/stream",
         "client",
@@ -385,7 +392,7 @@ pub fn row(level: &CapacityLevel) -> String {
     let rss_t = find("rss_kib_per_stream").map_or_else(|| "—".to_owned(), |t| t.short());
     let pct = |c: f64| format!("{:.0}%", c * 100.0);
     format!(
-        "{:>7}  {:>10} {:<12}  {:>7} {:<10} {:>6}  {:>8} {:<10}  {:>6}  {:>6}  {:>6}",
+        "{:>7}  {:>10} {:<12}  {:>7} {:<10} {:>6} {:>6}  {:>8} {:<10}  {:>6}  {:>6}  {:>6}",
         level.streams,
         group(level.events_per_s.round() as u64),
         rate_t,
@@ -393,10 +400,8 @@ pub fn row(level: &CapacityLevel) -> String {
             .cpu_us_per_event
             .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}")),
         cpu_t,
-        level.floor.as_ref().map_or_else(
-            || "—".to_owned(),
-            |f| f.cpu_us_per_event.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"))
-        ),
+        floor_cell(level.floor.as_ref()),
+        floor_cell(level.floor_epoll.as_ref()),
         level
             .rss_kib_per_stream
             .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.1}")),
@@ -404,6 +409,17 @@ pub fn row(level: &CapacityLevel) -> String {
         pct(level.client_cpu),
         level.sim_cpu.map_or_else(|| "n/a".to_owned(), pct),
         level.failed,
+    )
+}
+
+/// A floor's CPU per event, `—` when it was not measured.
+fn floor_cell(floor: Option<&Floor>) -> String {
+    floor.map_or_else(
+        || "—".to_owned(),
+        |f| {
+            f.cpu_us_per_event
+                .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"))
+        },
     )
 }
 

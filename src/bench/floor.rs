@@ -19,6 +19,12 @@
 //! `E_floor` counts every SSE event, the role, finish, usage and `[DONE]`
 //! events too (4 per response, 1.6 % at 256 events per request), where the
 //! client's `E` counts token events only: the floor is, if anything, low.
+//!
+//! A second reader, [`measure_epoll`], does the same without the async
+//! runtime: one thread (on the client's CPUs) and one `epoll` set over
+//! non-blocking sockets, one `read` per readiness. It is the floor of a
+//! hand-written event loop: what remains of the client's CPU per event when
+//! neither the runtime's task wake-ups nor any parsing is paid.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -116,25 +122,14 @@ pub async fn measure(
     tokio::time::sleep(window).await;
     let e1 = shared.events.load(Ordering::Acquire);
     let cpu1 = CpuSnapshot::this_process();
-    let secs = t0.elapsed().as_secs_f64();
+    let elapsed = t0.elapsed();
     for t in &tasks {
         t.abort();
     }
     for t in tasks {
         let _ = t.await;
     }
-    let events = e1 - e0;
-    let cpu_s = cpu1
-        .cpu_ns
-        .unwrap_or(0)
-        .saturating_sub(cpu0.cpu_ns.unwrap_or(0)) as f64
-        / 1e9;
-    Ok(Floor {
-        events,
-        events_per_s: if secs > 0.0 { events as f64 / secs } else { 0.0 },
-        cpu_us_per_event: (events > 0).then(|| cpu_s * 1e6 / events as f64),
-        client_cpu: if secs > 0.0 { cpu_s / secs } else { 0.0 },
-    })
+    Ok(floor_of(e1 - e0, elapsed, &cpu0, &cpu1))
 }
 
 /// One stream: request, read to the end, again; ends on any error.
@@ -171,6 +166,201 @@ async fn read_loop(target: Arc<Target>, shared: Arc<Shared>) {
             first = false;
             shared.warmed.fetch_add(1, Ordering::AcqRel);
         }
+    }
+}
+
+/// The floor of a hand-written event loop: like [`measure`], on one thread of
+/// its own with `epoll` instead of the runtime.
+///
+/// # Errors
+/// When the simulator's address cannot be read, or the thread cannot be started.
+pub async fn measure_epoll(
+    base_url: &str,
+    body: &[u8],
+    streams: u32,
+    window: Duration,
+    max_warmup: Duration,
+) -> Result<Floor, Error> {
+    let target = Target::new(base_url, body)?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Started from a runtime worker, the thread inherits its CPU pinning.
+    std::thread::Builder::new()
+        .name("floor-epoll".into())
+        .spawn(move || {
+            let _ = tx.send(epoll::run(&target, streams as usize, window, max_warmup));
+        })
+        .map_err(|e| Error::Bench {
+            message: format!("floor reader: cannot start its thread: {e}"),
+            hint: None,
+        })?;
+    rx.await
+        .map_err(|_| Error::Bench {
+            message: "floor reader: its thread ended without a result".into(),
+            hint: None,
+        })?
+        .map_err(|e| Error::Bench {
+            message: format!("floor reader (epoll): {e}"),
+            hint: None,
+        })
+}
+
+mod epoll {
+    //! The `epoll` loop of [`super::measure_epoll`].
+
+    use std::io::{self, Read as _, Write as _};
+    use std::net::TcpStream;
+    use std::os::fd::AsRawFd as _;
+    use std::time::{Duration, Instant};
+
+    use super::{ends_response, Floor, Target};
+    use crate::bench::system::CpuSnapshot;
+
+    /// One stream's socket and where its response stands.
+    struct Conn {
+        tcp: TcpStream,
+        tail: [u8; 5],
+        responses: u32,
+    }
+
+    /// An `epoll` instance, closed on drop.
+    struct Epoll(i32);
+
+    impl Drop for Epoll {
+        fn drop(&mut self) {
+            // SAFETY: the descriptor was returned by epoll_create1 and is closed once.
+            unsafe { libc::close(self.0) };
+        }
+    }
+
+    pub(super) fn run(
+        target: &Target,
+        streams: usize,
+        window: Duration,
+        max_warmup: Duration,
+    ) -> io::Result<Floor> {
+        // SAFETY: plain system call; the result is checked.
+        let ep = Epoll(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+        if ep.0 < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut conns = Vec::with_capacity(streams);
+        for i in 0..streams {
+            let mut tcp = TcpStream::connect(&target.addr)?;
+            tcp.set_nodelay(true)?;
+            tcp.write_all(&target.request)?;
+            tcp.set_nonblocking(true)?;
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: i as u64,
+            };
+            // SAFETY: both descriptors are open; `ev` outlives the call.
+            if unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, tcp.as_raw_fd(), &mut ev) } != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            conns.push(Conn {
+                tcp,
+                tail: [0; 5],
+                responses: 0,
+            });
+        }
+        let finder = memchr::memmem::Finder::new(b"data: ");
+        let mut buf = vec![0u8; 8 * 1024];
+        let mut ready = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+        let started = Instant::now();
+        let mut window_start: Option<(Instant, CpuSnapshot)> = None;
+        let mut events = 0u64;
+        let mut live = streams;
+        loop {
+            let now = Instant::now();
+            match &window_start {
+                None => {
+                    let warmed = conns.iter().all(|c| c.responses > 0);
+                    if warmed || now - started >= max_warmup {
+                        window_start = Some((now, CpuSnapshot::this_process()));
+                    }
+                }
+                Some((t0, cpu0)) if now - *t0 >= window => {
+                    let cpu1 = CpuSnapshot::this_process();
+                    return Ok(super::floor_of(events, now - *t0, cpu0, &cpu1));
+                }
+                Some(_) => {}
+            }
+            if live == 0 {
+                return Err(io::Error::other("every connection failed"));
+            }
+            // SAFETY: `ready` holds `ready.len()` events and outlives the call.
+            let n = unsafe { libc::epoll_wait(ep.0, ready.as_mut_ptr(), ready.len() as i32, 50) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            for ev in &ready[..n as usize] {
+                let conn = &mut conns[ev.u64 as usize];
+                let got = match conn.tcp.read(&mut buf) {
+                    Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+                    Ok(got) => Ok(got),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) => Err(e),
+                };
+                let Ok(got) = got else {
+                    // SAFETY: both descriptors are open.
+                    unsafe {
+                        libc::epoll_ctl(
+                            ep.0,
+                            libc::EPOLL_CTL_DEL,
+                            conn.tcp.as_raw_fd(),
+                            std::ptr::null_mut(),
+                        )
+                    };
+                    live -= 1;
+                    continue;
+                };
+                let read = &buf[..got];
+                if window_start.is_some() {
+                    events += finder.find_iter(read).count() as u64;
+                }
+                if ends_response(&mut conn.tail, read) {
+                    conn.responses += 1;
+                    // The send buffer is empty between responses: the request fits.
+                    if conn.tcp.write_all(&target.request).is_err() {
+                        // SAFETY: both descriptors are open.
+                        unsafe {
+                            libc::epoll_ctl(
+                                ep.0,
+                                libc::EPOLL_CTL_DEL,
+                                conn.tcp.as_raw_fd(),
+                                std::ptr::null_mut(),
+                            )
+                        };
+                        live -= 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The figures of a window of `elapsed` in which `events` were read.
+fn floor_of(events: u64, elapsed: Duration, cpu0: &CpuSnapshot, cpu1: &CpuSnapshot) -> Floor {
+    let secs = elapsed.as_secs_f64();
+    let cpu_s = cpu1
+        .cpu_ns
+        .unwrap_or(0)
+        .saturating_sub(cpu0.cpu_ns.unwrap_or(0)) as f64
+        / 1e9;
+    Floor {
+        events,
+        events_per_s: if secs > 0.0 {
+            events as f64 / secs
+        } else {
+            0.0
+        },
+        cpu_us_per_event: (events > 0).then(|| cpu_s * 1e6 / events as f64),
+        client_cpu: if secs > 0.0 { cpu_s / secs } else { 0.0 },
     }
 }
 

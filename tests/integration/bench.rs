@@ -62,13 +62,17 @@ fn tiny_capacity_counts_events_cpu_and_memory() {
         vec!["cpu_us_per_event"],
         "8 streams only has the CPU target"
     );
-    let floor = l.floor.as_ref().expect("the floor reader ran");
-    assert!(floor.events > 0, "the floor reader read events");
-    finite_non_negative(floor.cpu_us_per_event, "floor CPU per event");
     let row = capacity::row(l);
     assert!(row.contains('8'));
-    let floor_cell = format!("{:.2}", floor.cpu_us_per_event.expect("floor"));
-    assert!(row.contains(&floor_cell), "the row shows the floor: {row}");
+    for (floor, what) in [(&l.floor, "runtime"), (&l.floor_epoll, "epoll")] {
+        let floor = floor
+            .as_ref()
+            .unwrap_or_else(|| panic!("the {what} floor ran"));
+        assert!(floor.events > 0, "the {what} floor reader read events");
+        finite_non_negative(floor.cpu_us_per_event, "floor CPU per event");
+        let cell = format!("{:.2}", floor.cpu_us_per_event.expect("floor"));
+        assert!(row.contains(&cell), "the row shows the {what} floor: {row}");
+    }
 }
 
 #[test]
