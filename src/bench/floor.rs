@@ -4,8 +4,8 @@
 //! The same streams, the same request bytes and the same simulator process as
 //! the level, read by the thinnest reader the runtime allows: one task per
 //! stream on the client's runtime, a plain `TcpStream` (`TCP_NODELAY`), the
-//! request written as one buffer, the response read into a fixed 8 KiB buffer
-//! and thrown away. It parses nothing: it counts the SSE events in each read
+//! request written as one buffer, the response read into an 8 KiB buffer (one
+//! per worker thread) and thrown away. It parses nothing: it counts the SSE events in each read
 //! (occurrences of `data: `) and knows a response has ended when its bytes end
 //! with the chunked terminator `0\r\n\r\n`. What it spends is the runtime's
 //! wake-up and the system calls (`epoll_wait`, `recvfrom` and the ACK each read
@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use super::system::CpuSnapshot;
@@ -132,6 +132,11 @@ pub async fn measure(
     Ok(floor_of(e1 - e0, elapsed, &cpu0, &cpu1))
 }
 
+thread_local! {
+    /// The read buffer of the floor's streams on this thread (8 KiB, like a connection's).
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 8 * 1024]);
+}
+
 /// One stream: request, read to the end, again; ends on any error.
 async fn read_loop(target: Arc<Target>, shared: Arc<Shared>) {
     let Ok(mut tcp) = TcpStream::connect(&target.addr).await else {
@@ -141,7 +146,6 @@ async fn read_loop(target: Arc<Target>, shared: Arc<Shared>) {
         return;
     }
     let finder = memchr::memmem::Finder::new(b"data: ");
-    let mut buf = vec![0u8; 8 * 1024];
     let mut first = true;
     loop {
         if tcp.write_all(&target.request).await.is_err() {
@@ -149,17 +153,28 @@ async fn read_loop(target: Arc<Target>, shared: Arc<Shared>) {
         }
         let mut tail = [0u8; 5];
         loop {
-            let n = match tcp.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            let read = &buf[..n];
-            if shared.open.load(Ordering::Relaxed) {
-                let events = finder.find_iter(read).count() as u64;
-                shared.events.fetch_add(events, Ordering::Relaxed);
+            if tcp.readable().await.is_err() {
+                return;
             }
-            if ends_response(&mut tail, read) {
-                break;
+            // Read into the worker thread's buffer: no stream holds one of its
+            // own, so the floor adds no memory the next level would inherit.
+            let done = READ_BUF.with_borrow_mut(|buf| match tcp.try_read(buf) {
+                Ok(0) => Err(()),
+                Ok(n) => {
+                    let read = &buf[..n];
+                    if shared.open.load(Ordering::Relaxed) {
+                        let events = finder.find_iter(read).count() as u64;
+                        shared.events.fetch_add(events, Ordering::Relaxed);
+                    }
+                    Ok(ends_response(&mut tail, read))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+                Err(_) => Err(()),
+            });
+            match done {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(()) => return,
             }
         }
         if first {
