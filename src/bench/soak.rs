@@ -6,10 +6,10 @@
 //! second the client's VmRSS is sampled; every `interval` a line is reported.
 //!
 //! The command's default pace (ITL 20 ms: 2048 streams ask for about 100k
-//! events/s) keeps the client below its capacity: a client that falls behind
-//! lets data queue in its sockets, and hyper's read buffer of a connection then
-//! grows with the reads (up to about 400 KiB), which is memory sized by the
-//! backlog rather than kept by the client. Run `--soak-itl-ms 1` to see that.
+//! events/s) keeps the client below its capacity, so memory shows what the
+//! client keeps, not a backlog: a client that falls behind lets data queue in
+//! its sockets (kernel memory, not the process's) and in the records of the
+//! requests in flight. Run `--soak-itl-ms 1` to see that.
 //!
 //! # Formulas
 //!

@@ -84,8 +84,8 @@ use body::{read_all, read_prefix};
 use errors::classify_send_error;
 pub(super) use errors::{error_chain, parse_retry_after};
 use finish::finish;
+use stream::read_stream;
 pub(super) use stream::IdleGuard;
-use stream::{body_stream, read_stream};
 
 /// Longest time spent, after `[DONE]`, reading the rest of a body so that its
 /// connection can go back to the pool (in a background task, off the record).
@@ -467,7 +467,7 @@ async fn exchange(
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let mut body = IdleGuard::new(body_stream(resp), idle);
+        let mut body = IdleGuard::new(resp.into_body(), idle);
         let prefix = read_prefix(&mut body, ERROR_BODY_BYTES).await;
         let cause = format!("HTTP {status}: {}", client.secrets.excerpt(&prefix));
         return Err(if status.as_u16() == 429 {
@@ -494,7 +494,7 @@ async fn exchange(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let body = IdleGuard::new(body_stream(resp), idle);
+    let body = IdleGuard::new(resp.into_body(), idle);
     let limit = endpoint.max_event_bytes;
 
     if endpoint.api.generates() && is_sse {

@@ -1711,9 +1711,9 @@ async fn implausible_usage_is_noted_and_not_used() {
     }
 }
 
-/// The read buffer is capped (`transport::connect::READ_BUFFER_MAX`), yet a
-/// response head of several KiB (a proxy's cookies, long ids) still reads, and
-/// so does a body many times the cap.
+/// Reads ask for 8 KiB (`transport::connect::READ_BUFFER`), yet a response
+/// head of several KiB (a proxy's cookies, long ids) still reads, and so does a
+/// body many times that size.
 #[tokio::test]
 async fn large_heads_and_bodies_read_through_the_capped_buffer() {
     let server = serve(|_| async {

@@ -1,6 +1,7 @@
-//! The HTTP/1.1 transport of measured requests: hyper's connection API under
-//! our own keep-alive pool, so that every connection is opened, counted, timed
-//! and retired by rules this module states.
+//! The HTTP/1.1 transport of measured requests: its own HTTP/1.1 codec
+//! ([`h1`]) driven in the request's task, under its own keep-alive pool, so
+//! that every connection is opened, counted, timed and retired by rules this
+//! module states, and every read is decoded where it is timestamped.
 //!
 //! A general-purpose client pool (reqwest's) hides which connection a request
 //! went on, cannot open connections ahead of the load, and cannot tell a
@@ -10,9 +11,11 @@
 //!
 //! # Connections
 //! One origin per transport (the endpoint's base URL): TCP with `TCP_NODELAY`,
-//! TLS (rustls, the platform's roots, ALPN `http/1.1`) for `https`, then
-//! hyper's HTTP/1.1 handshake (local, no I/O). The connect timeout covers DNS,
-//! TCP and TLS. A connection carries one request at a time. Its **connect
+//! and TLS (rustls, the platform's roots, ALPN `http/1.1`) for `https`. The
+//! connect timeout covers DNS, TCP and TLS. A connection carries one request at
+//! a time: the request's task writes it, reads the response head and decodes
+//! the body from the connection's read buffer (no task of its own, no channel
+//! between the socket and the request). Its **connect
 //! time** (DNS + TCP + TLS) is kept; a request that had to open a connection
 //! reports it (`connect_ms` in the record), a request on a pooled one reports
 //! none. The application bytes read from every connection are counted (under
@@ -21,12 +24,13 @@
 //! # The pool
 //! Idle connections wait in a last-in-first-out list of at most `max_idle`
 //! (raised by [`Transport::preconnect`]). A connection goes back when its
-//! response has been read to the end and hyper says it can take another
-//! request; it is *not* pooled when the response said `Connection: close`
-//! (hyper then closes it), when it has carried `M` more requests since a
-//! response that said `Keep-Alive: max=M`, or when the server was seen closing connections after streamed
-//! responses (below). At checkout, an idle connection is skipped (and closed)
-//! when hyper saw it closed or when it has been idle for longer than its limit:
+//! response has been read to its end with nothing after it; it is *not* pooled
+//! when the response said `Connection: close` or had no length (see [`h1`]),
+//! when it has carried `M` more requests since a response that said
+//! `Keep-Alive: max=M`, or when the server was seen closing connections after
+//! streamed responses (below). At checkout, an idle connection is skipped (and
+//! closed) when a non-blocking look at its socket finds it closed (or holding
+//! bytes no request asked for), or when it has been idle for longer than its limit:
 //!
 //! ```text
 //! idle limit = DEFAULT_IDLE (4 s)                                 no Keep-Alive timeout announced
@@ -39,9 +43,9 @@
 //!
 //! # The reconnect rule
 //! A request that fails on a **pooled** connection (one it did not open) with
-//! **no response byte read** since it was handed to the connection — hyper
-//! gave the request back unsent, or the connection ended (EOF, reset, broken
-//! pipe) before any byte of a response — is sent once more on a **fresh**
+//! **no response byte read** since it was handed to the connection — writing
+//! it failed, or the connection ended (EOF, reset, broken pipe) before any
+//! byte of a response — is sent once more on a **fresh**
 //! connection, and the record's `reconnects` is 1. Nothing else is retried
 //! here: a request that received any byte, failed on a connection it opened
 //! itself, or timed out is a failure as it happened. A server that closes a
@@ -63,29 +67,32 @@
 //! # Preconnect
 //! [`Transport::preconnect`] opens connections until `n` live ones are idle,
 //! so a load's first requests find a connection waiting instead of queueing
-//! behind handshakes. They are real connections (TCP, TLS and the HTTP/1.1
-//! handshake, no request), opened concurrently (at most
+//! behind handshakes. They are real connections (TCP and TLS, no request),
+//! opened concurrently (at most
 //! [`PRECONNECT_PARALLEL`] at a time) and counted like any other.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use http::header::{HeaderMap, HeaderValue, HOST, TRANSFER_ENCODING};
-use http::{Method, Request, Response, Uri};
-use http_body_util::Full;
-use hyper::client::conn::http1;
+use http::header::{HeaderMap, HeaderValue, TRANSFER_ENCODING};
+use http::{Method, Response, Uri};
+use tokio::io::{AsyncRead as _, AsyncReadExt as _, AsyncWriteExt as _, ReadBuf};
 use tokio::time::Instant;
 
 use crate::clock::now_ns;
 
 mod body;
 mod connect;
+pub mod h1;
 pub use body::PooledBody;
-use connect::{connect, tls_connector};
+use connect::{connect, tls_connector, Counted, READ_BUFFER};
+pub use h1::ProtoError;
 
 /// Longest idle time of a pooled connection when the server announced none.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(4);
@@ -145,12 +152,9 @@ pub enum SendError {
     /// DNS, TCP or TLS failed.
     #[error("{0}")]
     Connect(#[source] io::Error),
-    /// hyper refused the new connection (does not happen with plain I/O).
-    #[error("HTTP/1.1 handshake failed: {0}")]
-    Handshake(#[source] hyper::Error),
     /// The connection failed before response headers.
     #[error("{0}")]
-    Request(#[source] hyper::Error),
+    Request(#[source] ProtoError),
 }
 
 impl SendError {
@@ -271,8 +275,26 @@ pub fn parse_keep_alive(value: &str) -> (Option<Duration>, Option<u32>) {
 
 /// A live connection, outside the pool. Dropping it closes it.
 struct Conn {
-    sender: http1::SendRequest<Full<Bytes>>,
+    io: Counted,
+    /// Bytes read and not decoded yet.
+    buf: BytesMut,
     state: Arc<ConnState>,
+}
+
+impl Conn {
+    /// A non-blocking look at an idle connection's socket: false when the
+    /// server closed it (or it failed, or it holds bytes no request asked for).
+    fn is_live(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut one = [0u8; 1];
+        let mut rb = ReadBuf::new(&mut one);
+        Pin::new(&mut self.io)
+            .poll_read(&mut cx, &mut rb)
+            .is_pending()
+    }
 }
 
 impl Drop for Conn {
@@ -397,7 +419,7 @@ impl Transport {
         let live = {
             let mut idle = shared.lock_idle();
             let now = Instant::now();
-            idle.retain(|i| i.expires > now && !i.conn.sender.is_closed());
+            idle.retain_mut(|i| i.expires > now && shared.is_live(&mut i.conn));
             idle.len()
         };
         let need = n.saturating_sub(live);
@@ -500,44 +522,16 @@ struct Failed {
     error: SendError,
     /// The connection it failed on.
     state: Arc<ConnState>,
-    /// hyper gave the request back: it was never written.
-    unsent: bool,
     /// Bytes read from the connection while the request was on it.
     bytes_read: u64,
 }
 
 impl Failed {
-    /// The reconnect rule: never written, or the connection ended before any
-    /// response byte.
+    /// The reconnect rule: writing failed or the connection ended (EOF, reset,
+    /// broken pipe) before any response byte.
     fn never_answered(&self) -> bool {
-        self.unsent || (self.bytes_read == 0 && is_closed_before_response(&self.error))
+        self.bytes_read == 0 && matches!(&self.error, SendError::Request(e) if e.is_closed())
     }
-}
-
-/// The connection ended (EOF, reset, broken pipe, closed) rather than failing
-/// on something the server sent.
-fn is_closed_before_response(e: &SendError) -> bool {
-    let SendError::Request(h) = e else {
-        return false;
-    };
-    if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
-        return true;
-    }
-    let mut source = std::error::Error::source(h);
-    while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<io::Error>() {
-            return matches!(
-                io.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::UnexpectedEof
-                    | io::ErrorKind::NotConnected
-            );
-        }
-        source = err.source();
-    }
-    false
 }
 
 /// Sends on `conn`; on success, the response's body carries the connection
@@ -549,34 +543,52 @@ async fn send_on(
 ) -> Result<Response<PooledBody>, Failed> {
     let before = conn.state.bytes_read.load(Ordering::Acquire);
     conn.state.requests.fetch_add(1, Ordering::Relaxed);
-    let mut req = Request::new(Full::new(out.body.clone()));
-    *req.method_mut() = out.method.clone();
-    *req.uri_mut() = out.uri.clone();
-    *req.headers_mut() = out.headers.clone();
-    req.headers_mut()
-        .insert(HOST, shared.target.authority.clone());
-    match conn.sender.try_send_request(req).await {
-        Ok(resp) => {
-            note_response(&conn.state, resp.headers());
-            let shared = Arc::clone(shared);
-            Ok(resp.map(|body| PooledBody {
-                inner: body,
-                conn: Some((conn, shared)),
-            }))
+    let request = h1::encode_request(out, &shared.target.authority);
+    match write_and_read_head(&mut conn, &request, &out.method).await {
+        Ok((head, framing, reusable)) => {
+            note_response(&conn.state, &head.headers);
+            let body = PooledBody::new(conn, Arc::clone(shared), framing, reusable);
+            let mut resp = Response::new(body);
+            *resp.status_mut() = head.status;
+            *resp.version_mut() = head.version;
+            *resp.headers_mut() = head.headers;
+            Ok(resp)
         }
-        Err(mut e) => {
-            let unsent = e.take_message().is_some();
+        Err(e) => {
             let bytes_read = conn
                 .state
                 .bytes_read
                 .load(Ordering::Acquire)
                 .saturating_sub(before);
             Err(Failed {
-                error: SendError::Request(e.into_error()),
+                error: SendError::Request(e),
                 state: Arc::clone(&conn.state),
-                unsent,
                 bytes_read,
             })
+        }
+    }
+}
+
+/// Writes `request` and reads the response head (skipping interim responses).
+async fn write_and_read_head(
+    conn: &mut Conn,
+    request: &[u8],
+    method: &Method,
+) -> Result<(h1::Head, h1::Framing, bool), ProtoError> {
+    conn.io.write_all(request).await?;
+    conn.io.flush().await?;
+    loop {
+        if let Some(head) = h1::parse_head(&mut conn.buf)? {
+            let (framing, reusable) = h1::framing(method, &head)?;
+            return Ok((head, framing, reusable));
+        }
+        conn.buf.reserve(READ_BUFFER);
+        if conn.io.read_buf(&mut conn.buf).await? == 0 {
+            return Err(if conn.buf.is_empty() {
+                ProtoError::ClosedBeforeResponse
+            } else {
+                ProtoError::ClosedInHead
+            });
         }
     }
 }
@@ -616,17 +628,24 @@ impl Shared {
     fn checkout(&self) -> Option<Conn> {
         let now = Instant::now();
         let mut idle = self.lock_idle();
-        while let Some(entry) = idle.pop() {
-            if entry.expires <= now
-                || entry.conn.sender.is_closed()
-                || !entry.conn.sender.is_ready()
-            {
+        while let Some(mut entry) = idle.pop() {
+            if entry.expires <= now || !self.is_live(&mut entry.conn) {
                 continue;
             }
             entry.conn.state.phase.store(IN_USE, Ordering::Relaxed);
             return Some(entry.conn);
         }
         None
+    }
+
+    /// [`Conn::is_live`], counting a close by the server that came soon after
+    /// a chunked response (see the module docs).
+    fn is_live(&self, conn: &mut Conn) -> bool {
+        let live = conn.is_live();
+        if !live {
+            conn.state.note_server_close(now_ns(), self);
+        }
+        live
     }
 
     /// Pools a fresh connection (preconnect, or one a request opened but did not need).

@@ -5,7 +5,7 @@ use futures::{Stream, StreamExt};
 
 use super::stream::{IdleGuard, ReadError};
 use super::Failure;
-use crate::client::transport::chain_of;
+use crate::client::transport::{chain_of, ProtoError};
 use crate::record::{Outcome, TimeoutKind};
 
 /// Reads a whole non-streamed body, at most `limit` bytes.
@@ -15,7 +15,7 @@ pub(super) async fn read_all<S>(
     content_length: Option<u64>,
 ) -> Result<Vec<u8>, Failure>
 where
-    S: Stream<Item = Result<Bytes, hyper::Error>> + Unpin,
+    S: Stream<Item = Result<Bytes, ProtoError>> + Unpin,
 {
     let too_big = |size: u64| {
         Failure::new(
@@ -64,7 +64,7 @@ where
 /// Reads up to `max` bytes of a body, best effort (for error excerpts).
 pub(super) async fn read_prefix<S>(body: &mut IdleGuard<S>, max: usize) -> Vec<u8>
 where
-    S: Stream<Item = Result<Bytes, hyper::Error>> + Unpin,
+    S: Stream<Item = Result<Bytes, ProtoError>> + Unpin,
 {
     let mut buf = Vec::new();
     while buf.len() < max {

@@ -39,7 +39,7 @@ pub(super) fn classify_send_error(e: &SendError, client: &HttpClient, used: Conn
                 client.endpoint.timeouts.connect
             ),
         ),
-        SendError::Connect(_) | SendError::Handshake(_) => Failure::new(
+        SendError::Connect(_) => Failure::new(
             Outcome::ConnectError,
             format!("cannot connect to {origin}{again}: {chain}"),
         ),

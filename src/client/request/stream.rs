@@ -12,7 +12,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::{Exchange, Failure, Flow, Received, DRAIN_LIMIT, DRAIN_WAIT};
 use crate::client::sse::{SseError, TimedEventStream};
-use crate::client::transport::chain_of;
+use crate::client::transport::{chain_of, ProtoError};
 use crate::client::RequestContext;
 use crate::clock::now_ns;
 use crate::record::{Outcome, TimeoutKind};
@@ -28,7 +28,7 @@ pub(super) async fn read_stream<S>(
     ctx: &RequestContext,
 ) -> Result<(), Failure>
 where
-    S: Stream<Item = Result<Bytes, hyper::Error>> + Unpin + Send + 'static,
+    S: Stream<Item = Result<Bytes, ProtoError>> + Unpin + Send + 'static,
 {
     st.received = Received::Stream;
     let mut events = TimedEventStream::new(body, limit, now_ns as fn() -> u64);
@@ -112,18 +112,11 @@ where
     });
 }
 
-/// The response body as a stream of data chunks (trailers are skipped).
-pub(super) fn body_stream(
-    resp: http::Response<crate::client::transport::PooledBody>,
-) -> http_body_util::BodyDataStream<crate::client::transport::PooledBody> {
-    http_body_util::BodyDataStream::new(resp.into_body())
-}
-
 /// Reading a body failed.
 #[derive(Debug)]
 pub(in crate::client) enum ReadError {
     /// The transport failed (reset, malformed chunked encoding…).
-    Body(hyper::Error),
+    Body(ProtoError),
     /// No bytes for this long (the idle timeout).
     Idle(Duration),
 }
@@ -164,7 +157,7 @@ impl<S> IdleGuard<S> {
 
 impl<S> Stream for IdleGuard<S>
 where
-    S: Stream<Item = Result<Bytes, hyper::Error>> + Unpin,
+    S: Stream<Item = Result<Bytes, ProtoError>> + Unpin,
 {
     type Item = Result<Bytes, ReadError>;
 

@@ -1,4 +1,4 @@
-//! Opening connections: TCP, TLS, and the byte-counting stream under hyper.
+//! Opening connections: TCP, TLS, and the byte-counting stream a connection reads through.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,23 +7,20 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::{Conn, ConnState, SendError, Shared, Target, IDLE};
+use super::{Conn, ConnState, SendError, Shared, Target};
 use crate::clock::now_ns;
 
-/// The most a connection's read buffer may grow to (hyper's minimum). hyper
-/// starts it at 8 KiB and, left alone, doubles it up to ~400 KiB whenever a
-/// read fills it — which every read does when the client falls behind a fast
-/// stream, so 4,096 saturated streams held ~100 KiB each (30–32 KiB with this
-/// cap, at the same CPU per event). A response head must fit in it: LLM servers
-/// send heads under 1 KiB.
-pub(super) const READ_BUFFER_MAX: usize = 8 * 1024;
+/// A connection's read buffer: each read asks for this much room. A response
+/// head may grow it (up to `h1::MAX_HEAD`); a body never does, because body
+/// bytes are handed on as they are decoded. With every read bounded, 4,096
+/// saturated streams hold ~30 KiB each.
+pub(super) const READ_BUFFER: usize = 8 * 1024;
 
-/// Opens a connection: DNS, TCP, TLS within the connect timeout, then hyper's handshake.
+/// Opens a connection: DNS, TCP and TLS within the connect timeout.
 pub(super) async fn connect(shared: Arc<Shared>) -> Result<Conn, SendError> {
     let target = &shared.target;
     let started = now_ns();
@@ -32,29 +29,15 @@ pub(super) async fn connect(shared: Arc<Shared>) -> Result<Conn, SendError> {
         .map_err(|_| SendError::ConnectTimeout(shared.connect_timeout))?
         .map_err(SendError::Connect)?;
     let state = Arc::new(ConnState::new(now_ns().saturating_sub(started)));
-    let io = TokioIo::new(Counted {
-        inner: stream,
-        state: Arc::clone(&state),
-    });
-    let (mut sender, connection) = http1::Builder::new()
-        .max_buf_size(READ_BUFFER_MAX)
-        .handshake(io)
-        .await
-        .map_err(SendError::Handshake)?;
-    let watch = Arc::clone(&state);
-    let pool = Arc::downgrade(&shared);
-    tokio::spawn(async move {
-        let _ = connection.await;
-        // Closed while waiting in the pool: by the server.
-        if watch.phase.load(Ordering::Relaxed) == IDLE {
-            if let Some(pool) = pool.upgrade() {
-                watch.note_server_close(now_ns(), &pool);
-            }
-        }
-    });
-    sender.ready().await.map_err(SendError::Handshake)?;
     shared.opened.fetch_add(1, Ordering::Relaxed);
-    Ok(Conn { sender, state })
+    Ok(Conn {
+        io: Counted {
+            inner: stream,
+            state: Arc::clone(&state),
+        },
+        buf: BytesMut::with_capacity(READ_BUFFER),
+        state,
+    })
 }
 
 /// TCP (each resolved address in turn) and, for https, TLS.
@@ -117,7 +100,7 @@ pub(super) fn tls_connector(
 }
 
 /// A TCP or TLS stream.
-enum Stream {
+pub(super) enum Stream {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
@@ -181,7 +164,7 @@ impl AsyncWrite for Stream {
 }
 
 /// A stream that counts the bytes read from it.
-struct Counted {
+pub(super) struct Counted {
     inner: Stream,
     state: Arc<ConnState>,
 }
