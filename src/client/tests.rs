@@ -1327,6 +1327,82 @@ async fn connection_close_is_honoured() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 3);
 }
 
+/// The framings and heads real servers send besides `Content-Length` and
+/// chunked bodies: an interim `100 Continue` before the response (skipped, the
+/// connection kept), an HTTP/1.0 response (closed unless it says keep-alive)
+/// and a body without a length, read until the server closes.
+#[tokio::test]
+async fn interim_heads_http_1_0_and_bodies_until_close_read_to_their_end() {
+    use std::sync::atomic::Ordering;
+    let body = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi there"},"finish_reason":"stop"}]}"#;
+    let server = raw_server(vec![
+        vec![
+            Reply::Respond(format!("HTTP/1.1 100 Continue\r\n\r\n{}", sized_json(""))),
+            Reply::RespondThenClose(format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{body}"
+            )),
+        ],
+        vec![Reply::RespondThenClose(format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{body}"
+        ))],
+    ])
+    .await;
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.stream = false;
+    ep.timeouts.total = Duration::from_secs(5);
+    let client = HttpClient::new(&ep, &server.base_url, 4).expect("client");
+    for i in 0..3 {
+        let resp = client.send(&chat_request(), &seq_context(i), true).await;
+        let r = &resp.record;
+        assert_eq!(r.outcome, Outcome::Ok, "request {i}: {:?}", r.error);
+        assert_eq!(resp.text.as_deref(), Some("hi there"), "request {i}");
+        assert_eq!(r.reconnects, 0, "request {i}");
+        if i == 0 {
+            until_idle(&client, 1).await;
+        }
+    }
+    // The first connection carried the 100-Continue response and, kept, the
+    // HTTP/1.0 one; a body until close ends its connection, so the third
+    // request opened a second.
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        client.idle_connections(),
+        0,
+        "neither closing connection was pooled"
+    );
+}
+
+/// A stream whose chunked framing breaks ends the request with a cause that
+/// names the framing, after the events before it were measured.
+#[tokio::test]
+async fn broken_chunked_framing_cuts_the_stream_and_says_why() {
+    let first = format!("data: {}\n\n", content("a"));
+    let server = raw_server(vec![vec![Reply::RespondThenIgnore(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n\
+         {:x}\r\n{first}\r\nzz\r\n",
+        first.len()
+    ))]])
+    .await;
+    let mut ep = endpoint(ApiKind::Chat);
+    ep.timeouts.total = Duration::from_secs(5);
+    let client = HttpClient::new(&ep, &server.base_url, 1).expect("client");
+    let r = client.send(&chat_request(), &context(), false).await.record;
+    assert_eq!(r.outcome, Outcome::StreamCut, "{:?}", r.error);
+    let cause = r.error.as_deref().unwrap_or_default();
+    assert!(cause.contains("`zz` is not a chunk size"), "{cause}");
+    assert_eq!(
+        r.chunk_ns.len(),
+        1,
+        "the event before the break was measured"
+    );
+    assert_eq!(
+        client.idle_connections(),
+        0,
+        "the broken connection is not pooled"
+    );
+}
+
 #[tokio::test]
 async fn keep_alive_max_bounds_the_requests_of_a_connection() {
     use std::sync::atomic::Ordering;
