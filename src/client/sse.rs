@@ -233,6 +233,11 @@ impl SseParser {
                 1
             };
             let line = self.input.split_to(end + eol);
+            if self.input.is_empty() {
+                // Let go of the read buffer this text came from, so the
+                // connection can read into it again instead of a new one.
+                self.input = Bytes::new();
+            }
             let event = if self.line.is_empty() {
                 self.line_done(&line[..end])?
             } else {
@@ -402,6 +407,10 @@ where
                     }
                 };
                 let piece = this.pending.split_to(end);
+                if this.pending.is_empty() {
+                    // Hold no reference to the read buffer (see `SseParser::next_event`).
+                    this.pending = Bytes::new();
+                }
                 this.after_cr = piece.last() == Some(&b'\r');
                 if this.started {
                     return Poll::Ready(Some(Ok(piece)));
