@@ -10,13 +10,14 @@
 //! # Framing of a response body (RFC 9112 §6.3)
 //!
 //! ```text
-//! HEAD request, 1xx, 204, 304        → no body
-//! Transfer-Encoding, last = chunked  → chunked; the connection may be reused
-//! Transfer-Encoding, other           → until the server closes; not reused
-//! Content-Length: n (all values equal)→ n bytes; the connection may be reused
-//! none of these                      → until the server closes; not reused
+//! HEAD request, 1xx, 204, 304           → no body
+//! Transfer-Encoding, last = chunked     → chunked; the connection may be reused
+//! Transfer-Encoding, other              → until the server closes; not reused
+//! Content-Length: n (all values equal)  → n bytes; the connection may be reused
+//! none of these                         → until the server closes; not reused
 //! reused only if, also:  HTTP/1.1 without `Connection: close`,
-//!                        or HTTP/1.0 with `Connection: keep-alive`
+//!                        or HTTP/1.0 with `Connection: keep-alive`,
+//!                        and no byte follows the body
 //! ```
 //!
 //! Interim responses (1xx other than 101) are skipped. A chunk's extensions
