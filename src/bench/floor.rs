@@ -240,6 +240,21 @@ mod epoll {
     /// An `epoll` instance, closed on drop.
     struct Epoll(i32);
 
+    impl Epoll {
+        /// Stops watching `tcp` (a connection that failed).
+        fn remove(&self, tcp: &TcpStream) {
+            // SAFETY: both descriptors are open; a null event is allowed for DEL.
+            unsafe {
+                libc::epoll_ctl(
+                    self.0,
+                    libc::EPOLL_CTL_DEL,
+                    tcp.as_raw_fd(),
+                    std::ptr::null_mut(),
+                )
+            };
+        }
+    }
+
     impl Drop for Epoll {
         fn drop(&mut self) {
             // SAFETY: the descriptor was returned by epoll_create1 and is closed once.
@@ -322,15 +337,7 @@ mod epoll {
                     Err(e) => Err(e),
                 };
                 let Ok(got) = got else {
-                    // SAFETY: both descriptors are open.
-                    unsafe {
-                        libc::epoll_ctl(
-                            ep.0,
-                            libc::EPOLL_CTL_DEL,
-                            conn.tcp.as_raw_fd(),
-                            std::ptr::null_mut(),
-                        )
-                    };
+                    ep.remove(&conn.tcp);
                     live -= 1;
                     continue;
                 };
@@ -342,15 +349,7 @@ mod epoll {
                     conn.responses += 1;
                     // The send buffer is empty between responses: the request fits.
                     if conn.tcp.write_all(&target.request).is_err() {
-                        // SAFETY: both descriptors are open.
-                        unsafe {
-                            libc::epoll_ctl(
-                                ep.0,
-                                libc::EPOLL_CTL_DEL,
-                                conn.tcp.as_raw_fd(),
-                                std::ptr::null_mut(),
-                            )
-                        };
+                        ep.remove(&conn.tcp);
                         live -= 1;
                     }
                 }
