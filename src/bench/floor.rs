@@ -1,13 +1,13 @@
 //! The floor: what one read per event costs on this machine before any client
 //! work, measured beside each capacity level.
 //!
-//! The same streams, the same request bytes and the same simulator process as
+//! The same streams, the same request body and the same simulator process as
 //! the level, read by the thinnest reader the runtime allows: one task per
 //! stream on the client's runtime, a plain `TcpStream` (`TCP_NODELAY`), the
 //! request written as one buffer, the response read into an 8 KiB buffer (one
-//! per worker thread) and thrown away. It parses nothing: it counts the SSE events in each read
-//! (occurrences of `data: `) and knows a response has ended when its bytes end
-//! with the chunked terminator `0\r\n\r\n`. What it spends is the runtime's
+//! per worker thread) and thrown away. It parses nothing: it counts the SSE
+//! events in each read (occurrences of `data: `) and knows a response has
+//! ended when its bytes end with the chunked terminator `0\r\n\r\n`. What it spends is the runtime's
 //! wake-up and the system calls (`epoll_wait`, `recvfrom` and the ACK each read
 //! sends), the part of the client's CPU per event no parsing can remove.
 //!
@@ -57,8 +57,8 @@ struct Target {
 }
 
 impl Target {
-    /// `POST {path}/chat/completions` to the simulator at `base_url` with `body`,
-    /// with the headers the client sends.
+    /// `POST {path}/chat/completions` to the simulator at `base_url` with `body`
+    /// and the client's content headers.
     fn new(base_url: &str, body: &[u8]) -> Result<Target, Error> {
         let url = url::Url::parse(base_url).map_err(|e| Error::Bench {
             message: format!("floor reader: `{base_url}` is not a URL: {e}"),
