@@ -263,7 +263,7 @@ impl Exchange {
         if trimmed.is_empty() {
             return Ok(Flow::Continue);
         }
-        match parse_chunk(&ev.event.data, &mut self.acc) {
+        match parse_chunk(ev.event.data.as_str(), &mut self.acc) {
             Ok(info) => self.on_chunk(&info, at),
             Err(e) => {
                 if ev.completed_at_eof {

@@ -32,6 +32,7 @@
 //! The adapter allocates nothing per chunk beyond the event it returns; state
 //! shared between the tap and the outer stream is two atomics (no locks).
 
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,7 +41,51 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::Stream;
 
-pub use eventsource_stream::Event;
+/// One server-sent event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Event {
+    /// The event type: `message` unless an `event:` field named another.
+    pub event: Cow<'static, str>,
+    /// The event's `data:` values, joined by LF.
+    pub data: Data,
+    /// The last event ID (kept from event to event).
+    pub id: String,
+    /// The event's `retry`, when it had a valid one.
+    pub retry: Option<std::time::Duration>,
+}
+
+/// An event's data. When it was one `data:` line inside one read (nearly
+/// always), it shares that read's buffer instead of being copied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Data(Bytes);
+
+impl Data {
+    /// The data's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The data as text. It is always UTF-8: the parser is fed repaired text
+    /// and cuts it only at ASCII bytes (line ends, `:` and the space after
+    /// it), so the empty string an invalid byte would give never occurs.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<&str> for Data {
+    fn from(s: &str) -> Self {
+        Data(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl PartialEq<&str> for Data {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
 
 /// One SSE event and when it arrived.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,7 +216,9 @@ struct SseParser {
     /// `line` ended with a CR at the end of the input: the next byte decides
     /// whether an LF belongs to that line end.
     cr_pending: bool,
-    /// The data buffer: `data` values, each followed by LF.
+    /// The current event's only `data` value so far, shared with its read.
+    first: Option<Bytes>,
+    /// The current event's `data` values joined by LF, once it has two.
     data: Vec<u8>,
     /// The event type buffer.
     event_type: String,
@@ -195,8 +242,8 @@ impl SseParser {
     /// in CRLF is dispatched by the read that holds its final LF.
     ///
     /// # Errors
-    /// When an event's data is not valid UTF-8 (not expected: the tap repairs
-    /// the text before it gets here).
+    /// When an `event`, `id` or `retry` value is not valid UTF-8 (not
+    /// expected: the tap repairs the text before it gets here).
     fn next_event(&mut self) -> Result<Option<Event>, String> {
         loop {
             if self.cr_pending {
@@ -239,7 +286,7 @@ impl SseParser {
                 self.input = Bytes::new();
             }
             let event = if self.line.is_empty() {
-                self.line_done(&line[..end])?
+                self.line_done(line.slice(..end))?
             } else {
                 self.line.extend_from_slice(&line[..end]);
                 self.held_line_done()?
@@ -250,41 +297,48 @@ impl SseParser {
         }
     }
 
-    /// Handles the line gathered in `self.line`, keeping its allocation.
+    /// Handles the line gathered in `self.line` (a line split across reads),
+    /// keeping its allocation.
     fn held_line_done(&mut self) -> Result<Option<Event>, String> {
-        let whole = std::mem::take(&mut self.line);
-        let event = self.line_done(&whole);
-        self.line = whole;
+        let whole = Bytes::copy_from_slice(&self.line);
         self.line.clear();
-        event
+        self.line_done(whole)
     }
 
     /// Handles one complete line (without its line end).
-    fn line_done(&mut self, line: &[u8]) -> Result<Option<Event>, String> {
+    fn line_done(&mut self, line: Bytes) -> Result<Option<Event>, String> {
         if line.is_empty() {
             return self.dispatch();
         }
         if line[0] == b':' {
             return Ok(None);
         }
-        let (name, value) = match memchr::memchr(b':', line) {
+        let (name, value) = match memchr::memchr(b':', &line) {
             Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+                let space = usize::from(line.get(colon + 1) == Some(&b' '));
+                (&line[..colon], colon + 1 + space)
             }
-            None => (line, &b""[..]),
+            None => (&line[..], line.len()),
         };
+        let value_bytes = &line[value..];
         match name {
             b"data" => {
-                self.data.extend_from_slice(value);
-                self.data.push(b'\n');
+                if self.first.is_none() && self.data.is_empty() {
+                    self.first = Some(line.slice(value..));
+                } else {
+                    if let Some(first) = self.first.take() {
+                        self.data.extend_from_slice(&first);
+                    }
+                    self.data.push(b'\n');
+                    self.data.extend_from_slice(value_bytes);
+                }
             }
-            b"event" => self.event_type = text(value)?.to_owned(),
+            b"event" => self.event_type = text(value_bytes)?.to_owned(),
             // An id with a NUL is ignored.
-            b"id" if !value.contains(&0) => self.id = text(value)?.to_owned(),
+            b"id" if !value_bytes.contains(&0) => self.id = text(value_bytes)?.to_owned(),
             // A retry that is not a number is ignored.
             b"retry" => {
-                if let Ok(ms) = text(value)?.parse::<u64>() {
+                if let Ok(ms) = text(value_bytes)?.parse::<u64>() {
                     self.retry = Some(std::time::Duration::from_millis(ms));
                 }
             }
@@ -295,23 +349,20 @@ impl SseParser {
 
     /// The empty line: the event gathered so far, unless it has no data.
     fn dispatch(&mut self) -> Result<Option<Event>, String> {
-        let mut data = std::mem::take(&mut self.data);
         let event_type = std::mem::take(&mut self.event_type);
         let retry = self.retry.take();
-        if data.is_empty() {
-            return Ok(None);
-        }
-        if data.last() == Some(&b'\n') {
-            data.pop();
-        }
-        let data = String::from_utf8(data).map_err(|e| format!("event data is not UTF-8: {e}"))?;
+        let data = match self.first.take() {
+            Some(only) => only,
+            None if self.data.is_empty() => return Ok(None),
+            None => Bytes::from(std::mem::take(&mut self.data)),
+        };
         Ok(Some(Event {
             event: if event_type.is_empty() {
-                "message".to_owned()
+                Cow::Borrowed("message")
             } else {
-                event_type
+                Cow::Owned(event_type)
             },
-            data,
+            data: Data(data),
             id: self.id.clone(),
             retry,
         }))
