@@ -17,8 +17,10 @@
 //!    names (default `message`), `id:` kept from event to event, `retry:`
 //!    milliseconds, `:` comments and unknown fields ignored, one space after
 //!    the colon dropped, LF, CR or CRLF line ends, and an event with no data
-//!    dispatches nothing. It works on bytes with `memchr`, keeps only a line
-//!    that continues in a later read, and allocates only the event it returns.
+//!    dispatches nothing. It works on bytes with `memchr` and keeps only a line
+//!    that continues in a later read. An event whose data is one line inside
+//!    one read (nearly every event) shares that read's buffer ([`Data`]); only
+//!    data of several lines, or of a line split across reads, is copied.
 //! 3. Each event is stamped with the arrival time of the chunk that completed it:
 //!    the parser only pulls a new chunk when its buffer holds no complete event,
 //!    so the most recently read chunk is always the one that completed the event
@@ -29,8 +31,10 @@
 //! [`TimedEvent::completed_at_eof`], stamped with the arrival of the last real
 //! chunk). A truncated final event can thus be told apart from a malformed one.
 //!
-//! The adapter allocates nothing per chunk beyond the event it returns; state
-//! shared between the tap and the outer stream is two atomics (no locks).
+//! The adapter allocates nothing per chunk, and nothing per event beyond the
+//! rare copies above and a copy of the last event ID when the server sends
+//! IDs; state shared between the tap and the outer stream is two atomics (no
+//! locks).
 
 use std::borrow::Cow;
 use std::pin::Pin;
