@@ -1,21 +1,20 @@
 //! HTTPS end to end: measured requests through the client's own HTTP/1.1
-//! codec over TLS (rustls, the platform's verifier) to a local TLS server
-//! whose certificate a test CA signed (`tests/fixtures/tls/`: `ca.pem`, and
-//! `server.pem` + `server.key` for `localhost` and `127.0.0.1`, valid to 2126).
+//! codec over TLS (rustls, the platform's verifier) to the simulator behind a
+//! local TLS front whose certificate a test CA signed (`tests/fixtures/tls/`:
+//! `ca.pem`, and `server.pem` + `server.key` for `localhost` and `127.0.0.1`,
+//! valid to 2126).
 //!
 //! The client trusts the test CA through `SSL_CERT_FILE`, which the platform
 //! verifier reads on Linux. The variable is process-wide, so this binary holds
 //! this one test.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokenomics::bench::load;
 use tokenomics::client::{HttpClient, RequestContext};
 use tokenomics::record::Outcome;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::sync::CancellationToken;
 
 fn fixture(name: &str) -> PathBuf {
@@ -24,37 +23,10 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A streamed chat response of `tokens` content events, chunked.
-fn sse_response(tokens: usize) -> Vec<u8> {
-    let chunk = |delta: &str, finish: &str| {
-        format!(
-            r#"{{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{delta},"finish_reason":{finish}}}]}}"#
-        )
-    };
-    let mut events = vec![chunk(r#"{"role":"assistant","content":""}"#, "null")];
-    for i in 0..tokens {
-        events.push(chunk(&format!(r#"{{"content":" t{i}"}}"#), "null"));
-    }
-    events.push(chunk("{}", r#""length""#));
-    events.push(format!(
-        r#"{{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{{"prompt_tokens":9,"completion_tokens":{tokens},"total_tokens":{}}}}}"#,
-        9 + tokens
-    ));
-    events.push("[DONE]".to_owned());
-    let mut out =
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-            .to_vec();
-    for e in events {
-        let e = format!("data: {e}\n\n");
-        out.extend_from_slice(format!("{:x}\r\n{e}\r\n", e.len()).as_bytes());
-    }
-    out.extend_from_slice(b"0\r\n\r\n");
-    out
-}
-
-/// A TLS server on a loopback port answering every request on a connection
-/// with `sse_response(tokens)`; counts the connections it accepted.
-async fn tls_server(tokens: usize) -> (u16, Arc<AtomicUsize>) {
+/// A TLS server on a loopback port in front of the simulator: each TLS
+/// connection it accepts is decrypted and relayed to a connection of its own
+/// to the simulator (plain HTTP/1.1 on loopback).
+async fn tls_front(sim: std::net::SocketAddr) -> u16 {
     use rustls::pki_types::pem::PemObject as _;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
@@ -76,51 +48,21 @@ async fn tls_server(tokens: usize) -> (u16, Arc<AtomicUsize>) {
         .await
         .expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
-    let response = Arc::new(sse_response(tokens));
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            let (acceptor, response) = (acceptor.clone(), Arc::clone(&response));
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    // One request: the head, then Content-Length bytes of body.
-                    let head_end = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        match tls.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    while buf.len() < head_end + len {
-                        match tls.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
-                        }
-                    }
-                    buf.drain(..head_end + len);
-                    if tls.write_all(&response).await.is_err() || tls.flush().await.is_err() {
-                        return;
-                    }
-                }
+                let Ok(mut plain) = tokio::net::TcpStream::connect(sim).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
             });
         }
     });
-    (port, accepted)
+    port
 }
 
 fn context(i: u32) -> RequestContext {
@@ -148,15 +90,26 @@ fn streams_over_tls_are_measured_and_reuse_their_connection() {
         .build()
         .expect("runtime");
     rt.block_on(async {
+        let sim = tokenomics::simulator::spawn(
+            tokenomics::vocab::SimConfig {
+                ttft: Duration::from_millis(1),
+                itl: Duration::from_micros(200),
+                log_requests: false,
+                ..tokenomics::vocab::SimConfig::default()
+            },
+            0,
+        )
+        .await
+        .expect("simulator");
+        let port = tls_front(sim.addr).await;
         let tokens = 6;
-        let (port, accepted) = tls_server(tokens).await;
         // By name and by address: the certificate names both.
         for host in ["localhost", "127.0.0.1"] {
             let url = format!("https://{host}:{port}/v1");
             let mut endpoint = load::endpoint(&url);
             endpoint.timeouts.total = Duration::from_secs(20);
             let client = HttpClient::new(&endpoint, &url, 1).expect("client");
-            let request = load::chat_request(u32::try_from(tokens).expect("tokens"));
+            let request = load::chat_request(tokens);
             for i in 0..4 {
                 let r = client.send(&request, &context(i), true).await;
                 let rec = &r.record;
@@ -168,15 +121,15 @@ fn streams_over_tls_are_measured_and_reuse_their_connection() {
                 );
                 assert_eq!(
                     rec.chunk_ns.len(),
-                    tokens,
+                    tokens as usize,
                     "{host}: one time per content event"
                 );
                 assert_eq!(
                     r.text.as_deref(),
-                    Some(" t0 t1 t2 t3 t4 t5"),
+                    Some(" tok0 tok1 tok2 tok3 tok4 tok5"),
                     "{host}: the text decrypted and decoded"
                 );
-                assert_eq!(rec.output_tokens, u32::try_from(tokens).expect("tokens"));
+                assert_eq!(rec.output_tokens, tokens);
                 assert_eq!(
                     rec.connect_ms.is_some(),
                     i == 0,
@@ -189,10 +142,7 @@ fn streams_over_tls_are_measured_and_reuse_their_connection() {
                 "{host}: one TLS connection carried the loop"
             );
         }
-        assert_eq!(
-            accepted.load(Ordering::SeqCst),
-            2,
-            "one connection per host"
-        );
+        // The front opens one simulator connection per TLS connection.
+        assert_eq!(sim.connections_accepted(), 2, "one connection per host");
     });
 }
