@@ -80,7 +80,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use http::header::{HeaderMap, HeaderValue, TRANSFER_ENCODING};
+use http::header::{HeaderMap, HeaderValue};
 use http::{Method, Response, Uri};
 use tokio::io::{AsyncRead as _, AsyncReadExt as _, AsyncWriteExt as _, ReadBuf};
 use tokio::time::Instant;
@@ -546,7 +546,7 @@ async fn send_on(
     let request = h1::encode_request(out, &shared.target.authority);
     match write_and_read_head(&mut conn, &request, &out.method).await {
         Ok((head, framing, reusable)) => {
-            note_response(&conn.state, &head.headers);
+            note_response(&conn.state, &head.headers, framing);
             let body = PooledBody::new(conn, Arc::clone(shared), framing, reusable);
             let mut resp = Response::new(body);
             *resp.status_mut() = head.status;
@@ -593,13 +593,12 @@ async fn write_and_read_head(
     }
 }
 
-/// Reads what the response says about its connection.
-fn note_response(state: &ConnState, headers: &HeaderMap) {
-    let chunked = headers.get_all(TRANSFER_ENCODING).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|s| s.to_ascii_lowercase().contains("chunked"))
-    });
-    state.last_chunked.store(chunked, Ordering::Relaxed);
+/// Reads what the response says about its connection (its framing as
+/// [`h1::framing`] classified it).
+fn note_response(state: &ConnState, headers: &HeaderMap, framing: h1::Framing) {
+    state
+        .last_chunked
+        .store(framing == h1::Framing::Chunked, Ordering::Relaxed);
     if let Some(ka) = headers.get("keep-alive").and_then(|v| v.to_str().ok()) {
         let (timeout, max) = parse_keep_alive(ka);
         if let Some(t) = timeout {

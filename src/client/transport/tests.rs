@@ -37,17 +37,15 @@ fn chunked_and_keep_alive_responses_are_noted() {
     let state = ConnState::new(0);
     state.requests.store(3, Ordering::Relaxed);
     let mut h = HeaderMap::new();
-    h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
     h.insert("keep-alive", HeaderValue::from_static("timeout=2, max=10"));
-    note_response(&state, &h);
+    note_response(&state, &h, h1::Framing::Chunked);
     assert!(state.last_chunked.load(Ordering::Relaxed));
     assert_eq!(state.server_idle_ms.load(Ordering::Relaxed), 2000);
     assert_eq!(state.request_budget.load(Ordering::Relaxed), 13);
     // A later, larger `max` never extends the budget.
     state.requests.store(4, Ordering::Relaxed);
     h.insert("keep-alive", HeaderValue::from_static("max=100"));
-    h.remove(TRANSFER_ENCODING);
-    note_response(&state, &h);
+    note_response(&state, &h, h1::Framing::Length(12));
     assert!(!state.last_chunked.load(Ordering::Relaxed));
     assert_eq!(state.request_budget.load(Ordering::Relaxed), 13);
 }
