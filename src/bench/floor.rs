@@ -31,10 +31,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::Method;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use super::system::CpuSnapshot;
+use crate::client::transport::h1::encode_request;
+use crate::client::transport::Outgoing;
 use crate::error::Error;
 
 /// What the floor reader measured at one level.
@@ -58,7 +62,7 @@ struct Target {
 
 impl Target {
     /// `POST {path}/chat/completions` to the simulator at `base_url` with `body`
-    /// and the client's content headers.
+    /// and the client's content headers, encoded as the client encodes requests.
     fn new(base_url: &str, body: &[u8]) -> Result<Target, Error> {
         let url = url::Url::parse(base_url).map_err(|e| Error::Bench {
             message: format!("floor reader: `{base_url}` is not a URL: {e}"),
@@ -66,17 +70,25 @@ impl Target {
         })?;
         let host = url.host_str().unwrap_or("127.0.0.1");
         let port = url.port_or_known_default().unwrap_or(80);
+        let addr = format!("{host}:{port}");
         let path = format!("{}/chat/completions", url.path().trim_end_matches('/'));
-        let mut request = format!(
-            "POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\naccept: */*\r\n\
-             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(body);
+        let invalid = |what: &str| Error::Bench {
+            message: format!("floor reader: {what} of `{base_url}` is not valid in a request"),
+            hint: None,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let out = Outgoing {
+            method: Method::POST,
+            uri: path.parse().map_err(|_| invalid("the path"))?,
+            headers,
+            body: Bytes::copy_from_slice(body),
+        };
+        let host = HeaderValue::from_str(&addr).map_err(|_| invalid("the host"))?;
         Ok(Target {
-            addr: format!("{host}:{port}"),
-            request: Bytes::from(request),
+            request: Bytes::from(encode_request(&out, &host)),
+            addr,
         })
     }
 }
