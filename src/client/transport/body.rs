@@ -53,12 +53,6 @@ impl PooledBody {
             }
         }
     }
-
-    /// True once the whole body has been decoded.
-    #[must_use]
-    pub fn is_end_stream(&self) -> bool {
-        self.decoder == Decoder::Done
-    }
 }
 
 impl Stream for PooledBody {
