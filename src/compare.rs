@@ -203,6 +203,39 @@ mod tests {
     }
 
     #[test]
+    fn steady_buckets_are_read_back_from_the_summary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        write_summary(&dir, &sample_results());
+        let s = load::load_input(&dir).unwrap();
+        let mut seen = 0;
+        for p in &s.points {
+            if let Some(v) = p.metrics.get("steady_state_tps") {
+                // Every fixture run has 10 steady buckets.
+                assert_eq!(v.n, Some(10 * v.per_run.len() as u64), "{}", p.display());
+                seen += 1;
+            }
+        }
+        assert!(seen > 0);
+        // A summary written before the count was recorded leaves it unknown.
+        let path = dir.join("summary.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for p in json["points"].as_array_mut().unwrap() {
+            for r in p["runs"].as_array_mut().unwrap() {
+                r.as_object_mut().unwrap().remove("steady_state_buckets");
+            }
+        }
+        std::fs::write(&path, serde_json::to_string(&json).unwrap()).unwrap();
+        let s = load::load_input(&dir).unwrap();
+        assert!(s
+            .points
+            .iter()
+            .filter_map(|p| p.metrics.get("steady_state_tps"))
+            .all(|v| v.n.is_none()));
+    }
+
+    #[test]
     fn results_against_reference_and_original() {
         let tmp = tempfile::tempdir().unwrap();
         let base = tmp.path().join("base");

@@ -27,9 +27,10 @@ fn repo() -> PathBuf {
 )]
 fn two_runs_of_one_manifest_get_no_verdicts() {
     let out = tempfile::tempdir().unwrap();
-    // The demo, smaller: five repetitions a point (so intervals exist and a
-    // stall in one run widens them rather than passing for a change), 16-token
-    // answers, burst 1 and 4, concurrency 4.
+    // The demo, smaller: five repetitions a point, the sustained grid's too (it
+    // sets its own `runs`), so intervals exist and a stall in one run widens
+    // them rather than passing for a change; 16-token answers, burst 1 and 4,
+    // concurrency 4.
     let run = |id: &str| -> PathBuf {
         let mut cmd = bin();
         cmd.args(["run", "experiments/demo.toml", "--quiet", "--run-id", id])
@@ -42,6 +43,7 @@ fn two_runs_of_one_manifest_get_no_verdicts() {
             "scenarios.short.spec=\"D(32,16)\"",
             "grid[0].batch_sizes=[1,4]",
             "grid[1].concurrency=[4]",
+            "grid[1].runs=5",
             "grid[1].requests=8",
             "grid[1].scenarios=[\"short\"]",
         ] {

@@ -39,7 +39,10 @@
 //! `within noise` (or `equal` when the values are identical). A percentile
 //! computed from per-request values gets no verdict (`within noise`) when a
 //! side has fewer than [`MIN_TAIL_VALUES`] values beyond it: a p99 of 300 ITL
-//! gaps is three gaps, whatever its interval says.
+//! gaps is three gaps, whatever its interval says. Likewise the steady-state
+//! throughput gets no verdict when a side's runs have fewer than
+//! [`MIN_STEADY_BUCKETS`] steady buckets each on average: a median of four
+//! buckets jumps by a bucket's worth of tokens with where the bucket edges fall.
 //!
 //! **Rules.** `--fail-if-regression metric[.stat]:percent` flags a row when the
 //! metric got worse (latencies and times up, throughputs down, token counts
@@ -52,8 +55,8 @@ use serde::Serialize;
 
 use super::bootstrap::{diff_ci_by_run, diff_of_means_ci, seed_for, Statistic, RESAMPLES};
 use super::view::{
-    closest_metric, metric_info, Direction, PointMetrics, SourceView, StatKind, METRICS,
-    PER_RUN_METRICS,
+    closest_metric, metric_info, Direction, MetricValue, PointMetrics, SourceView, StatKind,
+    METRICS, PER_RUN_METRICS,
 };
 
 /// The bootstrap statistic of a table statistic.
@@ -413,6 +416,23 @@ fn ci_says_worse(direction: Direction, ci: (f64, f64)) -> bool {
 /// interval is too narrow (a p99 of 300 ITL gaps rests on 3 of them).
 pub const MIN_TAIL_VALUES: f64 = 10.0;
 
+/// Steady buckets a side's runs need on average before its steady-state
+/// throughput gets a verdict: a run's median of a few buckets moves by a
+/// whole bucket's worth of tokens when the bucket edges fall differently, and
+/// every run of a side can move the same way.
+pub const MIN_STEADY_BUCKETS: u64 = 10;
+
+/// True when a side's runs took their steady-state medians over fewer than
+/// [`MIN_STEADY_BUCKETS`] buckets on average (`n` is the buckets of all its
+/// runs; files that do not say count as enough).
+fn steady_too_short(metric: &str, a: &MetricValue, b: &MetricValue) -> bool {
+    metric == "steady_state_tps"
+        && [a, b].iter().any(|v| {
+            let runs = u64::try_from(v.per_run.len().max(1)).unwrap_or(u64::MAX);
+            v.n.is_some_and(|n| n < MIN_STEADY_BUCKETS * runs)
+        })
+}
+
 /// True when `stat` is a percentile and a side's per-request values put fewer
 /// than [`MIN_TAIL_VALUES`] beyond it (`n × (1 − q/100)`).
 fn tail_too_thin(stat: StatKind, a: &[Vec<f64>], b: &[Vec<f64>]) -> bool {
@@ -578,7 +598,9 @@ pub fn compare(sources: &[SourceView], rules: &[RegressionRule]) -> CompareRepor
                             }
                         }
                         let v = if flagged_by.is_empty() {
-                            if tail_too_thin(stat, &va.per_request, &vb.per_request) {
+                            if tail_too_thin(stat, &va.per_request, &vb.per_request)
+                                || steady_too_short(info.name, va, vb)
+                            {
                                 Verdict::WithinNoise
                             } else {
                                 verdict(info.direction, delta, delta_pct, ci)
@@ -647,7 +669,7 @@ pub fn method_notes() -> Vec<String> {
     vec![
         "The first input is the baseline; Δ = candidate − baseline, Δ % = Δ / |baseline| × 100.".into(),
         "Points pair only with points of the same kind of work (generation, embeddings, rerank/score), load mode and load value, and also the same endpoint/scenario label when both inputs label every point and share a label; several points at one key pair up in file order; points without a partner are listed.".into(),
-        format!("A row reads worse or better only when the change is at least {MIN_EFFECT_PCT} % of the baseline and its interval excludes zero, or, without an interval, at least {NO_INTERVAL_FLOOR_PCT} %; otherwise within noise. A percentile read from requests.parquet gets no verdict when a side has fewer than {MIN_TAIL_VALUES} values beyond it (n × (1 − q/100); a p99 needs 1,000 values): such a tail is a handful of outliers."),
+        format!("A row reads worse or better only when the change is at least {MIN_EFFECT_PCT} % of the baseline and its interval excludes zero, or, without an interval, at least {NO_INTERVAL_FLOOR_PCT} %; otherwise within noise. A percentile read from requests.parquet gets no verdict when a side has fewer than {MIN_TAIL_VALUES} values beyond it (n × (1 − q/100); a p99 needs 1,000 values): such a tail is a handful of outliers. The steady-state throughput gets no verdict when a side's runs have fewer than {MIN_STEADY_BUCKETS} steady buckets each on average: such a median moves by a bucket's worth of tokens with where the bucket edges fall."),
         format!("95 % confidence intervals of Δ come from a seeded percentile bootstrap with {RESAMPLES} resamples: of the per-run values of each side for per-run metrics (at least 2 runs per side), and, for per-request latencies and throughputs (mean and percentiles), of the per-request values in each side's requests.parquet resampled at two levels — runs first, then requests within each drawn run (for ITL, the gaps of each drawn run) — so run-to-run variation counts (at least 2 runs per side); the original's files and references hold neither and get no interval."),
         "With few runs the bootstrap interval is narrow and understates the uncertainty; use at least 5 runs per point when gating on it.".into(),
         "A rule METRIC[.STAT]:PERCENT flags a regression when the statistic got worse (latencies, times and failure rates up; throughputs down; token counts either way) by more than PERCENT and the interval excludes zero on the worse side; without an interval the threshold alone decides.".into(),

@@ -97,6 +97,8 @@ struct RunView {
     wall_time_s: f64,
     items_per_s: f64,
     steady_state_tps: Option<f64>,
+    /// Absent from files written before it was recorded.
+    steady_state_buckets: Option<u32>,
     goodput_rps: Option<f64>,
     goodput_tps: Option<f64>,
 }
@@ -219,11 +221,17 @@ fn point_metrics(e: &PointEntry) -> PointMetrics {
         );
     }
     if let Some(ss) = s.steady_state_tps {
+        // n: the steady buckets behind the runs' medians, when every run says.
+        let with_median = runs.iter().filter(|r| r.steady_state_tps.is_some());
+        let buckets: Option<u64> = with_median
+            .map(|r| r.steady_state_buckets.map(u64::from))
+            .sum();
         put(
             "steady_state_tps",
             Some(MetricValue {
                 mean: Some(ss),
                 std: Some(s.steady_state_tps_std),
+                n: buckets,
                 per_run: runs.iter().filter_map(|r| r.steady_state_tps).collect(),
                 ..MetricValue::default()
             }),

@@ -97,6 +97,8 @@ pub struct SteadyState {
     pub peak_active_buckets: u32,
     /// Median of the steady buckets' rates (tokens/s), None when none qualifies.
     pub median_tps: Option<f64>,
+    /// Number of steady buckets behind the median.
+    pub steady_buckets: u32,
 }
 
 /// Measured records (warmups dropped), keeping only the final attempt of each
@@ -198,6 +200,7 @@ pub fn steady_state(
         active_per_bucket: active,
         peak_active_buckets: peak,
         median_tps: median(&samples),
+        steady_buckets: u32::try_from(samples.len()).unwrap_or(u32::MAX),
     }
 }
 
@@ -257,6 +260,7 @@ pub fn summarize_run(records: &[RequestRecord], ctx: &RunContext) -> RunSummary 
         e2e_total_tps: per_second(total_sum, wall),
         requests_per_s: per_second(ok_n, wall),
         steady_state_tps: steady.median_tps,
+        steady_state_buckets: steady.steady_buckets,
         peak_active: peak_in_flight(&measured_all(&all)),
         peak_active_buckets: steady.peak_active_buckets,
         tokens_per_bucket: steady.tokens_per_bucket,
@@ -418,6 +422,7 @@ mod tests {
         // reference = peak 3, threshold 0.8·3 = 2.4 → only b2 (active 3) qualifies:
         // 4 tokens / 0.05 s = 80 tok/s → median 80
         assert!(close(s.median_tps.unwrap(), 80.0));
+        assert_eq!(s.steady_buckets, 1);
     }
 
     #[test]
@@ -428,12 +433,14 @@ mod tests {
         // samples 2/0.05 = 40, 4/0.05 = 80, 1/0.05 = 20 → sorted 20,40,80 → median 40
         let s = steady_state(&refs, 0.05, 0.8, Some(2));
         assert!(close(s.median_tps.unwrap(), 40.0));
+        assert_eq!(s.steady_buckets, 3);
         // θ = 0.5, reference 2 → threshold 1: all 5 buckets: 20, 40, 80, 20, 20 → median 20
         let s = steady_state(&refs, 0.05, 0.5, Some(2));
         assert!(close(s.median_tps.unwrap(), 20.0));
+        assert_eq!(s.steady_buckets, 5);
         // reference 4 → threshold 3.2 → no bucket qualifies → None
         let s = steady_state(&refs, 0.05, 0.8, Some(4));
-        assert_eq!(s.median_tps, None);
+        assert_eq!((s.median_tps, s.steady_buckets), (None, 0));
         // With only A and B: t_end = 160 → 4 buckets; active 1,2,2,1; tokens 1,2,2,1.
         // reference = peak 2 → threshold 1.6 → b1, b2: 40, 40 → median 40 (even count: mean of 40 and 40)
         let s = steady_state(&refs[..2], 0.05, 0.8, None);

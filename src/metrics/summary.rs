@@ -102,6 +102,10 @@ pub struct RunSummary {
     pub requests_per_s: f64,
     /// Median of steady-state bucket rates (tokens/s), None when no bucket qualifies.
     pub steady_state_tps: Option<f64>,
+    /// Number of steady buckets behind `steady_state_tps` (0 when none
+    /// qualifies). `compare` gives no verdict on medians of too few.
+    #[serde(default)]
+    pub steady_state_buckets: u32,
     /// Most requests in flight at the same moment (start to end, any outcome).
     pub peak_active: u32,
     /// Most requests active in one steady-state bucket (the original tool's

@@ -300,3 +300,50 @@ fn percentiles_of_thin_tails_get_no_verdict() {
     assert!(!tail_too_thin(StatKind::Mean, &side(4), &side(4)));
     assert!(!tail_too_thin(StatKind::P99, &[], &[]));
 }
+
+#[test]
+fn steady_state_of_few_buckets_gets_no_verdict() {
+    // Steady-state medians 20 % apart with a clear interval, three runs a side;
+    // `buckets` is the steady buckets behind a side's medians, all runs
+    // together (None: the file does not say).
+    let with_steady = |runs: &[f64], buckets: Option<u64>| {
+        let mut p = point(Some("sim/short"), 4.0, &[100.0, 100.0], 20.0);
+        p.metrics.insert(
+            "steady_state_tps".into(),
+            MetricValue {
+                mean: Some(runs.iter().sum::<f64>() / runs.len() as f64),
+                n: buckets,
+                per_run: runs.to_vec(),
+                ..MetricValue::default()
+            },
+        );
+        p
+    };
+    let verdict_of = |a: PointMetrics, b: PointMetrics| {
+        let r = compare(&[source("a", vec![a]), source("b", vec![b])], &[]);
+        r.comparisons[0]
+            .rows
+            .iter()
+            .find(|row| row.metric == "steady_state_tps")
+            .map(|row| row.verdict)
+            .expect("a steady-state row")
+    };
+    let (slow, fast) = ([600.0, 610.0, 605.0], [720.0, 730.0, 725.0]);
+    assert_eq!(
+        verdict_of(with_steady(&slow, Some(30)), with_steady(&fast, Some(30))),
+        Verdict::Better
+    );
+    // 29 buckets over three runs: fewer than 10 a run on average.
+    assert_eq!(
+        verdict_of(with_steady(&slow, Some(30)), with_steady(&fast, Some(29))),
+        Verdict::WithinNoise
+    );
+    assert_eq!(
+        verdict_of(with_steady(&slow, Some(12)), with_steady(&fast, Some(90))),
+        Verdict::WithinNoise
+    );
+    assert_eq!(
+        verdict_of(with_steady(&slow, None), with_steady(&fast, None)),
+        Verdict::Better
+    );
+}
