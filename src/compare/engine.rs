@@ -24,11 +24,13 @@
 //! per-request values read from each side's `requests.parquet` (successful,
 //! measured requests, last attempts), resampled at two levels — runs, then
 //! requests within each drawn run — so that a run on a busier machine widens
-//! the interval instead of passing for a difference (at least two runs a side). The original's files and references hold
-//! neither, so their rows have no interval. Pooled ITL resamples runs, then
-//! the gaps of each drawn run.
-//! With only a few runs a per-run interval is narrow and understates the
-//! uncertainty.
+//! the interval instead of passing for a difference (at least two runs a
+//! side). Pooled ITL resamples runs, then the gaps of each drawn run. The
+//! original's files and references hold neither, so their rows have no
+//! interval. The interval is expanded for the number of runs (the smaller
+//! side's), since a plain percentile interval from a few runs is too narrow:
+//! with two or three runs a side it spans every resampled difference, with
+//! five it takes the 0.1st and 99.9th percentiles ([`super::bootstrap`]).
 //! Per-run metrics (throughputs, wall time, failure rate) are shown by their
 //! mean only, unless a rule names another statistic.
 //!
@@ -671,7 +673,7 @@ pub fn method_notes() -> Vec<String> {
         "Points pair only with points of the same kind of work (generation, embeddings, rerank/score), load mode and load value, and also the same endpoint/scenario label when both inputs label every point and share a label; several points at one key pair up in file order; points without a partner are listed.".into(),
         format!("A row reads worse or better only when the change is at least {MIN_EFFECT_PCT} % of the baseline and its interval excludes zero, or, without an interval, at least {NO_INTERVAL_FLOOR_PCT} %; otherwise within noise. A percentile read from requests.parquet gets no verdict when a side has fewer than {MIN_TAIL_VALUES} values beyond it (n × (1 − q/100); a p99 needs 1,000 values): such a tail is a handful of outliers. The steady-state throughput gets no verdict when a side's runs have fewer than {MIN_STEADY_BUCKETS} steady buckets each on average: such a median moves by a bucket's worth of tokens with where the bucket edges fall."),
         format!("95 % confidence intervals of Δ come from a seeded percentile bootstrap with {RESAMPLES} resamples: of the per-run values of each side for per-run metrics (at least 2 runs per side), and, for per-request latencies and throughputs (mean and percentiles), of the per-request values in each side's requests.parquet resampled at two levels — runs first, then requests within each drawn run (for ITL, the gaps of each drawn run) — so run-to-run variation counts (at least 2 runs per side); the original's files and references hold neither and get no interval."),
-        "With few runs the bootstrap interval is narrow and understates the uncertainty; use at least 5 runs per point when gating on it.".into(),
+        "A plain percentile interval from a few runs is too narrow, so the interval is expanded for the smaller side's number of runs (Hesterberg 2015): each tail is Φ(−√(n/(n−1)) · t(0.975, n−1)) instead of 2.5 %. Two or three runs a side span every resampled difference (a change is called only when the runs do not overlap); five take the 0.1st and 99.9th percentiles. Use at least 5 runs per point when gating on it.".into(),
         "A rule METRIC[.STAT]:PERCENT flags a regression when the statistic got worse (latencies, times and failure rates up; throughputs down; token counts either way) by more than PERCENT and the interval excludes zero on the worse side; without an interval the threshold alone decides.".into(),
         "Units: latencies in ms (the original's seconds are converted), wall times in s, throughputs in tokens or items per second.".into(),
     ]
