@@ -12,14 +12,14 @@
 //! **Few runs.** The plain percentile interval (2.5th to 97.5th) is too narrow
 //! for small samples: a resample of `n` values spreads like a sample of
 //! `n − 1`, and the normal tails stand in for Student's. With five runs a side
-//! its "95 %" covers about 88 % (the test below measures it). So the interval is *expanded* (Hesterberg,
-//! "What Teachers Should Know About the Bootstrap", 2015): with `n` the
-//! smaller side's count of independent units (runs, or values when there are
-//! no runs), each tail is `Φ(−√(n/(n−1)) · t₀.₉₇₅,ₙ₋₁)` instead of 2.5 %
-//! ([`expanded_tail`]). Five runs take the 0.1st and 99.9th percentiles and
-//! cover about 97 %; two or three runs take the whole range of the resamples
-//! (a difference is only called when the two sides' runs do not overlap); the
-//! expansion fades as `n` grows (thirty runs: 1.9 % tails).
+//! its "95 %" covers about 88 % (the tests below measure it). So the interval
+//! is *expanded* (Hesterberg, "What Teachers Should Know About the Bootstrap",
+//! 2015): with `n` the smaller side's count of independent units (runs, or
+//! values when there are no runs), each tail is `Φ(−√(n/(n−1)) · t₀.₉₇₅,ₙ₋₁)`
+//! instead of 2.5 % ([`expanded_tail`]). Five runs take the 0.1st and 99.9th
+//! percentiles and cover about 97 %; two or three runs take the whole range of
+//! the resamples (a difference is only called when the two sides' runs do not
+//! overlap); the expansion fades as `n` grows (thirty runs: 1.9 % tails).
 //!
 //! The random numbers come from SplitMix64 (Steele, Lea & Flood 2014), written
 //! out here so the intervals never change with a dependency's version; indices
@@ -411,8 +411,8 @@ mod tests {
     #[test]
     fn known_two_point_case() {
         // a = {0, 0}: every resample mean is 0. b = {0, 10}: resample means are
-        // 0, 5, 10 with probabilities 1/4, 1/2, 1/4, so the 2.5th and 97.5th
-        // percentiles of 2000 draws are 0 and 10.
+        // 0, 5, 10 with probabilities 1/4, 1/2, 1/4; two values a side take the
+        // whole range of the 2000 draws: 0 and 10.
         let ci = diff_of_means_ci(&[0.0, 0.0], &[0.0, 10.0], RESAMPLES, seed_for("k")).unwrap();
         assert_eq!(ci, (0.0, 10.0));
     }

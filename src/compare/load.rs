@@ -222,10 +222,18 @@ fn point_metrics(e: &PointEntry) -> PointMetrics {
     }
     if let Some(ss) = s.steady_state_tps {
         // n: the steady buckets behind the runs' medians, when every run says.
-        let with_median = runs.iter().filter(|r| r.steady_state_tps.is_some());
-        let buckets: Option<u64> = with_median
-            .map(|r| r.steady_state_buckets.map(u64::from))
-            .sum();
+        let with_median: Vec<&RunView> = runs
+            .iter()
+            .filter(|r| r.steady_state_tps.is_some())
+            .collect();
+        let buckets: Option<u64> = if with_median.is_empty() {
+            None
+        } else {
+            with_median
+                .iter()
+                .map(|r| r.steady_state_buckets.map(u64::from))
+                .sum()
+        };
         put(
             "steady_state_tps",
             Some(MetricValue {
