@@ -191,6 +191,11 @@ pub struct RequestRecord {
     /// preconnected) or never got a connection. Part of TTFT and E2E.
     #[serde(default)]
     pub connect_ms: Option<f64>,
+    /// The request's last byte handed to the kernel (its write completed):
+    /// `sent_ns − start_ns` is the client's own sending time (connection set-up
+    /// and waiting for the socket included).
+    #[serde(default)]
+    pub sent_ns: Option<u64>,
     /// Response headers received.
     pub first_byte_ns: Option<u64>,
     /// First SSE event of any kind (including role-only chunks).
@@ -280,9 +285,85 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// Moves every timestamp `by` ns later: re-bases the record onto an origin
+    /// `by` ns earlier than its run's `t0`.
+    pub fn shift_times(&mut self, by: u64) {
+        let later = |t: &mut u64| *t = t.saturating_add(by);
+        for t in [
+            &mut self.scheduled_ns,
+            &mut self.sent_ns,
+            &mut self.first_byte_ns,
+            &mut self.first_chunk_ns,
+            &mut self.first_token_ns,
+            &mut self.first_output_ns,
+            &mut self.last_token_ns,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            later(t);
+        }
+        later(&mut self.dispatch_ns);
+        later(&mut self.start_ns);
+        later(&mut self.end_ns);
+        self.chunk_ns.iter_mut().for_each(later);
+    }
+
     /// True for a measured (non-warmup) request that succeeded.
     #[must_use]
     pub fn is_measured_ok(&self) -> bool {
         !self.warmup && self.outcome.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shift_times_moves_every_timestamp_and_nothing_else() {
+        let r = RequestRecord {
+            scheduled_ns: Some(1),
+            dispatch_ns: 2,
+            start_ns: 3,
+            sent_ns: Some(4),
+            first_byte_ns: Some(5),
+            first_chunk_ns: Some(6),
+            first_token_ns: Some(7),
+            first_output_ns: Some(8),
+            last_token_ns: Some(9),
+            end_ns: 10,
+            chunk_ns: vec![7, 9],
+            connect_ms: Some(0.5),
+            output_tokens: 2,
+            ..RequestRecord::default()
+        };
+        let mut shifted = r.clone();
+        shifted.shift_times(1000);
+        // Every `*_ns` field (found by name, so a timestamp added later is
+        // covered too) moved by 1000; every other field is unchanged.
+        let (before, after) = (
+            serde_json::to_value(&r).unwrap(),
+            serde_json::to_value(&shifted).unwrap(),
+        );
+        let (before, after) = (before.as_object().unwrap(), after.as_object().unwrap());
+        for (key, old) in before {
+            let new = &after[key];
+            if !key.ends_with("_ns") {
+                assert_eq!(old, new, "{key}");
+            } else if let Some(list) = old.as_array() {
+                let moved: Vec<u64> = list.iter().map(|v| v.as_u64().unwrap() + 1000).collect();
+                assert_eq!(new, &serde_json::json!(moved), "{key}");
+            } else {
+                let t = old
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{key} is set in the test"));
+                assert_eq!(new.as_u64(), Some(t + 1000), "{key}");
+            }
+        }
+        // Unset times stay unset.
+        let mut bare = RequestRecord::default();
+        bare.shift_times(5);
+        assert_eq!((bare.sent_ns, bare.start_ns), (None, 5));
     }
 }

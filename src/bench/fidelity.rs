@@ -36,6 +36,14 @@
 //! TTFT error     = request lag + delivery lag of token 0
 //! ```
 //!
+//! The request lag splits again at `sent_ns`, when the client handed the
+//! request's last byte to the kernel:
+//!
+//! ```text
+//! sending        = sent_ns − start_ns                    the client's part: connection checkout, encoding, write
+//! to server      = arrival_ns − (t0 + sent_ns)           the rest: the kernel's delivery, the server's queue and parse
+//! ```
+//!
 //! Delivery lags are pooled over every token of every measured request.
 //!
 //! Every error is in ms. Only `ok` requests count, and each stream's first
@@ -152,6 +160,10 @@ pub struct Comparison {
     pub request_lag: ErrorStats,
     /// Delivery lag of every token (ms), when the client's origin was given.
     pub delivery_lag: ErrorStats,
+    /// The client's sending time `sent_ns − start_ns` (ms; `bias_ms` is its mean).
+    pub sending: ErrorStats,
+    /// `arrival_ns − (t0 + sent_ns)` (ms), when the client's origin was given.
+    pub to_server: ErrorStats,
 }
 
 /// Signed difference `a − b` of two u64 durations, in ms.
@@ -177,6 +189,8 @@ pub fn compare(records: &[RequestRecord], log: &[SimRequestLog], t0_ns: Option<u
     let mut itl = Vec::new();
     let mut request_lag = Vec::new();
     let mut delivery_lag = Vec::new();
+    let mut sending = Vec::new();
+    let mut to_server = Vec::new();
     for r in records {
         let Some(server) = by_id.get(r.request_id.as_str()) else {
             out.unmatched += 1;
@@ -195,6 +209,12 @@ pub fn compare(records: &[RequestRecord], log: &[SimRequestLog], t0_ns: Option<u
             let client = first.saturating_sub(r.start_ns);
             let srv = s0.saturating_sub(server.arrival_ns);
             ttft.push(diff_ms(client, srv));
+        }
+        if let Some(sent) = r.sent_ns {
+            sending.push(diff_ms(sent, r.start_ns));
+            if let Some(t0) = t0_ns {
+                to_server.push(diff_ms(server.arrival_ns, t0 + sent));
+            }
         }
         if let Some(t0) = t0_ns {
             request_lag.push(diff_ms(server.arrival_ns, t0 + r.start_ns));
@@ -217,6 +237,8 @@ pub fn compare(records: &[RequestRecord], log: &[SimRequestLog], t0_ns: Option<u
     out.itl = ErrorStats::from_errors(&itl);
     out.request_lag = ErrorStats::from_errors(&request_lag);
     out.delivery_lag = ErrorStats::from_errors(&delivery_lag);
+    out.sending = ErrorStats::from_errors(&sending);
+    out.to_server = ErrorStats::from_errors(&to_server);
     out
 }
 
@@ -373,11 +395,7 @@ async fn burst_round(
     let shift = timing.t0_ns.saturating_sub(origin);
     let mut records = Vec::with_capacity(burst as usize);
     while let Some(mut r) = rx.recv().await {
-        r.start_ns += shift;
-        r.first_token_ns = r.first_token_ns.map(|t| t + shift);
-        for c in &mut r.chunk_ns {
-            *c += shift;
-        }
+        r.shift_times(shift);
         records.push(r);
     }
     (records, origin)
@@ -571,7 +589,7 @@ pub fn burst_header(opts: &FidelityOptions) -> String {
     format!(
         "\nbursts: N streamed requests released together through the runner's executor, {} per size and way; \
          preconnected = N connections opened before each burst's clock (the default), cold = a fresh client per burst\n\
-         {:>7}  {:<12}  {:>8}  {:>8} {:<10}  {:>8}  {:>12}  {:>6}\n",
+         {:>7}  {:<12}  {:>8}  {:>8} {:<10}  {:>8}  {:>12}  {:>8}  {:>9}  {:>6}\n",
         opts.burst_rounds.max(1),
         "burst",
         "connections",
@@ -580,6 +598,8 @@ pub fn burst_header(opts: &FidelityOptions) -> String {
         "(target)",
         "TTFT p99",
         "request lag",
+        "sending",
+        "to server",
         "opened",
     )
 }
@@ -596,7 +616,7 @@ pub fn burst_rows(level: &BurstLevel) -> String {
     let row = |name: &str, m: &BurstMode, target: &str| {
         let c = &m.comparison;
         format!(
-            "{:>7}  {:<12}  {:>8}  {:>8} {:<10}  {:>8}  {:>12}  {:>6}",
+            "{:>7}  {:<12}  {:>8}  {:>8} {:<10}  {:>8}  {:>12}  {:>8}  {:>9}  {:>6}",
             level.burst,
             name,
             c.ttft.samples,
@@ -604,6 +624,8 @@ pub fn burst_rows(level: &BurstLevel) -> String {
             target,
             ms(c.ttft.p99_abs_ms),
             ms(c.request_lag.bias_ms),
+            ms(c.sending.bias_ms),
+            ms(c.to_server.bias_ms),
             m.opened,
         )
     };
@@ -640,8 +662,12 @@ pub fn notes(report: &FidelityReport) -> String {
             }
         }
         if let (Some(req), Some(del)) = (c.request_lag.bias_ms, c.delivery_lag.bias_ms) {
+            let split = match (c.sending.bias_ms, c.to_server.bias_ms) {
+                (Some(snd), Some(srv)) => format!(" = sending {snd:.3} + to server {srv:.3}"),
+                _ => String::new(),
+            };
             out.push_str(&format!(
-                "{}: mean request lag {req:.3} ms (client send → server parsed), \
+                "{}: mean request lag {req:.3} ms{split} (client send → server parsed), \
                  mean delivery lag {del:.3} ms (server send → client read; p99 {})\n",
                 streams_label(l.streams),
                 c.delivery_lag
@@ -671,7 +697,7 @@ pub fn notes(report: &FidelityReport) -> String {
     }
     out.push_str("requests = measured requests (each stream's first is warmup); ITL samples are every gap of those requests\n");
     if !report.bursts.is_empty() {
-        out.push_str("bursts: every request counts; request lag = mean client send → server parsed (ms); opened = requests that opened a connection\n");
+        out.push_str("bursts: every request counts; request lag = mean client send → server parsed (ms), split into sending (client starts → request written to the kernel) and to server (written → server parsed); opened = requests that opened a connection\n");
     }
     out
 }
@@ -713,12 +739,16 @@ mod tests {
         // Client: start 0, tokens at 10.5, 20.5, 31.0 ms. Server (another time
         // origin): arrival 1000, tokens at 1010, 1020, 1030 ms.
         let ms = |v: f64| (v * 1e6) as u64;
-        let records = vec![record("a", 0, &[ms(10.5), ms(20.5), ms(31.0)], false)];
+        let mut records = vec![record("a", 0, &[ms(10.5), ms(20.5), ms(31.0)], false)];
         let log = vec![entry(
             "a",
             ms(1000.0),
             &[ms(1010.0), ms(1020.0), ms(1030.0)],
         )];
+        // Without a write stamp the request lag does not split.
+        let c = compare(&records, &log, Some(ms(5000.0)));
+        assert_eq!((c.sending.samples, c.to_server.samples), (0, 0));
+        records[0].sent_ns = Some(ms(0.25));
         let c = compare(&records, &log, Some(ms(5000.0)));
         assert_eq!((c.matched, c.unmatched, c.failed), (1, 0, 0));
         // TTFT: 10.5 − 10 = 0.5 ms.
@@ -734,6 +764,10 @@ mod tests {
         // the TTFT error.
         let req = c.request_lag.bias_ms.unwrap();
         assert!((req + 4000.0).abs() < 1e-9);
+        // Written 0.25 ms after the start: the two parts add up to the lag.
+        let (sending, to_server) = (c.sending.bias_ms.unwrap(), c.to_server.bias_ms.unwrap());
+        assert!((sending - 0.25).abs() < 1e-9);
+        assert!((sending + to_server - req).abs() < 1e-9);
         // Delivery: 5010.5 − 1010, 5020.5 − 1020, 5031 − 1030.
         assert_eq!(c.delivery_lag.samples, 3);
         let first_delivery = 4000.5;

@@ -4,7 +4,8 @@
 //! All on [`crate::clock::now_ns`], stored as ns since the run's `t0`:
 //! `start_ns` just before the request is handed to the HTTP stack (connection
 //! set-up included: when the request had to open its connection, the time it
-//! took is `connect_ms`); `first_byte_ns` when the response headers are parsed;
+//! took is `connect_ms`); `sent_ns` when the request's last byte was handed to
+//! the kernel; `first_byte_ns` when the response headers are parsed;
 //! `first_chunk_ns` at the first SSE event of any kind (`[DONE]` excluded);
 //! `first_token_ns` (TTFT) at the first event with non-empty generated text in any
 //! choice, reasoning included; `first_output_ns` (TTFO) at the first with

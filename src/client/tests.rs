@@ -319,7 +319,13 @@ async fn streaming_chat_ttft_is_the_first_content_event() {
     assert_eq!(r.chunk_ns[0], ttft);
     assert!(r.chunk_ns[1] >= sent[2]);
     assert_eq!(r.last_token_ns, Some(r.chunk_ns[1]));
-    assert!(r.start_ns <= r.first_byte_ns.expect("headers"));
+    // The request was written in full before the server answered it.
+    let written = r.sent_ns.expect("written");
+    assert!(
+        r.start_ns <= written && written <= sent[0],
+        "{written} vs {sent:?}"
+    );
+    assert!(written <= r.first_byte_ns.expect("headers"));
     assert!(r.first_byte_ns <= Some(first_chunk));
     assert!(r.end_ns >= r.chunk_ns[1]);
     assert_eq!(r.events, 5);
@@ -512,7 +518,7 @@ async fn connection_refused_is_a_connect_error_with_its_cause() {
     assert!(err.to_lowercase().contains("refused"), "{err}");
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert_eq!(r.http_status, None);
-    assert_eq!(r.first_byte_ns, None);
+    assert_eq!((r.sent_ns, r.first_byte_ns), (None, None));
 }
 
 #[tokio::test]
@@ -638,6 +644,8 @@ async fn server_that_never_answers_hits_total_and_first_byte_timeouts() {
     assert_eq!(r.outcome, Outcome::Timeout);
     assert_eq!(r.timeout_kind, Some(TimeoutKind::FirstByte));
     assert_eq!(r.first_byte_ns, None);
+    // Written, then no answer.
+    assert!(r.sent_ns.is_some_and(|t| t >= r.start_ns && t < r.end_ns));
 }
 
 #[tokio::test]

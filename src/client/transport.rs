@@ -131,6 +131,10 @@ pub struct ConnUse {
     pub reconnects: u32,
     /// The request went on a connection from the pool.
     pub pooled: bool,
+    /// [`crate::clock::now_ns`] when the request's last byte was handed to the
+    /// kernel (its write and flush completed); a re-sent request's second
+    /// write. `None` when it was never written in full.
+    pub sent_at_ns: Option<u64>,
 }
 
 /// A request to send: everything but the `Host` header, which the transport adds.
@@ -463,14 +467,16 @@ impl Transport {
     ) -> Result<Response<PooledBody>, SendError> {
         let shared = &self.shared;
         let conn = acquire(shared, used).await?;
-        match send_on(shared, conn, out).await {
+        match send_on(shared, conn, out, &mut used.sent_at_ns).await {
             Ok(resp) => Ok(resp),
             Err(failed) if used.pooled && failed.never_answered() => {
                 failed.state.note_server_close(now_ns(), shared);
                 used.reconnects += 1;
                 let conn = connect(Arc::clone(shared)).await?;
                 used.connect_ns = Some(conn.state.connect_ns);
-                send_on(shared, conn, out).await.map_err(|f| f.error)
+                send_on(shared, conn, out, &mut used.sent_at_ns)
+                    .await
+                    .map_err(|f| f.error)
             }
             Err(failed) => Err(failed.error),
         }
@@ -534,17 +540,19 @@ impl Failed {
     }
 }
 
-/// Sends on `conn`; on success, the response's body carries the connection
-/// back to the pool once it has been read to its end.
+/// Sends on `conn`, stamping `sent_at` once the request is written; on
+/// success, the response's body carries the connection back to the pool once
+/// it has been read to its end.
 async fn send_on(
     shared: &Arc<Shared>,
     mut conn: Conn,
     out: &Outgoing,
+    sent_at: &mut Option<u64>,
 ) -> Result<Response<PooledBody>, Failed> {
     let before = conn.state.bytes_read.load(Ordering::Acquire);
     conn.state.requests.fetch_add(1, Ordering::Relaxed);
     let request = h1::encode_request(out, &shared.target.authority);
-    match write_and_read_head(&mut conn, &request, &out.method).await {
+    match write_and_read_head(&mut conn, &request, &out.method, sent_at).await {
         Ok((head, framing, reusable)) => {
             note_response(&conn.state, &head.headers, framing);
             let body = PooledBody::new(conn, Arc::clone(shared), framing, reusable);
@@ -569,14 +577,18 @@ async fn send_on(
     }
 }
 
-/// Writes `request` and reads the response head (skipping interim responses).
+/// Writes `request` (stamping `sent_at` when the write completes) and reads
+/// the response head (skipping interim responses).
 async fn write_and_read_head(
     conn: &mut Conn,
     request: &[u8],
     method: &Method,
+    sent_at: &mut Option<u64>,
 ) -> Result<(h1::Head, h1::Framing, bool), ProtoError> {
+    *sent_at = None;
     conn.io.write_all(request).await?;
     conn.io.flush().await?;
+    *sent_at = Some(now_ns());
     loop {
         if let Some(head) = h1::parse_head(&mut conn.buf)? {
             let (framing, reusable) = h1::framing(method, &head)?;

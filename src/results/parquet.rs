@@ -5,8 +5,8 @@
 //! document their columns.
 //!
 //! Only the record columns of `requests.parquet` are read (the derived metric
-//! columns are ignored; `connect_ms` and `reconnects`, added later, read as
-//! null and 0 from files that lack them); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
+//! columns are ignored; `connect_ms`, `sent_ns` and `reconnects`, added
+//! later, read as null, null and 0 from files that lack them); `chunk_ns` comes back as `start_ns + round(chunk_ms·10⁶)`,
 //! exact for offsets below about 26 days. The `point_id` column of
 //! `server_metrics.parquet` is ignored. Errors name the file and the column.
 
@@ -191,6 +191,7 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), R
     let retry_after = b.primitive::<Float64Type>("retry_after_s")?;
     let malformed = u32c("malformed_events")?;
     let connect = b.primitive_if_present::<Float64Type>("connect_ms")?;
+    let sent = b.primitive_if_present::<UInt64Type>("sent_ns")?;
     let reconnects = b.primitive_if_present::<UInt32Type>("reconnects")?;
     let (t_in, built_in, t_out, max_tokens, s_in, s_out, c_out) = (
         u32c("target_input_tokens")?,
@@ -269,6 +270,7 @@ fn read_batch(b: &BatchReader<'_>, out: &mut Vec<RequestRecord>) -> Result<(), R
             dispatch_ns: dispatch.value(i),
             start_ns,
             connect_ms: connect.and_then(|a| opt(a, i)),
+            sent_ns: sent.and_then(|a| opt(a, i)),
             first_byte_ns: opt(first_byte, i),
             first_chunk_ns: opt(first_chunk, i),
             first_token_ns: opt(first_token, i),

@@ -25,6 +25,7 @@
 //! | `dispatch_ns` | UInt64 | no | due and waiting for a client slot |
 //! | `start_ns` | UInt64 | no | handed to the HTTP stack |
 //! | `connect_ms` | Float64 | yes | DNS + TCP + TLS time of the connection this request opened (null: it used an open one) |
+//! | `sent_ns` | UInt64 | yes | request's last byte handed to the kernel (null: never written in full) |
 //! | `first_byte_ns` | UInt64 | yes | response headers |
 //! | `first_chunk_ns` | UInt64 | yes | first SSE event of any kind |
 //! | `first_token_ns` | UInt64 | yes | first content event (TTFT) |
@@ -75,9 +76,9 @@
 //! | `itl_ms` | `List<Float64>` | no | gaps between consecutive content events |
 //!
 //! `crate::results::parquet::read_records` rebuilds the records from the
-//! record columns (the derived ones are ignored; `connect_ms`, `reconnects`,
-//! `usage_note` and the `server_*` timing columns, added later, read as null,
-//! 0, null and null from files that lack them); `chunk_ns` comes back as
+//! record columns (the derived ones are ignored; `connect_ms`, `sent_ns`,
+//! `reconnects`, `usage_note` and the `server_*` timing columns, added later,
+//! read as null, null, 0, null and null from files that lack them); `chunk_ns` comes back as
 //! `start_ns + round(chunk_ms·10⁶)`, exact for offsets below about 26 days.
 //!
 //! The file is written to a temporary name in the same directory, synced and
@@ -248,6 +249,7 @@ fn build_batch(rs: &[RequestRecord]) -> Result<RecordBatch, arrow_schema::ArrowE
     c.u64("dispatch_ns", rs, |r| r.dispatch_ns);
     c.u64("start_ns", rs, |r| r.start_ns);
     c.opt_f64("connect_ms", rs.iter().map(|r| r.connect_ms));
+    c.opt_u64("sent_ns", rs, |r| r.sent_ns);
     c.opt_u64("first_byte_ns", rs, |r| r.first_byte_ns);
     c.opt_u64("first_chunk_ns", rs, |r| r.first_chunk_ns);
     c.opt_u64("first_token_ns", rs, |r| r.first_token_ns);
@@ -377,6 +379,7 @@ mod tests {
             dispatch_ns: 2_000,
             start_ns: 3_000_123,
             connect_ms: Some(0.125),
+            sent_ns: Some(12 * MS),
             first_byte_ns: Some(40 * MS),
             first_chunk_ns: Some(41 * MS),
             first_token_ns: Some(43 * MS + 7),
@@ -493,7 +496,7 @@ mod tests {
             .as_string::<i32>()
             .clone();
         assert_eq!(outcome.value(1), "connect_error");
-        assert_eq!(batch.num_columns(), 64);
+        assert_eq!(batch.num_columns(), 65);
     }
 
     #[test]
@@ -507,6 +510,7 @@ mod tests {
                 let name = batch.schema().field(i).name().clone();
                 ![
                     "connect_ms",
+                    "sent_ns",
                     "reconnects",
                     "usage_note",
                     "server_prefill_ms",
@@ -525,7 +529,7 @@ mod tests {
         let back = read_records(&path).unwrap();
         assert_eq!(back.len(), recs.len());
         for (b, r) in back.iter().zip(&recs) {
-            assert_eq!((b.connect_ms, b.reconnects), (None, 0));
+            assert_eq!((b.connect_ms, b.sent_ns, b.reconnects), (None, None, 0));
             assert_eq!(b.usage_note, None);
             assert_eq!(
                 (

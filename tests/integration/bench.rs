@@ -117,6 +117,18 @@ fn tiny_fidelity_matches_every_record_to_the_simulator_log() {
         );
         assert_eq!(c.request_lag.samples, c.ttft.samples);
         assert_eq!(c.delivery_lag.samples, c.ttft.samples * 6, "every token");
+        // Every request was written, and its lag splits at that moment.
+        assert_eq!(
+            (c.sending.samples, c.to_server.samples),
+            (c.ttft.samples, c.ttft.samples)
+        );
+        finite_non_negative(c.sending.bias_ms, "sending");
+        let (req, snd, srv) = (
+            c.request_lag.bias_ms.unwrap(),
+            c.sending.bias_ms.unwrap(),
+            c.to_server.bias_ms.unwrap(),
+        );
+        assert!((snd + srv - req).abs() < 1e-6, "{req} ≠ {snd} + {srv}");
         for (what, s) in [("TTFT", &c.ttft), ("ITL", &c.itl)] {
             finite_non_negative(s.mae_ms, what);
             finite_non_negative(s.p99_abs_ms, what);
@@ -139,6 +151,10 @@ fn tiny_fidelity_matches_every_record_to_the_simulator_log() {
             "{name}: {c:?}"
         );
         assert_eq!(c.ttft.samples, 8, "{name}");
+        assert_eq!(c.sending.samples, 8, "{name}");
+        // Re-based rounds keep each request's write after its start.
+        finite_non_negative(c.sending.max_abs_ms, name);
+        assert!(c.sending.bias_ms.is_some_and(|b| b >= 0.0), "{name}: {c:?}");
         assert_eq!(m.opened, opened, "{name}");
         finite_non_negative(c.ttft.mae_ms, name);
     }

@@ -33,6 +33,7 @@ pub(super) fn finish(
         noticed
     };
 
+    let sent_ns = st.conn.sent_at_ns.map(|t| st.rel(t));
     let target_input = req.target_input_tokens.or(req.built_input_tokens);
     let mut usage = st.usage.unwrap_or_default();
     // Usage that cannot be right is kept as the server wrote it (the note and
@@ -112,6 +113,7 @@ pub(super) fn finish(
         start_ns: st.start,
         #[allow(clippy::cast_precision_loss)]
         connect_ms: st.conn.connect_ns.map(|ns| ns as f64 / 1e6),
+        sent_ns,
         first_byte_ns: st.first_byte,
         first_chunk_ns: st.first_chunk,
         first_token_ns: st.first_token,
